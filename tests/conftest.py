@@ -1,0 +1,69 @@
+"""Shared fixtures: one real local worker (workerd + local D1) for the whole test session.
+
+Tests share the database, so each test sends its events under an app id of its own (`app_id`).
+"""
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "worker")]
+
+from scripts.devserver import Worker  # noqa: E402
+
+KEYS = {"AUTH_KEY": "test-admin-key", "READ_KEY": "test-read-key", "INGEST_KEY": "test-ingest-key"}
+
+
+class Api:
+    """A requests session bound to the worker's URL, sending a key unless told otherwise."""
+
+    def __init__(self, url, key=KEYS["AUTH_KEY"]):
+        self.url = url
+        self.key = key
+        self.session = requests.Session()
+
+    def request(self, method, path, key="default", **kwargs):
+        headers = kwargs.pop("headers", {})
+        key = self.key if key == "default" else key
+        if key is not None:
+            headers.setdefault("X-API-KEY", key)
+        return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def track(self, body, **kwargs):
+        return self.post("/track", json=body, **kwargs)
+
+    def read(self, path, **params):
+        response = self.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def worker(tmp_path_factory):
+    server = Worker(tmp_path_factory.mktemp("d1"), variables=KEYS)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def api(worker):
+    return Api(worker.url)
+
+
+@pytest.fixture
+def app_id():
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def event(app_id, name="App Opened", session_id="s1", **fields):
+    return {"event": name, "app_id": app_id, "session_id": session_id, **fields}

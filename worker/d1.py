@@ -1,0 +1,69 @@
+"""A thin wrapper over the D1 binding: plain dicts out, every value bound, typed errors carrying the SQL."""
+from pyodide.ffi import JsException, to_js
+
+
+class D1Error(Exception):
+    def __init__(self, message, sql):
+        super().__init__(f"{message} [SQL: {' '.join(sql.split())[:300]}]")
+        self.reason = message
+        self.sql = sql
+
+
+def _check_params(sql, params):
+    for position, value in enumerate(params, start=1):
+        # Pyodide turns None into JS `undefined`, which D1 rejects: callers must not bind nulls.
+        # Optional filters are expressed as fixed SQL fragments instead.
+        if value is None:
+            raise D1Error(f"parameter {position} is None; D1 cannot bind it", sql)
+        if isinstance(value, bool):
+            raise D1Error(f"parameter {position} is a bool; bind 0/1", sql)
+
+
+class Statement:
+    def __init__(self, sql, params=()):
+        _check_params(sql, params)
+        self.sql = sql
+        self.params = tuple(params)
+
+    def prepare(self, binding):
+        prepared = binding.prepare(self.sql)
+        return prepared.bind(*self.params) if self.params else prepared
+
+
+def _rows(result):
+    return result.results.to_py() if result.results else []
+
+
+def _meta(result):
+    return result.meta.to_py() if result.meta else {}
+
+
+class Database:
+    def __init__(self, binding):
+        self.binding = binding
+
+    async def query(self, sql, *params):
+        statement = Statement(sql, params)
+        try:
+            return _rows(await statement.prepare(self.binding).all())
+        except JsException as error:
+            raise D1Error(str(error), sql) from None
+
+    async def first(self, sql, *params):
+        rows = await self.query(sql, *params)
+        return rows[0] if rows else None
+
+    async def run(self, sql, *params):
+        statement = Statement(sql, params)
+        try:
+            return _meta(await statement.prepare(self.binding).run())
+        except JsException as error:
+            raise D1Error(str(error), sql) from None
+
+    async def batch(self, statements):
+        """Statements run in one transaction: all or nothing. Returns [{"rows": [...], "meta": {...}}]."""
+        try:
+            results = await self.binding.batch(to_js([s.prepare(self.binding) for s in statements]))
+        except JsException as error:
+            raise D1Error(str(error), "; ".join(s.sql for s in statements)) from None
+        return [{"rows": _rows(r), "meta": _meta(r)} for r in results]

@@ -1,0 +1,39 @@
+"""Cloudflare Python Worker entry point: adapt the JS request, route it, adapt the response back.
+
+Runtime: workerd 1.20241106 with Pyodide 0.26 (compatibility_date 2024-11-01). Only `on_fetch`
+is wired under local `wrangler dev`; `on_scheduled` runs in production only.
+"""
+import time
+
+from js import Response as JsResponse
+
+import router
+import settings as settings_module
+from d1 import Database
+from web import Request
+
+ROUTES = router.build_routes()
+
+
+def _headers(js_headers):
+    return {pair[0]: pair[1] for pair in js_headers.entries()}
+
+
+def _country(js_request):
+    cf = getattr(js_request, "cf", None)
+    return getattr(cf, "country", None) if cf else None
+
+
+async def on_fetch(js_request, env):
+    request = Request(
+        js_request.method,
+        js_request.url,
+        _headers(js_request.headers),
+        js_request.text,
+        _country(js_request),
+    )
+    response = await router.handle(
+        ROUTES, request, Database(env.DB), int(time.time() * 1000), settings_module.from_env(env)
+    )
+    # A dict would become a JS Map, which the Response constructor rejects: pass header pairs.
+    return JsResponse.new(response.body or None, status=response.status, headers=list(response.headers.items()))

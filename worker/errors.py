@@ -1,0 +1,50 @@
+"""Typed API errors. `router.handle` is the one place that turns them into JSON responses."""
+
+
+class ApiError(Exception):
+    status = 500
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+    def __init__(self, message, allowed):
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
+def detail(index, field, message):
+    return {"index": index, "field": field, "message": message}

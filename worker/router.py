@@ -1,0 +1,119 @@
+"""The route table, authentication, CORS, and the one place errors become JSON responses."""
+import traceback
+
+from auth import ADMIN, INGEST, READ, authorize
+from errors import ApiError, MethodNotAllowed, NotFound, ServiceUnavailable
+from web import Response
+
+CORS_HEADERS = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+    "access-control-allow-headers": "Content-Type, X-API-KEY, Authorization",
+    "access-control-max-age": "86400",
+}
+
+
+class Context:
+    """What a handler gets: the request, the database, the clock, the deployment's settings."""
+
+    def __init__(self, request, db, now_ms, settings, params=None):
+        self.request = request
+        self.db = db
+        self.now_ms = now_ms
+        self.settings = settings
+        self.params = params or {}
+
+    @property
+    def query(self):
+        return self.request.query
+
+
+class Route:
+    def __init__(self, method, pattern, handler, scope):
+        self.method = method
+        self.segments = pattern.strip("/").split("/") if pattern != "/" else []
+        self.handler = handler
+        self.scope = scope
+
+    def match(self, path):
+        parts = path.strip("/").split("/") if path != "/" else []
+        if len(parts) != len(self.segments):
+            return None
+        params = {}
+        for segment, part in zip(self.segments, parts):
+            if segment.startswith("{"):
+                if not part:
+                    return None
+                params[segment[1:-1]] = part
+            elif segment != part:
+                return None
+        return params
+
+
+def build_routes():
+    # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
+    import apps
+    import events
+    import health
+    import stats
+    import track
+
+    return [
+        Route("GET", "/health", health.get_health, None),
+        Route("POST", "/track", track.post_track, INGEST),
+        Route("GET", "/apps", apps.list_apps, READ),
+        Route("GET", "/stats/overview", stats.overview, READ),
+        Route("GET", "/stats/timeline", stats.timeline, READ),
+        Route("GET", "/stats/events", stats.top_events, READ),
+        Route("GET", "/events", events.list_events, READ),
+    ]
+
+
+def resolve(routes, method, path):
+    allowed = []
+    for route in routes:
+        params = route.match(path)
+        if params is None:
+            continue
+        if route.method == method:
+            return route, params
+        allowed.append(route.method)
+    if allowed:
+        raise MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(sorted(set(allowed)))}", allowed)
+    raise NotFound(f"no route for {path}")
+
+
+def error_response(error):
+    payload = {"success": False, "error": error.message}
+    if error.details:
+        payload["details"] = error.details
+    headers = {"allow": ", ".join(sorted(set(error.allowed)))} if isinstance(error, MethodNotAllowed) else {}
+    return Response(error.status, payload, headers)
+
+
+async def handle(routes, request, db, now_ms, settings):
+    if request.method == "OPTIONS":
+        response = Response(204)
+    else:
+        try:
+            route, params = resolve(routes, request.method, request.path)
+            if route.scope is not None:
+                authorize(request.headers, settings.keys, route.scope)
+            response = await route.handler(Context(request, db, now_ms, settings, params))
+        except ApiError as error:
+            response = error_response(error)
+        except Exception as error:  # noqa: BLE001 - the last line of defence must catch everything
+            response = unexpected_error_response(error)
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+def unexpected_error_response(error):
+    from d1 import D1Error
+
+    if isinstance(error, D1Error) and "no such table" in error.reason:
+        return error_response(ServiceUnavailable(
+            "the database schema is not applied: run `wrangler d1 execute oddlytics-db --remote --file=./schema.sql`"
+        ))
+    print("oddlytics: unexpected error:", "".join(traceback.format_exception(error))[-2000:])
+    return Response(500, {"success": False, "error": "internal error; see the worker's logs"})

@@ -1,0 +1,83 @@
+"""GET /stats/*: figures for a range, read from the hourly rollups only."""
+from errors import BadRequest, detail
+from filters import Scope, choice_param, int_param, text_param
+from timeutil import DAY, HOUR, seconds_to_iso
+from web import ok
+
+# Sessions are per app: the same session id in two apps is two sessions.
+SESSION_KEY = "app_id || char(31) || session_id"
+MAX_HOUR_BUCKETS = 24 * 31
+
+
+async def period_figures(db, scope, start, end):
+    """events, sessions, users, apps for [start, end)."""
+    where, params = scope.where(start, end)
+    counts = await db.first(
+        f"SELECT COALESCE(SUM(events), 0) AS events, COUNT(DISTINCT app_id) AS apps FROM hourly_events WHERE {where}",
+        *params,
+    )
+    people = await db.first(
+        f"SELECT COUNT(DISTINCT {SESSION_KEY}) AS sessions, COUNT(DISTINCT user_id) AS users "
+        f"FROM hourly_sessions WHERE {where}",
+        *params,
+    )
+    return {"events": counts["events"], "sessions": people["sessions"], "users": people["users"], "apps": counts["apps"]}
+
+
+async def overview(ctx):
+    scope = Scope(ctx.query, ctx.now_ms)
+    current = await period_figures(ctx.db, scope, scope.range.start, scope.range.end)
+    previous_range = scope.range.previous()
+    previous = await period_figures(ctx.db, scope, previous_range.start, previous_range.end)
+    return ok({**current, "previous": {**previous, **previous_range.as_json()}, "range": scope.as_json()})
+
+
+def bucket_starts(start, end, size):
+    first = start - start % size
+    return list(range(first, end, size))
+
+
+async def timeline(ctx):
+    scope = Scope(ctx.query, ctx.now_ms)
+    interval = choice_param(ctx.query, "interval", ("day", "hour"), "day")
+    event = text_param(ctx.query, "event")
+    size = HOUR if interval == "hour" else DAY
+    starts = bucket_starts(scope.range.start, scope.range.end, size)
+    if interval == "hour" and len(starts) > MAX_HOUR_BUCKETS:
+        raise BadRequest("interval=hour covers at most 31 days; use interval=day", [detail(None, "interval", "too many buckets")])
+    where, params = scope.where(scope.range.start, scope.range.end)
+    bucket = f"hour - hour % {size}"
+    if event is None:
+        events_sql = f"SELECT {bucket} AS t, SUM(events) AS n FROM hourly_events WHERE {where} GROUP BY t"
+        sessions_sql = f"SELECT {bucket} AS t, COUNT(DISTINCT {SESSION_KEY}) AS n FROM hourly_sessions WHERE {where} GROUP BY t"
+        event_params = params
+    else:
+        where += " AND event_name = ?"
+        event_params = params + [event]
+        events_sql = f"SELECT {bucket} AS t, SUM(events) AS n FROM hourly_events WHERE {where} GROUP BY t"
+        sessions_sql = (f"SELECT {bucket} AS t, COUNT(DISTINCT {SESSION_KEY}) AS n "
+                        f"FROM hourly_event_sessions WHERE {where} GROUP BY t")
+    events = {row["t"]: row["n"] for row in await ctx.db.query(events_sql, *event_params)}
+    sessions = {row["t"]: row["n"] for row in await ctx.db.query(sessions_sql, *event_params)}
+    buckets = [
+        {"t": seconds_to_iso(t), "events": events.get(t, 0), "sessions": sessions.get(t, 0)}
+        for t in starts
+    ]
+    return ok({"interval": interval, "event": event, "range": scope.as_json(), "buckets": buckets})
+
+
+async def top_events(ctx):
+    scope = Scope(ctx.query, ctx.now_ms)
+    limit = int_param(ctx.query, "limit", 20, 1, 1000)
+    where, params = scope.where(scope.range.start, scope.range.end)
+    rows = await ctx.db.query(
+        f"""WITH top AS (
+  SELECT event_name, SUM(events) AS count FROM hourly_events WHERE {where}
+  GROUP BY event_name ORDER BY count DESC, event_name LIMIT ?)
+SELECT top.event_name AS event, top.count AS count,
+  (SELECT COUNT(DISTINCT {SESSION_KEY}) FROM hourly_event_sessions s
+   WHERE {where} AND s.event_name = top.event_name) AS sessions
+FROM top ORDER BY count DESC, event""",
+        *params, limit, *params,
+    )
+    return ok({"range": scope.as_json(), "events": rows})

@@ -24,6 +24,13 @@ def _country(js_request):
     return getattr(cf, "country", None) if cf else None
 
 
+async def _drain_body(js_request):
+    # Read into a JS buffer (never converted to Python): local wrangler's proxy stalls the
+    # response to a request whose upload was left unread, and ReadableStream.cancel() did not help.
+    if not js_request.bodyUsed:
+        await js_request.arrayBuffer()
+
+
 async def on_fetch(js_request, env):
     request = Request(
         js_request.method,
@@ -31,6 +38,7 @@ async def on_fetch(js_request, env):
         _headers(js_request.headers),
         js_request.text,
         _country(js_request),
+        lambda: _drain_body(js_request),
     )
     response = await router.handle(
         ROUTES, request, Database(env.DB), int(time.time() * 1000), settings_module.from_env(env)

@@ -6,7 +6,7 @@ from web import ok
 
 # Sessions are per app: the same session id in two apps is two sessions.
 SESSION_KEY = "app_id || char(31) || session_id"
-MAX_HOUR_BUCKETS = 24 * 31
+MAX_BUCKETS = {"hour": 24 * 31, "day": 3660}
 
 
 async def period_figures(db, scope, start, end):
@@ -43,8 +43,12 @@ async def timeline(ctx):
     event = text_param(ctx.query, "event")
     size = HOUR if interval == "hour" else DAY
     starts = bucket_starts(scope.range.start, scope.range.end, size)
-    if interval == "hour" and len(starts) > MAX_HOUR_BUCKETS:
-        raise BadRequest("interval=hour covers at most 31 days; use interval=day", [detail(None, "interval", "too many buckets")])
+    if len(starts) > MAX_BUCKETS[interval]:
+        raise BadRequest(
+            f"interval={interval} allows at most {MAX_BUCKETS[interval]} buckets; narrow the range "
+            + ("or use interval=day" if interval == "hour" else ""),
+            [detail(None, "interval", "too many buckets")],
+        )
     where, params = scope.where(scope.range.start, scope.range.end)
     bucket = f"hour - hour % {size}"
     if event is None:

@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 
 class Request:
-    def __init__(self, method, url, headers, read_text, cf_country=None):
+    def __init__(self, method, url, headers, read_text, cf_country=None, discard_body=None):
         parts = urlsplit(url)
         self.method = method.upper()
         self.path = parts.path.rstrip("/") or "/"
@@ -15,6 +15,12 @@ class Request:
         self.headers = {name.lower(): value for name, value in headers.items()}
         self._read_text = read_text
         self.cf_country = cf_country
+        self._discard_body = discard_body
+
+    async def discard_body(self):
+        """Consume an unread body before answering early (e.g. 413)."""
+        if self._discard_body is not None:
+            await self._discard_body()
 
     def header(self, name):
         return self.headers.get(name.lower())

@@ -1,0 +1,166 @@
+"""POST /track against the real worker: accepted shapes, and every rejection storing nothing."""
+import pytest
+
+from conftest import event
+
+WIDE = {"from": "2000-01-01", "to": "2100-01-01"}
+
+
+def stored(api, app_id):
+    return api.read("/events", app_id=app_id, limit=1000, **WIDE)["events"]
+
+
+def assert_rejected(response, status, field=None):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert isinstance(body["error"], str) and body["error"]
+    if field is not None:
+        assert field in [d["field"] for d in body["details"]], body
+
+
+def test_batch_is_stored_with_all_fields(api, app_id):
+    events = [
+        event(app_id, "Purchase", "s1", user_id="u1", platform="iOS", app_version="2.1.0",
+              timestamp="2024-05-01T12:30:00+02:00", properties={"amount": 9.99, "items": ["a"]}),
+        event(app_id, "App Opened", "s2", timestamp=1714566600, metadata={"source": "push"}),
+        event(app_id, "Screen Viewed", "s2", timestamp="2024-05-01T10:30:00"),
+    ]
+    response = api.track({"events": events})
+    assert response.json() == {"success": True, "count": 3, "duplicates": 0}
+    rows = {row["event"]: row for row in stored(api, app_id)}
+    assert rows["Purchase"]["timestamp"] == "2024-05-01T10:30:00.000Z"
+    assert rows["Purchase"]["properties"] == {"amount": 9.99, "items": ["a"]}
+    assert (rows["Purchase"]["user_id"], rows["Purchase"]["platform"], rows["Purchase"]["app_version"]) == ("u1", "iOS", "2.1.0")
+    assert rows["App Opened"]["timestamp"] == "2024-05-01T12:30:00.000Z"
+    assert rows["App Opened"]["properties"] == {"source": "push"}
+    assert rows["Screen Viewed"]["timestamp"] == "2024-05-01T10:30:00.000Z"
+    assert rows["Screen Viewed"]["country"] is not None  # local workerd supplies a placeholder request.cf
+
+
+def test_batch_of_100_is_accepted(api, app_id):
+    response = api.track({"events": [event(app_id, session_id=f"s{i}") for i in range(100)]})
+    assert response.json()["count"] == 100
+    assert len(stored(api, app_id)) == 100
+
+
+def test_bearer_token_is_accepted(api, app_id):
+    response = api.track(event(app_id), key=None, headers={"Authorization": "Bearer test-admin-key"})
+    assert response.status_code == 200
+
+
+def test_retried_event_id_is_stored_once(api, app_id):
+    first = api.track({"events": [event(app_id, event_id="e-1"), event(app_id, event_id="e-1")]})
+    again = api.track(event(app_id, event_id="e-1"))
+    assert first.json() == {"success": True, "count": 1, "duplicates": 1}
+    assert again.json() == {"success": True, "count": 0, "duplicates": 1}
+    assert api.read("/stats/overview", app_id=app_id, **WIDE)["events"] == 1
+
+
+INVALID_EVENTS = [
+    ("event", {"event": None}),
+    ("event", {"event": "   "}),
+    ("event", {"event": "x" * 256}),
+    ("event", {"event": 42}),
+    ("app_id", {"app_id": None}),
+    ("app_id", {"app_id": "a" * 256}),
+    ("session_id", {"session_id": None}),
+    ("session_id", {"session_id": ""}),
+    ("session_id", {"session_id": "s" * 256}),
+    ("user_id", {"user_id": "u" * 256}),
+    ("user_id", {"user_id": 7}),
+    ("platform", {"platform": "p" * 65}),
+    ("platform", {"platform": ["iOS"]}),
+    ("app_version", {"app_version": "v" * 65}),
+    ("event_id", {"event_id": "e" * 65}),
+    ("timestamp", {"timestamp": "yesterday"}),
+    ("timestamp", {"timestamp": "1999-12-31T23:59:59Z"}),
+    ("timestamp", {"timestamp": "2999-01-01T00:00:00Z"}),
+    ("timestamp", {"timestamp": True}),
+    ("timestamp", {"timestamp": {"at": 1}}),
+    ("properties", {"properties": [1, 2]}),
+    ("properties", {"properties": "text"}),
+    ("properties", {"properties": {"blob": "x" * 10_300}}),
+    ("metadata", {"metadata": 5}),
+    ("event", {"event": "bad\x00name"}),
+]
+
+
+@pytest.mark.parametrize("field,override", INVALID_EVENTS, ids=[f"{f}-{i}" for i, (f, _) in enumerate(INVALID_EVENTS)])
+def test_invalid_event_is_rejected_and_nothing_stored(api, app_id, field, override):
+    body = {**event(app_id), **override}
+    if override.get("app_id", app_id) is None or len(body["app_id"] or "") > 255:
+        body["session_id"] = f"{app_id}-marker"
+    response = api.track({"events": [event(app_id, "Valid"), body]})
+    assert_rejected(response, 400, field)
+    assert response.json()["details"][0]["index"] == 1
+    assert stored(api, app_id) == []
+
+
+@pytest.mark.parametrize("body,field", [
+    ([], "body"),
+    ("just a string", "body"),
+    ({"events": []}, "events"),
+    ({"events": "nope"}, "events"),
+    ({"events": [1]}, "event"),
+], ids=["array", "string", "empty-batch", "events-not-array", "event-not-object"])
+def test_malformed_body_is_rejected(api, body, field):
+    assert_rejected(api.track(body), 400, field)
+
+
+def test_oversized_batch_is_rejected(api, app_id):
+    assert_rejected(api.track({"events": [event(app_id)] * 101}), 400, "events")
+    assert stored(api, app_id) == []
+
+
+def test_invalid_json_is_rejected(api):
+    response = api.post("/track", data="{not json", headers={"Content-Type": "application/json"})
+    assert_rejected(response, 400, "body")
+
+
+def test_nan_is_not_json(api, app_id):
+    response = api.post("/track", data='{"event": "a", "app_id": "%s", "session_id": "s", "properties": {"x": NaN}}' % app_id,
+                        headers={"Content-Type": "application/json"})
+    assert_rejected(response, 400, "body")
+    assert stored(api, app_id) == []
+
+
+def test_deeply_nested_body_is_rejected(api):
+    response = api.post("/track", data="[" * 100_000 + "]" * 100_000, headers={"Content-Type": "application/json"})
+    assert_rejected(response, 400, "body")
+
+
+def test_body_over_one_megabyte_is_413(api, app_id):
+    padding = "x" * (1024 * 1024)
+    response = api.post("/track", data='{"event":"a","app_id":"%s","session_id":"s","pad":"%s"}' % (app_id, padding),
+                        headers={"Content-Type": "application/json"})
+    assert_rejected(response, 413)
+    assert stored(api, app_id) == []
+
+
+def test_wrong_content_type_is_415(api, app_id):
+    response = api.post("/track", data="event=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_rejected(response, 415)
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(api):
+    assert_rejected(api.get("/nope"), 404)
+    response = api.get("/track")
+    assert_rejected(response, 405)
+    assert response.headers["Allow"] == "POST"
+
+
+def test_missing_and_wrong_key_are_401_and_store_nothing(api, app_id):
+    assert_rejected(api.track(event(app_id), key=None), 401)
+    assert_rejected(api.track(event(app_id), key="wrong"), 401)
+    assert stored(api, app_id) == []
+
+
+def test_cors_preflight(api):
+    response = api.request("OPTIONS", "/track", key=None, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-api-key"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-API-KEY" in response.headers["Access-Control-Allow-Headers"]
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]

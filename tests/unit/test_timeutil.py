@@ -1,0 +1,62 @@
+import pytest
+
+from errors import BadRequest
+from timeutil import Range, parse_event_time, parse_range, to_iso
+
+NOW = 1_732_550_400_000  # 2024-11-25T16:00:00Z
+HOUR_MS = 3_600_000
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2024-03-20T10:00:00Z", 1_710_928_800_000),
+    ("2024-03-20T12:00:00+02:00", 1_710_928_800_000),
+    ("2024-03-20T10:00:00", 1_710_928_800_000),
+    ("2024-03-20T10:00:00.250Z", 1_710_928_800_250),
+    (1_710_928_800, 1_710_928_800_000),
+    (1_710_928_800.5, 1_710_928_800_500),
+    (None, NOW),
+])
+def test_event_time_accepts(value, expected):
+    assert parse_event_time(value, NOW) == (expected, None)
+
+
+@pytest.mark.parametrize("value", [
+    "1999-12-31T23:59:59Z", NOW / 1000 + 25 * 3600, True, "20 March", "", [], float("nan"), 10**20,
+])
+def test_event_time_rejects(value):
+    ms, problem = parse_event_time(value, NOW)
+    assert ms is None and problem
+
+
+def test_event_time_allows_a_day_of_clock_skew():
+    assert parse_event_time((NOW + 23 * HOUR_MS) / 1000, NOW)[1] is None
+
+
+def test_to_iso():
+    assert to_iso(1_710_928_800_250) == "2024-03-20T10:00:00.250Z"
+
+
+def test_default_range_is_thirty_days_ending_after_the_current_hour():
+    assert parse_range({}, NOW + 5) == Range(1_729_962_000, 1_732_554_000)
+
+
+def test_days_range():
+    assert parse_range({"days": "1"}, NOW - 1).as_json() == {"from": "2024-11-24T16:00:00Z", "to": "2024-11-25T16:00:00Z"}
+
+
+def test_date_only_to_includes_that_day_and_from_is_floored_to_the_hour():
+    assert parse_range({"from": "2024-05-01T09:30:00Z", "to": "2024-05-03"}, NOW).as_json() == {
+        "from": "2024-05-01T09:00:00Z", "to": "2024-05-04T00:00:00Z"}
+
+
+def test_previous_period_has_equal_length():
+    assert Range(100 * 3600, 130 * 3600).previous() == Range(70 * 3600, 100 * 3600)
+
+
+@pytest.mark.parametrize("query", [
+    {"days": "0"}, {"days": "-3"}, {"days": "1.5"}, {"from": "2024-13-01"},
+    {"from": "2024-05-02", "to": "2024-05-01"}, {"days": "3", "to": "2024-05-01"},
+])
+def test_bad_ranges(query):
+    with pytest.raises(BadRequest):
+        parse_range(query, NOW)

@@ -39,15 +39,26 @@ def _meta(result):
 
 
 class Database:
+    """Also totals D1's rows read/written for the request: the quantities the Free plan meters."""
+
     def __init__(self, binding):
         self.binding = binding
+        self.rows_read = 0
+        self.rows_written = 0
+
+    def _count(self, meta):
+        self.rows_read += int(meta.get("rows_read") or 0)
+        self.rows_written += int(meta.get("rows_written") or 0)
+        return meta
 
     async def query(self, sql, *params):
         statement = Statement(sql, params)
         try:
-            return _rows(await statement.prepare(self.binding).all())
+            result = await statement.prepare(self.binding).all()
         except JsException as error:
             raise D1Error(str(error), sql) from None
+        self._count(_meta(result))
+        return _rows(result)
 
     async def first(self, sql, *params):
         rows = await self.query(sql, *params)
@@ -56,7 +67,7 @@ class Database:
     async def run(self, sql, *params):
         statement = Statement(sql, params)
         try:
-            return _meta(await statement.prepare(self.binding).run())
+            return self._count(_meta(await statement.prepare(self.binding).run()))
         except JsException as error:
             raise D1Error(str(error), sql) from None
 
@@ -66,4 +77,4 @@ class Database:
             results = await self.binding.batch(to_js([s.prepare(self.binding) for s in statements]))
         except JsException as error:
             raise D1Error(str(error), "; ".join(s.sql for s in statements)) from None
-        return [{"rows": _rows(r), "meta": _meta(r)} for r in results]
+        return [{"rows": _rows(r), "meta": self._count(_meta(r))} for r in results]

@@ -40,8 +40,20 @@ async def on_fetch(js_request, env):
         _country(js_request),
         lambda: _drain_body(js_request),
     )
-    response = await router.handle(
-        ROUTES, request, Database(env.DB), int(time.time() * 1000), settings_module.from_env(env)
-    )
+    db = Database(env.DB)
+    response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env))
+    # What this request cost against the D1 quota (Free: 5M rows read, 100k written per day).
+    response.headers["x-d1-rows-read"] = str(db.rows_read)
+    response.headers["x-d1-rows-written"] = str(db.rows_written)
     # A dict would become a JS Map, which the Response constructor rejects: pass header pairs.
     return JsResponse.new(response.body or None, status=response.status, headers=list(response.headers.items()))
+
+
+async def on_scheduled(event, env, ctx):
+    """The cron trigger (production only): apply RETENTION_DAYS. No variable, no deletion."""
+    from retention import purge_expired
+
+    retention_days = settings_module.from_env(env).retention_days
+    if retention_days:
+        result = await purge_expired(Database(env.DB), int(time.time() * 1000), retention_days)
+        print("oddlytics: retention purge:", result)

@@ -74,14 +74,16 @@ async def top_events(ctx):
     scope = Scope(ctx.query, ctx.now_ms)
     limit = int_param(ctx.query, "limit", 20, 1, 1000)
     where, params = scope.where(scope.range.start, scope.range.end)
+    # One pass over each rollup: a correlated subquery per event name would rescan the range.
     rows = await ctx.db.query(
         f"""WITH top AS (
   SELECT event_name, SUM(events) AS count FROM hourly_events WHERE {where}
-  GROUP BY event_name ORDER BY count DESC, event_name LIMIT ?)
-SELECT top.event_name AS event, top.count AS count,
-  (SELECT COUNT(DISTINCT {SESSION_KEY}) FROM hourly_event_sessions s
-   WHERE {where} AND s.event_name = top.event_name) AS sessions
-FROM top ORDER BY count DESC, event""",
+  GROUP BY event_name ORDER BY count DESC, event_name LIMIT ?),
+sessions AS (
+  SELECT event_name, COUNT(DISTINCT {SESSION_KEY}) AS sessions FROM hourly_event_sessions
+  WHERE {where} AND event_name IN (SELECT event_name FROM top) GROUP BY event_name)
+SELECT top.event_name AS event, top.count AS count, COALESCE(sessions.sessions, 0) AS sessions
+FROM top LEFT JOIN sessions USING (event_name) ORDER BY count DESC, event""",
         *params, limit, *params,
     )
     return ok({"range": scope.as_json(), "events": rows})

@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8787
 STATE := .wrangler/state
 
-.PHONY: run worker test unit deps lock clean
+.PHONY: run worker test unit bench deps lock clean
+.PHONY: dashboard demo browser screenshot
 
 run: deps .dev.vars
 	$(PY) scripts/run.py --port $(PORT) --state $(STATE)
@@ -19,19 +20,49 @@ worker: deps .dev.vars
 
 test: deps
 	$(PY) -m pytest
+# The browser test drives Debian's Chromium; install it first when we can (root + apt).
+test: browser
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
+bench: deps
+	$(PY) scripts/bench.py
+
 deps: node_modules/.installed $(VENV)/.installed
+
+# 16 SDK clients send 50,000 events while the worker is SIGKILLed and restarted twice; prints lost/duplicated.
+.PHONY: soak
+soak: deps
+	$(PY) scripts/soak.py
+
+# The dashboard alone, against ODDLYTICS_API_URL/ODDLYTICS_API_KEY from the environment or .streamlit/secrets.toml.
+dashboard: $(VENV)/.installed
+	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
+	  --server.headless true --browser.gatherUsageStats false
+
+# Seeded demo events through /track: the worker in ODDLYTICS_API_URL/ODDLYTICS_API_KEY, else the local one.
+demo: $(VENV)/.installed .dev.vars
+	$(PY) scripts/demo.py --url "$${ODDLYTICS_API_URL:-http://127.0.0.1:$(PORT)}"
+
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Chromium is missing and apt-get as root is not available: the browser test will skip."; fi
+
+# docs/screenshot-overview.png: a throwaway worker with demo data, captured like the browser test does.
+screenshot: deps browser
+	$(PY) scripts/screenshot.py docs/screenshot-overview.png
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(VENV)/.installed: dev-requirements.txt
+$(VENV)/.installed: dev-requirements.txt sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r dev-requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e sdk
 	touch $@
 
 .dev.vars:

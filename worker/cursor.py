@@ -14,7 +14,8 @@ def decode(text):
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         ts, row_id = json.loads(raw)
-        if type(ts) is int and type(row_id) is int:
+        # Pyodide binds ints beyond 2**53 as JS BigInt, which D1 rejects (a 500): refuse them here.
+        if type(ts) is int and type(row_id) is int and max(abs(ts), abs(row_id)) <= 2**52:
             return ts, row_id
     except (ValueError, TypeError, UnicodeDecodeError):
         pass

@@ -18,7 +18,8 @@ def int_param(query, name, default, low, high):
     text = query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # isdigit() alone admits '²' and 5000-digit numbers, which int() rejects: a 500, not a 400.
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not low <= int(text) <= high:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}", [detail(None, name, f"got {text[:40]!r}")])
     return int(text)
 

@@ -1,5 +1,6 @@
 """The route table, authentication, CORS, and the one place errors become JSON responses."""
 import traceback
+from urllib.parse import unquote
 
 from auth import ADMIN, INGEST, READ, authorize
 from errors import ApiError, MethodNotAllowed, NotFound, ServiceUnavailable
@@ -44,7 +45,7 @@ class Route:
             if segment.startswith("{"):
                 if not part:
                     return None
-                params[segment[1:-1]] = part
+                params[segment[1:-1]] = unquote(part)
             elif segment != part:
                 return None
         return params
@@ -52,20 +53,29 @@ class Route:
 
 def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
+    import admin
     import apps
     import events
     import health
+    import heatmap
     import stats
     import track
+    import users
 
     return [
         Route("GET", "/health", health.get_health, None),
+        Route("DELETE", "/admin/events/{id}", admin.delete_event, ADMIN),
+        Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
+        Route("DELETE", "/admin/apps/{app_id}", admin.delete_app, ADMIN),
+        Route("POST", "/admin/purge", admin.purge, ADMIN),
         Route("POST", "/track", track.post_track, INGEST),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),
         Route("GET", "/stats/timeline", stats.timeline, READ),
         Route("GET", "/stats/events", stats.top_events, READ),
         Route("GET", "/events", events.list_events, READ),
+        Route("GET", "/users", users.list_users, READ),
+        Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
     ]
 
 
@@ -104,6 +114,8 @@ async def handle(routes, request, db, now_ms, settings):
             response = error_response(error)
         except Exception as error:  # noqa: BLE001 - the last line of defence must catch everything
             response = unexpected_error_response(error)
+    # Whatever the answer (401, 415...), an upload left unread stalls the connection's next response locally.
+    await request.discard_body()
     response.headers.update(CORS_HEADERS)
     return response
 

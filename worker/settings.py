@@ -17,5 +17,5 @@ def from_env(env):
     retention = _text(env, "RETENTION_DAYS")
     return Settings(
         keys={name: _text(env, name) for name in KEY_SCOPES},
-        retention_days=int(retention) if retention and retention.isdigit() and int(retention) > 0 else None,
+        retention_days=int(retention) if retention and retention.isascii() and retention.isdigit() and len(retention) <= 6 and int(retention) > 0 else None,
     )

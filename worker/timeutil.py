@@ -11,6 +11,8 @@ HOUR = 3600
 DAY = 86400
 MS = 1000
 EARLIEST_MS = 946684800000  # 2000-01-01T00:00:00Z
+RANGE_FLOOR = -2208988800  # 1900-01-01T00:00:00Z
+RANGE_CEILING = 253402297200  # 9999-12-31T23:00:00Z
 MAX_FUTURE_MS = DAY * MS  # events may be stamped at most 24 h ahead (clock skew)
 DEFAULT_DAYS = 30
 MAX_DAYS = 36600  # about a century: "all time" ranges are legitimate for totals
@@ -47,7 +49,8 @@ def parse_event_time(value, now_ms):
     if isinstance(value, bool):
         return None, "must be an ISO-8601 string or Unix epoch seconds"
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or abs(value) > 1e11:
+        # Range first: math.isfinite() overflows on a JSON integer like 1e400 written out in digits.
+        if abs(value) > 1e11 or not math.isfinite(value):
             return None, "epoch seconds out of range"
         ms = int(round(value * MS))
     elif isinstance(value, str):
@@ -124,7 +127,8 @@ def parse_range(query, now_ms):
     if start_bound is None and end_bound is None:
         days = DEFAULT_DAYS
         if days_text not in (None, ""):
-            if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_DAYS:
+            # isdigit() alone admits non-ASCII digits and 5000-digit numbers that int() rejects.
+            if not (days_text.isascii() and days_text.isdigit() and len(days_text) <= 9) or not 1 <= int(days_text) <= MAX_DAYS:
                 raise BadRequest(
                     f"'days' must be a whole number from 1 to {MAX_DAYS}",
                     [detail(None, "days", f"got {days_text[:40]!r}")],
@@ -144,4 +148,7 @@ def parse_range(query, now_ms):
         raise BadRequest("'from' must be before 'to'", [detail(None, "from", "range is empty")])
     if end - start > MAX_DAYS * DAY:
         raise BadRequest(f"a range may span at most {MAX_DAYS} days", [detail(None, "from", "range too long")])
+    if start < RANGE_FLOOR or end > RANGE_CEILING:
+        # Ranges are echoed back as ISO text, which cannot go past year 9999.
+        raise BadRequest("'from' and 'to' must lie between 1900 and 9999", [detail(None, "from", "out of range")])
     return Range(start, end)

@@ -8,6 +8,8 @@ from timeutil import HOUR, MS, parse_event_time
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 100
 MAX_PROPERTIES_BYTES = 10 * 1024
+# Deeper values are stored fine but break readers: Python's json (the dashboard) recurses per level.
+MAX_PROPERTIES_DEPTH = 32
 COUNTRY = re.compile(r"^[A-Z][A-Z0-9]$")
 
 # field -> (required, max length)
@@ -88,6 +90,16 @@ def _is_valid_unicode(text):
     return True
 
 
+def _depth(value):
+    """Nesting depth of a JSON value (a scalar is 1), level by level rather than recursively."""
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
 def _properties(raw, index, problems):
     properties = raw.get("properties", raw.get("metadata"))
     field = "properties" if "properties" in raw else "metadata"
@@ -95,6 +107,9 @@ def _properties(raw, index, problems):
         return None
     if not isinstance(properties, dict):
         problems.append(detail(index, field, "must be a JSON object"))
+        return None
+    if _depth(properties) > MAX_PROPERTIES_DEPTH:
+        problems.append(detail(index, field, f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"))
         return None
     text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
     if not _is_valid_unicode(text):

@@ -1,0 +1,61 @@
+"""Altair charts: quiet axes, one accent colour, tooltips with exact figures."""
+import altair as alt
+import pandas as pd
+
+ACCENT = "#6C5CE7"
+SECONDARY = "#00B894"
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def utc_wall_clock(values):
+    # Vega-Lite shows datetimes in the browser's zone; naive values keep the UTC wall clock everywhere.
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
+
+
+def _frame(buckets):
+    frame = pd.DataFrame(buckets, columns=["t", "events", "sessions"])
+    frame["t"] = utc_wall_clock(frame["t"])
+    return frame
+
+
+def timeline(buckets, interval):
+    frame = _frame(buckets)
+    time_format = "%d %b %H:%M" if interval == "hour" else "%a %d %b"
+    base = alt.Chart(frame).encode(
+        x=alt.X("t:T", title=None, axis=alt.Axis(format="%H:%M" if interval == "hour" else "%d %b", grid=False)),
+        tooltip=[alt.Tooltip("t:T", title="From (UTC)", format=time_format),
+                 alt.Tooltip("events:Q", title="Events", format=","),
+                 alt.Tooltip("sessions:Q", title="Sessions", format=",")],
+    )
+    area = base.mark_area(
+        line={"color": ACCENT, "strokeWidth": 2}, interpolate="monotone",
+        color=alt.Gradient(gradient="linear", x1=1, x2=1, y1=1, y2=0,
+                           stops=[alt.GradientStop(color="rgba(108,92,231,0.02)", offset=0),
+                                  alt.GradientStop(color="rgba(108,92,231,0.35)", offset=1)]),
+    ).encode(y=alt.Y("events:Q", title="Events", axis=alt.Axis(format="~s")))
+    sessions = base.mark_line(color=SECONDARY, strokeDash=[4, 3], strokeWidth=1.5, interpolate="monotone").encode(
+        y="sessions:Q")
+    return (area + sessions).properties(height=300).configure_view(strokeWidth=0)
+
+
+def heatmap(cells):
+    frame = pd.DataFrame(cells, columns=["weekday", "day", "hour", "events"])
+    return alt.Chart(frame).mark_rect(cornerRadius=3, stroke="white", strokeWidth=2).encode(
+        x=alt.X("hour:O", title="Hour of day (UTC)", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("weekday:O", title=None, sort=WEEKDAYS),
+        color=alt.Color("events:Q", title="Events", scale=alt.Scale(scheme="purples"), legend=None),
+        tooltip=[alt.Tooltip("weekday:N", title="Day"), alt.Tooltip("hour:O", title="Hour (UTC)"),
+                 alt.Tooltip("events:Q", title="Events", format=",")],
+    ).properties(height=230).configure_view(strokeWidth=0)
+
+
+def user_activity(events):
+    frame = pd.DataFrame(events, columns=["timestamp", "event", "session_id", "app_id"])
+    frame["timestamp"] = utc_wall_clock(frame["timestamp"])
+    return alt.Chart(frame).mark_circle(size=90, opacity=0.8).encode(
+        x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b %H:%M", labelOverlap=True)),
+        y=alt.Y("event:N", title=None),
+        color=alt.Color("event:N", legend=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=[alt.Tooltip("timestamp:T", title="When (UTC)", format="%d %b %Y %H:%M:%S"),
+                 "event:N", alt.Tooltip("session_id:N", title="Session"), alt.Tooltip("app_id:N", title="App")],
+    ).properties(height=max(120, 34 * frame["event"].nunique())).configure_view(strokeWidth=0)

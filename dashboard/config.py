@@ -1,0 +1,23 @@
+"""Where the dashboard finds its worker: ODDLYTICS_API_URL / ODDLYTICS_API_KEY, environment first."""
+from dataclasses import dataclass, field
+
+URL_NAME = "ODDLYTICS_API_URL"
+KEY_NAME = "ODDLYTICS_API_KEY"
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    key: str = field(repr=False)  # never in a repr, a log line or an error message
+
+
+def resolve(environ, secrets):
+    """Settings from the environment, else from secrets (a mapping); None when either is missing."""
+    def pick(name):
+        value = environ.get(name) or secrets.get(name) or ""
+        return str(value).strip()
+
+    url, key = pick(URL_NAME).rstrip("/"), pick(KEY_NAME)
+    if not url or not key:
+        return None
+    return Settings(url=url, key=key)

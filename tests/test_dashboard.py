@@ -1,0 +1,198 @@
+"""Every dashboard screen (AppTest) against the real local worker, plus the error states.
+
+The figures on screen must equal what the API returns for the same app and range, and what was sent.
+"""
+import time
+from datetime import datetime, timezone
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import KEYS, ROOT, Api, event
+from dashboard import api as dashboard_api
+from scripts.devserver import Worker, free_port
+
+APP = str(ROOT / "dashboard" / "app.py")
+HOUR = 3600
+
+
+def iso(seconds):
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def known(api):
+    """One app: 6 events in 3 sessions by 2 users in the last 30 days, 2 events in the 30 days before."""
+    app_id = f"dash-{int(time.time() * 1000) % 10**9}"
+    now = time.time()
+    sent = [
+        event(app_id, "App Opened", "s1", user_id="alice", timestamp=iso(now - HOUR)),
+        event(app_id, "Screen Viewed", "s1", user_id="alice", timestamp=iso(now - HOUR + 60)),
+        event(app_id, "Purchase", "s1", user_id="alice", timestamp=iso(now - HOUR + 120)),
+        event(app_id, "App Opened", "s2", user_id="bob", timestamp=iso(now - 26 * HOUR)),
+        event(app_id, "Screen Viewed", "s2", user_id="bob", timestamp=iso(now - 26 * HOUR + 60)),
+        event(app_id, "App Opened", "s3", timestamp=iso(now - 50 * HOUR)),
+        event(app_id, "App Opened", "s0", user_id="alice", timestamp=iso(now - 40 * 24 * HOUR)),
+        event(app_id, "Screen Viewed", "s0", user_id="alice", timestamp=iso(now - 40 * 24 * HOUR + 60)),
+    ]
+    assert api.track({"events": sent}).json()["count"] == 8
+    return app_id
+
+
+def open_dashboard(monkeypatch, url, key, screen=None, app=None, range_choice=None):
+    monkeypatch.setenv("ODDLYTICS_API_URL", url)
+    monkeypatch.setenv("ODDLYTICS_API_KEY", key)
+    dashboard_api.clear_cache()  # reads are cached per process; each test starts from the worker's state
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if app:
+        at.selectbox(key="app").set_value(app)
+    if screen:
+        at.radio(key="screen").set_value(screen)
+    if range_choice:
+        at.selectbox(key="range").set_value(range_choice)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def shown_text(at):
+    parts = [e.value for kind in ("markdown", "caption", "code", "error", "info", "warning", "title")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_overview_kpis_match_api_and_sent(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
+    figures = api.read("/stats/overview", app_id=known, days=30)
+    assert (figures["events"], figures["sessions"], figures["users"]) == (6, 3, 2)
+    assert [(m.label, m.value) for m in at.metric] == [
+        ("Events", "6"), ("Sessions", "3"), ("Users", "2"), ("Events / session", "2.0")]
+    # The previous 30 days hold 2 events in 1 session by 1 user.
+    assert [m.delta for m in at.metric] == ["+200.0%", "+200.0%", "+100.0%", "+0.0%"]
+
+
+def test_overview_top_events_heatmap_and_peak_match_api(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
+    top = at.dataframe[0].value
+    assert list(zip(top["event"], top["count"], top["sessions"])) == [
+        ("App Opened", 3, 3), ("Screen Viewed", 2, 2), ("Purchase", 1, 1)]
+    assert [(e["event"], e["count"]) for e in api.read("/stats/events", app_id=known)["events"]] == [
+        ("App Opened", 3), ("Screen Viewed", 2), ("Purchase", 1)]
+    cells = api.read("/stats/heatmap", app_id=known, days=30)["cells"]
+    busiest = max(cells, key=lambda c: c["events"])
+    assert f"busiest: {busiest['weekday']} {busiest['hour']:02d}:00 with {busiest['events']} events" in shown_text(at)
+    peak = max(api.read("/stats/timeline", app_id=known, days=30, interval="day")["buckets"], key=lambda b: b["events"])
+    assert f"Per day · peak {peak['events']} events" in shown_text(at)
+
+
+def test_overview_last_24_hours_uses_hour_buckets(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known, range_choice="Last 24 hours")
+    figures = api.read("/stats/overview", app_id=known, days=1)
+    assert [m.value for m in at.metric] == [str(figures["events"]), "1", "1", "3.0"] == ["3", "1", "1", "3.0"]
+    assert "Per hour · peak 3 events" in shown_text(at)
+
+
+def test_custom_range_is_honoured(monkeypatch, worker, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known, range_choice="Custom")
+    day = datetime.fromtimestamp(time.time() - 40 * 24 * HOUR, tz=timezone.utc).date()
+    at.date_input(key="custom_range").set_value((day, day)).run()
+    assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
+
+
+def test_apps_screen_matches_api(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=known)
+    row = at.dataframe[0].value.iloc[0]
+    listed = api.read("/apps", app_id=known, days=30)["apps"][0]
+    assert (row["app_id"], row["events"], row["sessions"], row["users"], row["total_events"]) == (
+        known, listed["events"], listed["sessions"], listed["users"], listed["total_events"]) == (known, 6, 3, 2, 8)
+    assert sum(row["trend"]) == 6
+
+
+def test_events_explorer_lists_filters_and_prepares_csv(monkeypatch, worker, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=known)
+    table = at.dataframe[0].value
+    assert list(table["event"]) == ["Purchase", "Screen Viewed", "App Opened", "Screen Viewed", "App Opened",
+                                    "App Opened"]
+    at.text_input(key="explorer_user").input("bob").run()
+    assert list(at.dataframe[0].value["session_id"]) == ["s2", "s2"]
+    at.selectbox(key="explorer_event").set_value("Screen Viewed").run()
+    assert list(at.dataframe[0].value["user_id"]) == ["bob"]
+    at.button(key="explorer_prepare_csv").click().run()
+    assert at.get("download_button")[0].proto.label == "Download 1 events as CSV"
+
+
+def test_events_explorer_pages_with_cursor(monkeypatch, worker, api, app_id):
+    now = time.time()
+    sent = [event(app_id, f"E{i:02d}", "s", timestamp=iso(now - i * 60)) for i in range(30)]
+    assert api.track({"events": sent}).json()["count"] == 30
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
+    at.selectbox(key="explorer_page_size").set_value(25).run()
+    assert list(at.dataframe[0].value["event"]) == [f"E{i:02d}" for i in range(25)]
+    at.button(key="explorer_pager_older").click().run()
+    assert list(at.dataframe[0].value["event"]) == [f"E{i:02d}" for i in range(25, 30)]
+    assert at.button(key="explorer_pager_older").disabled
+    at.button(key="explorer_pager_newer").click().run()
+    assert list(at.dataframe[0].value["event"])[0] == "E00"
+
+
+def test_users_screen_lists_searches_and_shows_activity(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=known)
+    table = at.dataframe[0].value
+    listed = api.read("/users", app_id=known, days=30)["users"]
+    assert list(zip(table["user_id"], table["events"], table["sessions"])) == [
+        (u["user_id"], u["events"], u["sessions"]) for u in listed] == [("alice", 3, 1), ("bob", 2, 1)]
+    at.selectbox(key="users_pick").set_value("bob").run()
+    assert [(m.label, m.value) for m in at.metric][:2] == [("Events", "2"), ("Sessions", "1")]
+    at.text_input(key="users_search").input("ALI").run()
+    assert list(at.dataframe[0].value["user_id"]) == ["alice"]
+
+
+def test_refresh_button_reads_new_events(monkeypatch, worker, api, app_id):
+    assert api.track(event(app_id)).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=app_id)
+    assert at.metric[0].value == "1"
+    assert api.track(event(app_id, "Purchase")).status_code == 200
+    assert at.run().metric[0].value == "1"  # cached
+    at.button(key="refresh").click().run()
+    assert at.metric[0].value == "2"
+
+
+def test_key_is_never_shown(monkeypatch, worker, known):
+    for screen in ("Overview", "Apps", "Events", "Users"):
+        at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen=screen, app=known)
+        assert KEYS["AUTH_KEY"] not in shown_text(at)
+
+
+def test_unreachable_worker_names_the_url(monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}"
+    at = open_dashboard(monkeypatch, url, KEYS["AUTH_KEY"])
+    assert f"Cannot reach the Oddlytics worker at {url}" in at.error[0].value
+
+
+def test_wrong_key_says_so_without_showing_it(monkeypatch, worker):
+    at = open_dashboard(monkeypatch, worker.url, "definitely-not-the-key")
+    assert "rejected the API key (401)" in at.error[0].value
+    assert "definitely-not-the-key" not in shown_text(at)
+
+
+def test_api_error_shows_the_workers_message(monkeypatch, worker):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["INGEST_KEY"])
+    assert at.error[0].value == "**The worker answered with an error (403):** this key may not read data"
+
+
+@pytest.fixture(scope="module")
+def empty_worker(tmp_path_factory):
+    with Worker(tmp_path_factory.mktemp("empty-d1"), variables={"AUTH_KEY": "empty-key"}) as server:
+        yield server
+
+
+def test_no_events_yet_shows_first_curl_command(monkeypatch, empty_worker):
+    at = open_dashboard(monkeypatch, empty_worker.url, "empty-key")
+    assert "No events yet" in at.info[0].value
+    command = at.code[0].value
+    assert f"curl -X POST {empty_worker.url}/track" in command and "X-API-KEY: <your AUTH_KEY>" in command
+    assert "empty-key" not in shown_text(at)
+    # The command works: sent with the real key, the event is stored.
+    assert Api(empty_worker.url, "empty-key").track({"event": "App Opened", "app_id": "my-app",
+                                                     "session_id": "session-1"}).status_code == 200

@@ -1,0 +1,182 @@
+"""The Python SDK against the real local worker: fields, flush/close, retries, restarts, 4xx, bounded queue."""
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from conftest import KEYS
+from oddlytics import Backoff, Client
+from oddlytics.transport import Retry, post_batch
+from scripts.devserver import Worker, free_port
+from scripts.soak import kill, read_event_ids
+
+FAST = Backoff(base=0.1, cap=0.5)
+INGEST = KEYS["INGEST_KEY"]
+
+
+def stored_ids(url, app_id):
+    return read_event_ids(url, KEYS["READ_KEY"], app_id)
+
+
+def stored_events(api, app_id):
+    return api.read("/events", app_id=app_id, limit=1000, days=2)["events"]
+
+
+def make_client(url, app_id, **options):
+    return Client(url, options.pop("key", INGEST), app_id, **{"flush_interval": 3600, "backoff": FAST, **options})
+
+
+def test_tracked_events_arrive_with_their_fields(api, app_id):
+    client = make_client(api.url, app_id, platform="linux", app_version="2.1.0")
+    first = client.track("App Opened", {"screen": "home", "count": 3}, user_id="u-1")
+    second = client.track("Clicked")
+    assert client.flush(timeout=30)
+    client.close()
+    events = {e["event_id"]: e for e in stored_events(api, app_id)}
+    assert set(events) == {first, second}
+    opened = events[first]
+    assert (opened["event"], opened["properties"], opened["user_id"]) == ("App Opened", {"screen": "home", "count": 3}, "u-1")
+    assert (opened["platform"], opened["app_version"], opened["app_id"]) == ("linux", "2.1.0", app_id)
+    assert events[second]["session_id"] == opened["session_id"] and len(opened["session_id"]) == 36
+    assert (events[second]["properties"], events[second]["user_id"]) == (None, None)
+
+
+def test_each_client_starts_its_own_session(api, app_id):
+    ids = []
+    for _ in range(2):
+        with make_client(api.url, app_id) as client:
+            ids.append(client.track("App Opened"))
+    sessions = {e["event_id"]: e["session_id"] for e in stored_events(api, app_id)}
+    assert set(sessions) == set(ids) and sessions[ids[0]] != sessions[ids[1]]
+
+
+def test_close_sends_what_is_queued(api, app_id):
+    client = make_client(api.url, app_id)
+    ids = [client.track("Step", {"n": n}) for n in range(60)]
+    assert client.close(timeout=30)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids)
+    assert client.stats["stored"] == 60
+
+
+def test_a_retry_after_a_lost_answer_is_stored_once(api, app_id):
+    answers = []
+
+    def lose_first_answer(url, key, events, timeout):
+        outcome = post_batch(url, key, events, timeout)
+        answers.append(outcome)
+        return Retry("answer lost") if len(answers) == 1 else outcome
+
+    client = make_client(api.url, app_id, send=lose_first_answer)
+    ids = [client.track("Paid", {"n": n}) for n in range(5)]
+    assert client.flush(timeout=30)
+    client.close()
+    assert [(a.stored, a.duplicates) for a in answers] == [(5, 0), (0, 5)]
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids)
+
+
+def test_events_tracked_while_the_worker_is_down_arrive_once_it_is_back(tmp_path, app_id):
+    server = Worker(tmp_path / "d1", variables=KEYS).start()
+    client = make_client(server.url, app_id, batch_size=10)
+    try:
+        before = [client.track("Before") for _ in range(5)]
+        assert client.flush(timeout=30)
+        kill(server)
+        during = [client.track("During", {"n": n}) for n in range(40)]
+        assert client.flush(timeout=2) is False
+        assert client.stats["retries"] >= 1 and client.pending == 40
+        server.start()
+        assert client.flush(timeout=120)
+        assert sorted(stored_ids(server.url, app_id)) == sorted(before + during)
+    finally:
+        client.close(timeout=5)
+        server.stop()
+
+
+EXITING_APP = """
+import sys
+from oddlytics import Client
+client = Client(sys.argv[1], sys.argv[2], sys.argv[3], flush_interval=3600)
+print(client.track("Quit"))
+"""
+
+
+def test_events_queued_at_a_normal_exit_are_sent_by_atexit(api, app_id):
+    done = subprocess.run([sys.executable, "-c", EXITING_APP, api.url, INGEST, app_id],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert stored_ids(api.url, app_id) == [done.stdout.strip()]
+
+
+CRASHING_APP = """
+import json, os, sys, time
+from oddlytics import Backoff, Client
+url, key, app_id, path, wait_for = sys.argv[1:6]
+client = Client(url, key, app_id, persist_path=path, batch_size=10, flush_interval=3600, backoff=Backoff(0.1, 0.5))
+ids = [client.track("Queued", {"n": n}) for n in range(50)]
+print(json.dumps(ids), flush=True)
+while client.stats["stored"] < int(wait_for):
+    time.sleep(0.005)
+os._exit(0)  # a crash: no close(), no atexit
+"""
+
+
+def run_crashing_app(url, app_id, path, wait_for):
+    done = subprocess.run([sys.executable, "-c", CRASHING_APP, url, INGEST, app_id, str(path), str(wait_for)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def test_queued_events_survive_a_crash_and_are_sent_by_the_next_start(api, app_id, tmp_path):
+    path = tmp_path / "queue.db"
+    ids = run_crashing_app(f"http://127.0.0.1:{free_port()}", app_id, path, wait_for=0)
+    assert stored_ids(api.url, app_id) == []
+    client = make_client(api.url, app_id, persist_path=path)
+    assert client.pending == 50
+    assert client.close(timeout=30)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids)
+    assert make_client(api.url, app_id, persist_path=path).pending == 0
+
+
+def test_a_crash_while_sending_loses_nothing_and_doubles_nothing(api, app_id, tmp_path):
+    path = tmp_path / "queue.db"
+    ids = run_crashing_app(api.url, app_id, path, wait_for=20)
+    assert 20 <= len(stored_ids(api.url, app_id)) <= 50
+    client = make_client(api.url, app_id, persist_path=path)
+    assert client.close(timeout=30)
+    stored = stored_ids(api.url, app_id)
+    assert sorted(stored) == sorted(ids)
+
+
+def test_invalid_events_are_dropped_and_logged_without_blocking_the_rest(api, app_id, caplog):
+    client = make_client(api.url, app_id)
+    good = [client.track("Fine", {"n": 1}), client.track("Fine", {"n": 2})]
+    client.track("")
+    client.track("Too Big", {"blob": "x" * 11_000})
+    good.append(client.track("Fine", {"n": 3}))
+    with caplog.at_level(logging.ERROR, logger="oddlytics"):
+        assert client.flush(timeout=30)
+    client.close()
+    assert sorted(stored_ids(api.url, app_id)) == sorted(good)
+    assert client.stats["rejected"] == 2
+    assert "must not be empty" in caplog.text and "10240" in caplog.text
+
+
+@pytest.mark.parametrize("key, reason", [("wrong-key", "invalid API key"), (KEYS["READ_KEY"], "may not send events")])
+def test_a_key_that_may_not_send_drops_events_with_the_reason(api, app_id, caplog, key, reason):
+    client = make_client(api.url, app_id, key=key)
+    client.track("Nope")
+    with caplog.at_level(logging.ERROR, logger="oddlytics"):
+        assert client.flush(timeout=30)
+    client.close()
+    assert reason in caplog.text and client.stats["rejected"] == 1
+    assert stored_ids(api.url, app_id) == []
+
+
+def test_a_full_queue_keeps_the_oldest_events_and_drops_new_ones(api, app_id):
+    client = make_client(api.url, app_id, max_queue=5)
+    ids = [client.track("Burst", {"n": n}) for n in range(8)]
+    assert ids[5:] == [None, None, None]
+    assert client.close(timeout=30)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids[:5])
+    assert client.stats["dropped_full"] == 3

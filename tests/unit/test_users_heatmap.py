@@ -1,0 +1,24 @@
+"""Pure parts of /users and /stats/heatmap."""
+import pytest
+
+from errors import BadRequest
+from heatmap import dense_cells
+from users import decode_cursor, encode_cursor
+
+
+def test_user_cursor_round_trips():
+    assert decode_cursor(encode_cursor(1714996800, "ünïcode user")) == (1714996800, "ünïcode user")
+
+
+@pytest.mark.parametrize("text", ["", "!!!", encode_cursor(1, "a")[:-2] + "xx", "WzEsIDJd"])
+def test_user_cursor_rejects_foreign_text(text):
+    with pytest.raises(BadRequest):
+        decode_cursor(text)
+
+
+def test_heatmap_cells_start_monday_and_map_sqlite_sunday():
+    cells = dense_cells([{"dow": 0, "hour_of_day": 23, "events": 5}, {"dow": 1, "hour_of_day": 0, "events": 2}])
+    assert len(cells) == 168
+    assert cells[0] == {"weekday": "Mon", "day": 1, "hour": 0, "events": 2}
+    assert cells[-1] == {"weekday": "Sun", "day": 7, "hour": 23, "events": 5}
+    assert sum(c["events"] for c in cells) == 7

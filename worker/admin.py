@@ -1,0 +1,53 @@
+"""Admin routes (AUTH_KEY only): delete one event, a user's data, an app's data; run retention now."""
+import erasure
+from errors import BadRequest, NotFound, detail
+from filters import int_param, text_param
+from retention import purge_expired
+from timeutil import MAX_DAYS, to_iso
+from validation import STRING_FIELDS
+from web import ok
+
+# Pyodide binds ints from 2**53 - 1 up as JS BigInt, which D1 rejects; rowids never get near this.
+MAX_EVENT_ID = 2**52
+
+
+def path_text(ctx, name, field):
+    """A path parameter (the router percent-decodes it), held to the rules of the ingest field it names."""
+    value = ctx.params[name]
+    max_length = STRING_FIELDS[field][1]
+    if not value.strip() or len(value) > max_length or "\x00" in value:
+        raise BadRequest(f"'{name}' is not a valid {field}",
+                         [detail(None, name, f"1 to {max_length} characters of UTF-8, no NUL")])
+    return value
+
+
+async def delete_event(ctx):
+    raw = ctx.params["id"]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16) or not 1 <= int(raw) <= MAX_EVENT_ID:
+        raise BadRequest("event id must be a whole number (the `id` field of GET /events)",
+                         [detail(None, "id", f"got {raw[:40]!r}")])
+    result = await erasure.erase(ctx.db, erasure.by_id(int(raw)))
+    if not result["deleted"]["events"]:
+        raise NotFound(f"no event with id {raw}")
+    return ok(result)
+
+
+async def delete_user(ctx):
+    user_id = path_text(ctx, "user_id", "user_id")
+    app_id = text_param(ctx.query, "app_id")
+    return ok(await erasure.erase(ctx.db, erasure.by_user(user_id, app_id)))
+
+
+async def delete_app(ctx):
+    app_id = path_text(ctx, "app_id", "app_id")
+    return ok(await erasure.erase(ctx.db, erasure.by_app(app_id)))
+
+
+async def purge(ctx):
+    days = int_param(ctx.query, "days", ctx.settings.retention_days, 1, MAX_DAYS)
+    if days is None:
+        raise BadRequest("no retention period: set the RETENTION_DAYS variable or pass ?days=N",
+                         [detail(None, "days", "required when RETENTION_DAYS is not set")])
+    result = await purge_expired(ctx.db, ctx.now_ms, days)
+    cutoff = result.pop("cutoff_ms")
+    return ok({**result, "days": days, "cutoff": to_iso(cutoff)})

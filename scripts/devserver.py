@@ -28,50 +28,47 @@ def apply_schema(state_dir):
     )
 
 
-class Worker:
-    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys)."""
+class Server:
+    """A local server process in a session of its own, so stop() kills it and its children together."""
 
-    def __init__(self, state_dir, port=None, variables=None, log_path=None):
-        self.state_dir = Path(state_dir)
+    name = "server"
+    health_path = "/"
+
+    def __init__(self, port=None, log_path=None):
         self.port = port or free_port()
-        self.variables = variables or {}
-        self.log_path = Path(log_path) if log_path else self.state_dir / "wrangler.log"
+        self.log_path = Path(log_path) if log_path else None
         self.process = None
+        self.log = None
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout=90):
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_schema(self.state_dir)
-        command = [str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                   "--persist-to", str(self.state_dir), "--inspector-port", str(free_port()),
-                   "--show-interactive-dev-session=false"]
-        if self.variables:
-            command += ["--var", *(f"{name}:{value}" for name, value in self.variables.items())]
-        self.log = open(self.log_path, "ab")
-        # A session of its own, so stop() can kill wrangler and its workerd children together.
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"},
-        )
-        self.wait_ready(timeout)
-        return self
+    def port_in_use(self):
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
-    def wait_ready(self, timeout):
+    def spawn(self, command, env, timeout):
+        if self.port_in_use():
+            raise RuntimeError(f"port {self.port} is in use: is another {self.name} running?")
+        self.log = open(self.log_path, "ab") if self.log_path else None
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+            stdout=self.log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"wrangler dev exited ({self.process.returncode}); see {self.log_path}")
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log_path}")
             try:
-                if requests.get(self.url + "/health", timeout=5).status_code == 200:
-                    return
+                if requests.get(self.url + self.health_path, timeout=5).status_code == 200:
+                    return self
             except requests.RequestException:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"worker not ready after {timeout}s; see {self.log_path}")
+        raise RuntimeError(f"{self.name} not ready after {timeout}s; see {self.log_path}")
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -84,11 +81,34 @@ class Worker:
                 except ProcessLookupError:
                     pass
                 self.process.wait(timeout=10)
-        if getattr(self, "log", None):
+        if self.log:
             self.log.close()
+            self.log = None
 
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Worker(Server):
+    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys)."""
+
+    name = "wrangler dev"
+    health_path = "/health"
+
+    def __init__(self, state_dir, port=None, variables=None, log_path=None):
+        self.state_dir = Path(state_dir)
+        super().__init__(port, log_path or self.state_dir / "wrangler.log")
+        self.variables = variables or {}
+
+    def start(self, timeout=90):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        apply_schema(self.state_dir)
+        command = [str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
+                   "--persist-to", str(self.state_dir), "--inspector-port", str(free_port()),
+                   "--show-interactive-dev-session=false"]
+        if self.variables:
+            command += ["--var", *(f"{name}:{value}" for name, value in self.variables.items())]
+        return self.spawn(command, {"WRANGLER_SEND_METRICS": "false", "CI": "true"}, timeout)

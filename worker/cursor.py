@@ -1,22 +1,29 @@
-"""Opaque keyset cursors for newest-first listings. Pure."""
+"""Opaque keyset cursors for paginated listings: the sort key of the last row sent. Pure."""
 import base64
 import json
 
 from errors import BadRequest, detail
 
+# Pyodide binds ints beyond 2**53 as JS BigInt, which D1 rejects (a 500): refuse them here.
+MAX_INT = 2**52
 
-def encode(ts, row_id):
-    return base64.urlsafe_b64encode(json.dumps([ts, row_id]).encode()).decode().rstrip("=")
+
+def encode(*key):
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
-def decode(text):
-    """Cursor text -> (ts, id). Anything not made by `encode` is a 400."""
+def _fits(value, kind):
+    if kind is int:
+        return type(value) is int and abs(value) <= MAX_INT
+    return isinstance(value, kind)
+
+
+def decode(text, kinds=(int, int)):
+    """Cursor text -> the key tuple, whose items must be of `kinds`. Anything not made by `encode` is a 400."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        ts, row_id = json.loads(raw)
-        # Pyodide binds ints beyond 2**53 as JS BigInt, which D1 rejects (a 500): refuse them here.
-        if type(ts) is int and type(row_id) is int and max(abs(ts), abs(row_id)) <= 2**52:
-            return ts, row_id
+        key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if isinstance(key, list) and len(key) == len(kinds) and all(map(_fits, key, kinds)):
+            return tuple(key)
     except (ValueError, TypeError, UnicodeDecodeError):
         pass
     raise BadRequest("'cursor' is not valid: pass back the next_cursor of a previous response",

@@ -94,9 +94,7 @@ def resolve(routes, method, path):
 
 
 def error_response(error):
-    payload = {"success": False, "error": error.message}
-    if error.details:
-        payload["details"] = error.details
+    payload = {"success": False, "error": error.message, "details": error.details}
     headers = {"allow": ", ".join(sorted(set(error.allowed)))} if isinstance(error, MethodNotAllowed) else {}
     return Response(error.status, payload, headers)
 

@@ -2,7 +2,7 @@
 import json
 
 from d1 import Statement
-from errors import PayloadTooLarge, UnsupportedMediaType, detail
+from errors import UnsupportedMediaType, detail
 from validation import check_body_size, parse_track_body
 from web import ok
 
@@ -61,11 +61,7 @@ def check_declared_length(headers):
 
 async def post_track(ctx):
     check_content_type(ctx.request.headers)
-    try:
-        check_declared_length(ctx.request.headers)
-    except PayloadTooLarge:
-        await ctx.request.discard_body()
-        raise
+    check_declared_length(ctx.request.headers)
     text = await ctx.request.text()
     rows, batch_duplicates = parse_track_body(text, ctx.now_ms, ctx.request.cf_country)
     payload = json.dumps(rows)

@@ -3,32 +3,11 @@
 Only sessions that carry a user_id count. `events` are the events of the user's sessions, and
 `first_seen`/`last_seen` are UTC hour starts: the rollup keeps hours, not instants.
 """
-import base64
-import json
-
-from errors import BadRequest, detail
+import cursor as cursors
 from filters import Scope, int_param, text_param
 from stats import SESSION_KEY
 from timeutil import seconds_to_iso
 from web import ok
-
-
-def encode_cursor(last_hour, user_id):
-    return base64.urlsafe_b64encode(json.dumps([last_hour, user_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(text):
-    """Cursor text -> (last_seen hour, user_id). Anything not made by `encode_cursor` is a 400."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        last_hour, user_id = json.loads(raw)
-        # Pyodide binds ints beyond 2**53 as JS BigInt, which D1 rejects (a 500): refuse them here.
-        if type(last_hour) is int and abs(last_hour) <= 2**52 and isinstance(user_id, str):
-            return last_hour, user_id
-    except (ValueError, TypeError, UnicodeDecodeError):
-        pass
-    raise BadRequest("'cursor' is not valid: pass back the next_cursor of a previous response",
-                     [detail(None, "cursor", "malformed")])
 
 
 def user_filter(scope, search):
@@ -49,7 +28,7 @@ async def list_users(ctx):
     where, params = user_filter(scope, search)
     having, having_params = "", []
     if after is not None:
-        last_hour, user_id = decode_cursor(after)
+        last_hour, user_id = cursors.decode(after, (int, str))
         having = "HAVING last_hour < ? OR (last_hour = ? AND user_id > ?)"
         having_params = [last_hour, last_hour, user_id]
     rows = await ctx.db.query(
@@ -63,7 +42,7 @@ ORDER BY last_hour DESC, user_id LIMIT ?""",
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(last["last_hour"], last["user_id"])
+        next_cursor = cursors.encode(last["last_hour"], last["user_id"])
     users = [
         {"user_id": r["user_id"], "events": r["events"], "sessions": r["sessions"], "apps": r["apps"],
          "first_seen": seconds_to_iso(r["first_hour"]), "last_seen": seconds_to_iso(r["last_hour"])}

@@ -59,7 +59,7 @@ def test_deleting_an_absent_event_is_a_404(api, app_id):
     assert delete(api, f"/admin/events/{target['id']}").status_code == 200
     response = delete(api, f"/admin/events/{target['id']}")
     assert response.status_code == 404
-    assert response.json() == {"success": False, "error": f"no event with id {target['id']}"}
+    assert response.json() == {"success": False, "error": f"no event with id {target['id']}", "details": []}
 
 
 @pytest.mark.parametrize("bad_id", ["abc", "0", "-1", "1.5", "²", "4503599627370497", "9" * 30, "1" * 5000], ids=lambda v: v[:20])

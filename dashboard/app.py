@@ -1,7 +1,7 @@
 """Oddlytics dashboard: `streamlit run dashboard/app.py` with ODDLYTICS_API_URL and ODDLYTICS_API_KEY set."""
 import os
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 # `streamlit run` puts only this folder on sys.path; the modules import as the `dashboard` package.
@@ -61,21 +61,27 @@ def sidebar(reader_settings, app_ids):
             st.session_state["range"] = periods.DEFAULT_RANGE
         choice = st.selectbox("Range", periods.RANGE_CHOICES, key="range")
         custom = None
+        tz = viewer_zone(reader_settings)
+        today = periods.today_in(tz)
         if choice == periods.CUSTOM:
-            today = datetime.now(timezone.utc).date()
-            custom = st.date_input("From – to (UTC, inclusive)", periods.default_custom_range(today),
+            custom = st.date_input(f"From – to ({tz}, inclusive)", periods.default_custom_range(today),
                                    min_value=date(2000, 1, 1), max_value=today + timedelta(days=1), key="custom_range")
             if not isinstance(custom, tuple) or len(custom) != 2:
                 st.caption("Pick an end date.")
                 custom = (custom[0], custom[0]) if custom else periods.default_custom_range(today)
         # A callback runs before the next script run, so every read of that run is fresh.
         st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch", on_click=api.clear_cache)
-        st.caption(f"Worker: {reader_settings.url}  \nReads are cached for {api.CACHE_SECONDS} s · times in UTC")
+        st.caption(f"Worker: {reader_settings.url}  \nReads are cached for {api.CACHE_SECONDS} s · times in {tz}")
     st.query_params.update(screen=screen, app=app, range=choice)
-    scope = periods.range_params(choice, custom)
+    scope = periods.range_params(choice, tz, today, custom)
     if app != ALL_APPS:
         scope["app_id"] = app
     return screen, scope
+
+
+def viewer_zone(settings):
+    """ODDLYTICS_TIMEZONE, else the browser's zone (None under AppTest and before the browser reports it), else UTC."""
+    return periods.zone_name(settings.timezone, getattr(st.context, "timezone", None))
 
 
 def render(settings):
@@ -93,7 +99,10 @@ def render(settings):
 def header(screen, scope):
     what = scope.get("app_id", ALL_APPS)
     st.title(screen)
-    st.caption(f"{what} · {st.session_state['range'].lower() if 'days' in scope else scope['from'] + ' → ' + scope['to']}")
+    dates = "" if "days" in scope else f"{scope['from']} → {scope['to']}"
+    choice = st.session_state["range"]
+    shown = dates if choice == periods.CUSTOM else f"{choice.lower()}{' · ' + dates if dates else ''}"
+    st.caption(f"{what} · {shown} · {scope['tz']}")
 
 
 def main():

@@ -7,23 +7,23 @@ SECONDARY = "#00B894"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def utc_wall_clock(values):
-    # Vega-Lite shows datetimes in the browser's zone; naive values keep the UTC wall clock everywhere.
-    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
+def wall_clock(values, tz):
+    # Vega-Lite shows datetimes in the browser's zone; naive values keep the wall clock of `tz` everywhere.
+    return pd.to_datetime(values, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
 
 
-def _frame(buckets):
+def _frame(buckets, tz):
     frame = pd.DataFrame(buckets, columns=["t", "events", "sessions"])
-    frame["t"] = utc_wall_clock(frame["t"])
+    frame["t"] = wall_clock(frame["t"], tz)
     return frame
 
 
-def timeline(buckets, interval):
-    frame = _frame(buckets)
+def timeline(buckets, interval, tz="UTC"):
+    frame = _frame(buckets, tz)
     time_format = "%d %b %H:%M" if interval == "hour" else "%a %d %b"
     base = alt.Chart(frame).encode(
         x=alt.X("t:T", title=None, axis=alt.Axis(format="%H:%M" if interval == "hour" else "%d %b", grid=False)),
-        tooltip=[alt.Tooltip("t:T", title="From (UTC)", format=time_format),
+        tooltip=[alt.Tooltip("t:T", title=f"From ({tz})", format=time_format),
                  alt.Tooltip("events:Q", title="Events", format=","),
                  alt.Tooltip("sessions:Q", title="Sessions", format=",")],
     )
@@ -38,24 +38,24 @@ def timeline(buckets, interval):
     return (area + sessions).properties(height=300).configure_view(strokeWidth=0)
 
 
-def heatmap(cells):
+def heatmap(cells, tz="UTC"):
     frame = pd.DataFrame(cells, columns=["weekday", "day", "hour", "events"])
     return alt.Chart(frame).mark_rect(cornerRadius=3, stroke="white", strokeWidth=2).encode(
-        x=alt.X("hour:O", title="Hour of day (UTC)", axis=alt.Axis(labelAngle=0)),
+        x=alt.X("hour:O", title=f"Hour of day ({tz})", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("weekday:O", title=None, sort=WEEKDAYS),
         color=alt.Color("events:Q", title="Events", scale=alt.Scale(scheme="purples"), legend=None),
-        tooltip=[alt.Tooltip("weekday:N", title="Day"), alt.Tooltip("hour:O", title="Hour (UTC)"),
+        tooltip=[alt.Tooltip("weekday:N", title="Day"), alt.Tooltip("hour:O", title=f"Hour ({tz})"),
                  alt.Tooltip("events:Q", title="Events", format=",")],
     ).properties(height=230).configure_view(strokeWidth=0)
 
 
-def user_activity(events):
+def user_activity(events, tz="UTC"):
     frame = pd.DataFrame(events, columns=["timestamp", "event", "session_id", "app_id"])
-    frame["timestamp"] = utc_wall_clock(frame["timestamp"])
+    frame["timestamp"] = wall_clock(frame["timestamp"], tz)
     return alt.Chart(frame).mark_circle(size=90, opacity=0.8).encode(
         x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b %H:%M", labelOverlap=True)),
         y=alt.Y("event:N", title=None),
         color=alt.Color("event:N", legend=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=[alt.Tooltip("timestamp:T", title="When (UTC)", format="%d %b %Y %H:%M:%S"),
+        tooltip=[alt.Tooltip("timestamp:T", title=f"When ({tz})", format="%d %b %Y %H:%M:%S"),
                  "event:N", alt.Tooltip("session_id:N", title="Session"), alt.Tooltip("app_id:N", title="App")],
     ).properties(height=max(120, 34 * frame["event"].nunique())).configure_view(strokeWidth=0)

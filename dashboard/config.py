@@ -1,14 +1,17 @@
-"""Where the dashboard finds its worker: ODDLYTICS_API_URL / ODDLYTICS_API_KEY, environment first."""
+"""Where the dashboard finds its worker (ODDLYTICS_API_URL / ODDLYTICS_API_KEY) and, optionally, the zone
+to show times in (ODDLYTICS_TIMEZONE, else the viewer's browser): environment first, then secrets."""
 from dataclasses import dataclass, field
 
 URL_NAME = "ODDLYTICS_API_URL"
 KEY_NAME = "ODDLYTICS_API_KEY"
+TIMEZONE_NAME = "ODDLYTICS_TIMEZONE"
 
 
 @dataclass(frozen=True)
 class Settings:
     url: str
     key: str = field(repr=False)  # never in a repr, a log line or an error message
+    timezone: str = ""  # an IANA name that overrides the browser's zone; empty: the browser's
 
 
 def resolve(environ, secrets):
@@ -20,4 +23,4 @@ def resolve(environ, secrets):
     url, key = pick(URL_NAME).rstrip("/"), pick(KEY_NAME)
     if not url or not key:
         return None
-    return Settings(url=url, key=key)
+    return Settings(url=url, key=key, timezone=pick(TIMEZONE_NAME))

@@ -1,19 +1,42 @@
-"""Range choices, bucket sizes and the small formatting rules of the dashboard. Pure."""
-from datetime import date, datetime, timedelta
+"""Range choices, bucket sizes, the viewer's zone and the small formatting rules of the dashboard. Pure."""
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PRESETS = {"Last 24 hours": 1, "Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90}
+ROLLING = "Last 24 hours"
 CUSTOM = "Custom"
 RANGE_CHOICES = [*PRESETS, CUSTOM]
 DEFAULT_RANGE = "Last 30 days"
 HOURLY_UP_TO_DAYS = 2
 
 
-def range_params(choice, custom=None):
-    """A sidebar choice -> the worker's range query parameters. A custom `to` date is inclusive."""
-    if choice in PRESETS:
-        return {"days": str(PRESETS[choice])}
-    start, end = custom
-    return {"from": start.isoformat(), "to": end.isoformat()}
+def zone_name(*candidates):
+    """The first IANA zone name among the candidates this Python knows (setting, browser), else UTC."""
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"
+
+
+def today_in(tz, now=None):
+    return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz)).date()
+
+
+def range_params(choice, tz, today, custom=None):
+    """A sidebar choice -> the worker's range query parameters, in the viewer's zone `tz`.
+
+    "Last N days" are whole local days, today included, so no day bucket is a partial day; the last
+    24 hours stay rolling. A custom `to` date is inclusive.
+    """
+    if choice == ROLLING:
+        return {"days": "1", "tz": tz}
+    start, end = (today - timedelta(days=PRESETS[choice] - 1), today) if choice in PRESETS else custom
+    return {"from": start.isoformat(), "to": end.isoformat(), "tz": tz}
 
 
 def range_days(params):
@@ -45,17 +68,17 @@ def ratio(x):
     return f"{x:,.1f}"
 
 
-def parse_time(text):
-    """The worker's ISO timestamps ('...Z') -> aware datetimes; None stays None."""
+def parse_time(text, tz="UTC"):
+    """The worker's ISO timestamps ('...Z') -> aware datetimes in `tz`; None stays None."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
 
 
 def default_custom_range(today):
     return today - timedelta(days=6), today
 
 
-def range_label(range_json):
-    start, end = parse_time(range_json["from"]), parse_time(range_json["to"])
-    return f"{start:%d %b %Y %H:%M} → {end:%d %b %Y %H:%M} UTC"
+def range_label(range_json, tz="UTC"):
+    start, end = parse_time(range_json["from"], tz), parse_time(range_json["to"], tz)
+    return f"{start:%d %b %Y %H:%M} → {end:%d %b %Y %H:%M} {tz}"

@@ -10,10 +10,16 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import KEYS, ROOT, Api, event
 from dashboard import api as dashboard_api
+from dashboard import periods
 from scripts.devserver import Worker, free_port
 
 APP = str(ROOT / "dashboard" / "app.py")
 HOUR = 3600
+
+
+def sent(choice, tz="UTC"):
+    """The range parameters the dashboard sends for a sidebar choice today, in zone `tz`."""
+    return periods.range_params(choice, tz, periods.today_in(tz))
 
 
 def iso(seconds):
@@ -64,7 +70,7 @@ def shown_text(at):
 
 def test_overview_kpis_match_api_and_sent(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
-    figures = api.read("/stats/overview", app_id=known, days=30)
+    figures = api.read("/stats/overview", app_id=known, **sent("Last 30 days"))
     assert (figures["events"], figures["sessions"], figures["users"]) == (6, 3, 2)
     assert [(m.label, m.value) for m in at.metric] == [
         ("Events", "6"), ("Sessions", "3"), ("Users", "2"), ("Events / session", "2.0")]
@@ -79,18 +85,48 @@ def test_overview_top_events_heatmap_and_peak_match_api(monkeypatch, worker, api
         ("App Opened", 3, 3), ("Screen Viewed", 2, 2), ("Purchase", 1, 1)]
     assert [(e["event"], e["count"]) for e in api.read("/stats/events", app_id=known)["events"]] == [
         ("App Opened", 3), ("Screen Viewed", 2), ("Purchase", 1)]
-    cells = api.read("/stats/heatmap", app_id=known, days=30)["cells"]
+    cells = api.read("/stats/heatmap", app_id=known, **sent("Last 30 days"))["cells"]
     busiest = max(cells, key=lambda c: c["events"])
     assert f"busiest: {busiest['weekday']} {busiest['hour']:02d}:00 with {busiest['events']} events" in shown_text(at)
-    peak = max(api.read("/stats/timeline", app_id=known, days=30, interval="day")["buckets"], key=lambda b: b["events"])
+    buckets = api.read("/stats/timeline", app_id=known, interval="day", **sent("Last 30 days"))["buckets"]
+    peak = max(buckets, key=lambda b: b["events"])
+    # Whole days: 30 buckets, today the last, so the first is not a partial day.
+    assert (len(buckets), buckets[-1]["date"]) == (30, sent("Last 30 days")["to"])
     assert f"Per day · peak {peak['events']} events" in shown_text(at)
 
 
 def test_overview_last_24_hours_uses_hour_buckets(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known, range_choice="Last 24 hours")
-    figures = api.read("/stats/overview", app_id=known, days=1)
+    figures = api.read("/stats/overview", app_id=known, **sent("Last 24 hours"))
     assert [m.value for m in at.metric] == [str(figures["events"]), "1", "1", "3.0"] == ["3", "1", "1", "3.0"]
     assert "Per hour · peak 3 events" in shown_text(at)
+
+
+@pytest.mark.parametrize("tz", ["Asia/Kathmandu", "America/Los_Angeles"])
+def test_configured_zone_is_sent_and_shown(monkeypatch, worker, api, known, tz):
+    monkeypatch.setenv("ODDLYTICS_TIMEZONE", tz)
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known, range_choice="Last 7 days")
+    params = sent("Last 7 days", tz)
+    assert f"{params['from']} → {params['to']} · {tz}" in shown_text(at)
+    figures = api.read("/stats/overview", app_id=known, **params)
+    assert [m.value for m in at.metric][:3] == [str(figures["events"]), str(figures["sessions"]),
+                                                str(figures["users"])] == ["6", "3", "2"]
+    assert figures["range"]["tz"] == tz
+    cells = api.read("/stats/heatmap", app_id=known, **params)["cells"]
+    busiest = max(cells, key=lambda c: c["events"])
+    assert f"hour ({tz}) · busiest: {busiest['weekday']} {busiest['hour']:02d}:00" in shown_text(at)
+    buckets = api.read("/stats/timeline", app_id=known, interval="day", **params)["buckets"]
+    assert [b["date"] for b in buckets][::6] == [params["from"], params["to"]]
+
+
+def test_events_show_in_the_configured_zone(monkeypatch, worker, api, known):
+    monkeypatch.setenv("ODDLYTICS_TIMEZONE", "Asia/Kathmandu")
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=known)
+    newest = api.read("/events", app_id=known, **sent("Last 30 days", "Asia/Kathmandu"))["events"][0]
+    shown = at.dataframe[0].value["timestamp"].iloc[0]
+    assert "Time (Asia/Kathmandu)" in str(at.dataframe[0].proto)
+    assert (str(shown.tz), shown.isoformat()) == (
+        "Asia/Kathmandu", periods.parse_time(newest["timestamp"], "Asia/Kathmandu").isoformat())
 
 
 def test_custom_range_is_honoured(monkeypatch, worker, known):
@@ -103,7 +139,7 @@ def test_custom_range_is_honoured(monkeypatch, worker, known):
 def test_apps_screen_matches_api(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=known)
     row = at.dataframe[0].value.iloc[0]
-    listed = api.read("/apps", app_id=known, days=30)["apps"][0]
+    listed = api.read("/apps", app_id=known, **sent("Last 30 days"))["apps"][0]
     assert (row["app_id"], row["events"], row["sessions"], row["users"], row["total_events"]) == (
         known, listed["events"], listed["sessions"], listed["users"], listed["total_events"]) == (known, 6, 3, 2, 8)
     assert sum(row["trend"]) == 6
@@ -139,7 +175,7 @@ def test_events_explorer_pages_with_cursor(monkeypatch, worker, api, app_id):
 def test_users_screen_lists_searches_and_shows_activity(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=known)
     table = at.dataframe[0].value
-    listed = api.read("/users", app_id=known, days=30)["users"]
+    listed = api.read("/users", app_id=known, **sent("Last 30 days"))["users"]
     assert list(zip(table["user_id"], table["events"], table["sessions"])) == [
         (u["user_id"], u["events"], u["sessions"]) for u in listed] == [("alice", 3, 1), ("bob", 2, 1)]
     at.selectbox(key="users_pick").set_value("bob").run()

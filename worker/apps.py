@@ -1,11 +1,12 @@
 """GET /apps: every app with its figures for the range and when it was first and last seen."""
+import zones
 from filters import Scope
 from timeutil import to_iso
 from web import ok
 
 
 async def list_apps(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     where, params = scope.where(scope.range.start, scope.range.end)
     app_filter, app_params = ("WHERE a.app_id = ?", [scope.app_id]) if scope.app_id else ("", [])
     rows = await ctx.db.query(

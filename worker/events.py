@@ -2,6 +2,7 @@
 import json
 
 import cursor as cursors
+import zones
 from filters import Scope, int_param, text_param
 from timeutil import MS, to_iso
 from web import ok
@@ -30,7 +31,7 @@ def event_json(row):
 
 
 async def list_events(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 50, 1, 1000)
     where, params = scope.where(scope.range.start, scope.range.end, column="ts", scale=MS)
     for name, column in FILTERS.items():

@@ -1,5 +1,9 @@
-"""GET /stats/heatmap: events by weekday and hour of day (UTC), read from the hourly rollup."""
-from filters import Scope, text_param
+"""GET /stats/heatmap: events by weekday and hour of day in the reader's zone, read from the hourly rollup."""
+import json
+
+import zones
+from filters import LOCAL_SEGMENTS, Scope, local_from, text_param
+from timeutil import DAY, EARLIEST_MS, HOUR, MS, ceil_hour
 from web import ok
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -15,16 +19,20 @@ def dense_cells(rows):
 
 
 async def heatmap(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     event = text_param(ctx.query, "event")
-    where, params = scope.where(scope.range.start, scope.range.end)
+    where, params = scope.app_where()
     if event is not None:
         where += " AND event_name = ?"
         params.append(event)
+    # Rollups only hold hours from 2000 to a day ahead of now: no zone offsets are needed outside that.
+    segments = scope.segments(max(scope.range.start, EARLIEST_MS // MS),
+                              min(scope.range.end, ceil_hour(ctx.now_ms // MS + DAY + HOUR)))
     rows = await ctx.db.query(
-        f"""SELECT CAST(strftime('%w', hour, 'unixepoch') AS INTEGER) AS dow,
-  CAST(strftime('%H', hour, 'unixepoch') AS INTEGER) AS hour_of_day, SUM(events) AS events
-FROM hourly_events WHERE {where} GROUP BY dow, hour_of_day""",
-        *params,
+        f"""WITH {LOCAL_SEGMENTS}
+SELECT CAST(strftime('%w', hour + shift, 'unixepoch') AS INTEGER) AS dow,
+  CAST(strftime('%H', hour + shift, 'unixepoch') AS INTEGER) AS hour_of_day, SUM(events) AS events
+FROM {local_from("hourly_events")} WHERE {where} GROUP BY dow, hour_of_day""",
+        json.dumps(segments), *params,
     )
-    return ok({"range": scope.as_json(), "event": event, "timezone": "UTC", "cells": dense_cells(rows)})
+    return ok({"range": scope.as_json(), "event": event, "timezone": scope.zone.name, "cells": dense_cells(rows)})

@@ -1,6 +1,10 @@
 """GET /stats/*: figures for a range, read from the hourly rollups only."""
+import json
+
+import zones
 from errors import BadRequest, detail
-from filters import Scope, choice_param, int_param, text_param
+from filters import LOCAL_SEGMENTS, Scope, local_from, choice_param, int_param, text_param
+from localtime import date_label, day_starts
 from timeutil import DAY, HOUR, seconds_to_iso
 from web import ok
 
@@ -25,7 +29,7 @@ async def period_figures(db, scope, start, end):
 
 
 async def overview(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     current = await period_figures(ctx.db, scope, scope.range.start, scope.range.end)
     previous_range = scope.range.previous()
     previous = await period_figures(ctx.db, scope, previous_range.start, previous_range.end)
@@ -38,40 +42,48 @@ def bucket_starts(start, end, size):
 
 
 async def timeline(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     interval = choice_param(ctx.query, "interval", ("day", "hour"), "day")
     event = text_param(ctx.query, "event")
     size = HOUR if interval == "hour" else DAY
-    starts = bucket_starts(scope.range.start, scope.range.end, size)
-    if len(starts) > MAX_BUCKETS[interval]:
+    # Checked on UTC buckets first (a local day count differs by at most one) to refuse before any zone work.
+    if len(bucket_starts(scope.range.start, scope.range.end, size)) > MAX_BUCKETS[interval]:
         raise BadRequest(
             f"interval={interval} allows at most {MAX_BUCKETS[interval]} buckets; narrow the range "
             + ("or use interval=day" if interval == "hour" else ""),
             [detail(None, "interval", "too many buckets")],
         )
-    where, params = scope.where(scope.range.start, scope.range.end)
-    bucket = f"hour - hour % {size}"
-    if event is None:
-        events_sql = f"SELECT {bucket} AS t, SUM(events) AS n FROM hourly_events WHERE {where} GROUP BY t"
-        sessions_sql = f"SELECT {bucket} AS t, COUNT(DISTINCT {SESSION_KEY}) AS n FROM hourly_sessions WHERE {where} GROUP BY t"
-        event_params = params
+    events_from, sessions_from = "hourly_events", ("hourly_event_sessions" if event else "hourly_sessions")
+    if interval == "hour":
+        prefix, bucket = "", "hour"
+        where, params = scope.where(scope.range.start, scope.range.end)
+        starts = [(t, t) for t in bucket_starts(scope.range.start, scope.range.end, HOUR)]
     else:
+        # Day buckets are local days: grouped by the local midnight, as wall-clock epoch seconds.
+        segments = scope.segments()
+        prefix, bucket = f"WITH {LOCAL_SEGMENTS} ", "(hour + shift) - (hour + shift) % 86400"
+        events_from, sessions_from = local_from(events_from), local_from(sessions_from)
+        where, params = scope.app_where()
+        params = [json.dumps(segments), *params]
+        starts = day_starts(segments)
+    if event is not None:
         where += " AND event_name = ?"
-        event_params = params + [event]
-        events_sql = f"SELECT {bucket} AS t, SUM(events) AS n FROM hourly_events WHERE {where} GROUP BY t"
-        sessions_sql = (f"SELECT {bucket} AS t, COUNT(DISTINCT {SESSION_KEY}) AS n "
-                        f"FROM hourly_event_sessions WHERE {where} GROUP BY t")
-    events = {row["t"]: row["n"] for row in await ctx.db.query(events_sql, *event_params)}
-    sessions = {row["t"]: row["n"] for row in await ctx.db.query(sessions_sql, *event_params)}
+        params.append(event)
+    events_sql = f"{prefix}SELECT {bucket} AS t, SUM(events) AS n FROM {events_from} WHERE {where} GROUP BY t"
+    sessions_sql = (f"{prefix}SELECT {bucket} AS t, COUNT(DISTINCT {SESSION_KEY}) AS n "
+                    f"FROM {sessions_from} WHERE {where} GROUP BY t")
+    events = {row["t"]: row["n"] for row in await ctx.db.query(events_sql, *params)}
+    sessions = {row["t"]: row["n"] for row in await ctx.db.query(sessions_sql, *params)}
     buckets = [
-        {"t": seconds_to_iso(t), "events": events.get(t, 0), "sessions": sessions.get(t, 0)}
-        for t in starts
+        {"t": seconds_to_iso(t), **({"date": date_label(key)} if interval == "day" else {}),
+         "events": events.get(key, 0), "sessions": sessions.get(key, 0)}
+        for key, t in starts
     ]
     return ok({"interval": interval, "event": event, "range": scope.as_json(), "buckets": buckets})
 
 
 async def top_events(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 20, 1, 1000)
     where, params = scope.where(scope.range.start, scope.range.end)
     # One pass over each rollup: a correlated subquery per event name would rescan the range.

@@ -1,11 +1,13 @@
 """Time parsing and range arithmetic. Pure: `now` is always passed in, in epoch milliseconds.
 
-Everything is UTC. Rollups are hourly, so read ranges are aligned to whole UTC hours.
+Everything is stored in UTC. Rollups are hourly, so read ranges are aligned to whole UTC hours;
+date-only bounds mean midnight in the reader's zone (`localtime`).
 """
 import math
 from datetime import datetime, timezone
 
 from errors import BadRequest, detail
+from localtime import UTC, local_midnight
 
 HOUR = 3600
 DAY = 86400
@@ -113,10 +115,10 @@ def _bound(query, name):
     return ms // MS, had_time
 
 
-def parse_range(query, now_ms):
+def parse_range(query, now_ms, zone=UTC):
     """Query parameters `from`/`to` or `days` -> Range. Default: the last 30 days.
 
-    A date-only `to` includes that whole day; a datetime `to` is exclusive.
+    A date-only `to` includes that whole day; a datetime `to` is exclusive. Dates are days in `zone`.
     """
     now = ceil_hour(now_ms // MS + 1)
     days_text = query.get("days")
@@ -139,11 +141,12 @@ def parse_range(query, now_ms):
         end = now
     else:
         end_seconds, had_time = end_bound
-        end = ceil_hour(end_seconds if had_time else end_seconds + DAY)
+        end = ceil_hour(end_seconds) if had_time else local_midnight(zone, end_seconds + DAY)
     if start_bound is None:
         start = end - DEFAULT_DAYS * DAY
     else:
-        start = floor_hour(start_bound[0])
+        start_seconds, had_time = start_bound
+        start = floor_hour(start_seconds) if had_time else local_midnight(zone, start_seconds)
     if start >= end:
         raise BadRequest("'from' must be before 'to'", [detail(None, "from", "range is empty")])
     if end - start > MAX_DAYS * DAY:

@@ -4,6 +4,7 @@ Only sessions that carry a user_id count. `events` are the events of the user's 
 `first_seen`/`last_seen` are UTC hour starts: the rollup keeps hours, not instants.
 """
 import cursor as cursors
+import zones
 from filters import Scope, int_param, text_param
 from stats import SESSION_KEY
 from timeutil import seconds_to_iso
@@ -21,7 +22,7 @@ def user_filter(scope, search):
 
 
 async def list_users(ctx):
-    scope = Scope(ctx.query, ctx.now_ms)
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 50, 1, 1000)
     search = text_param(ctx.query, "search")
     after = text_param(ctx.query, "cursor", max_length=400)

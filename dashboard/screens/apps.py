@@ -14,7 +14,8 @@ def render(reader, range_params):
         states.nothing_in_range("apps")
         return
     interval = periods.interval_for(range_params)
-    frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)])
+    frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)],
+                       range_params["tz"])
     active = int((frame["events"] > 0).sum())
     st.caption(f"{len(frame)} app{'s' if len(frame) != 1 else ''} · {active} active in this range · "
                f"trend per {interval}")
@@ -33,12 +34,12 @@ def render(reader, range_params):
     )
 
 
-def apps_frame(apps, trend_for):
+def apps_frame(apps, trend_for, tz="UTC"):
     rows = []
     for index, app in enumerate(apps):
         trend = trend_for(app["app_id"]) if index < MAX_SPARKLINES else None
         rows.append({**app, "trend": trend,
-                     "first_seen": periods.parse_time(app["first_seen"]),
-                     "last_seen": periods.parse_time(app["last_seen"])})
+                     "first_seen": periods.parse_time(app["first_seen"], tz),
+                     "last_seen": periods.parse_time(app["last_seen"], tz)})
     columns = ["app_id", "trend", "events", "sessions", "users", "total_events", "first_seen", "last_seen"]
     return pd.DataFrame(rows, columns=columns)

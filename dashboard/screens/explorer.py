@@ -21,8 +21,10 @@ def render(reader, range_params):
     if not body["events"] and pager.page == 1:
         states.nothing_in_range("events matching these filters")
         return
-    st.dataframe(events_frame(body["events"]), hide_index=True, width="stretch", height=min(38 + 35 * size, 640),
-                 column_config={"timestamp": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM YYYY, HH:mm:ss"),
+    tz = range_params["tz"]
+    time_column = st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss")
+    st.dataframe(events_frame(body["events"], tz), hide_index=True, width="stretch", height=min(38 + 35 * size, 640),
+                 column_config={"timestamp": time_column,
                                 "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
                                 "platform": "Platform", "app_version": "Version", "country": "Country",
                                 "properties": "Properties"})
@@ -41,8 +43,8 @@ def render_filters(reader):
     return {k: v for k, v in filters.items() if v}
 
 
-def events_frame(events):
-    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"]),
+def events_frame(events, tz="UTC"):
+    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz),
              "properties": exports.properties_text(e["properties"])} for e in events]
     columns = ["timestamp", "event", "app_id", "user_id", "session_id", "platform", "app_version", "country",
                "properties"]

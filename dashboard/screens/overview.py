@@ -7,8 +7,9 @@ from dashboard.screens import states
 
 
 def render(reader, range_params):
+    tz = range_params["tz"]
     figures = reader.overview()
-    render_kpis(figures)
+    render_kpis(figures, tz)
     if figures["events"] == 0:
         states.nothing_in_range()
         return
@@ -16,13 +17,13 @@ def render(reader, range_params):
     buckets = reader.timeline(interval)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        render_timeline(buckets, interval)
+        render_timeline(buckets, interval, tz)
     with right:
         render_top_events(reader.top_events(limit=10), figures["events"])
-    render_heatmap(reader.heatmap())
+    render_heatmap(reader.heatmap(), tz)
 
 
-def render_kpis(figures):
+def render_kpis(figures, tz):
     previous = figures["previous"]
     ratio, previous_ratio = (periods.per_session(f["events"], f["sessions"]) for f in (figures, previous))
     cards = [
@@ -31,19 +32,19 @@ def render_kpis(figures):
         ("Users", periods.count(figures["users"]), periods.change(figures["users"], previous["users"])),
         ("Events / session", periods.ratio(ratio), periods.change(ratio, previous_ratio)),
     ]
-    help_text = f"Change against the previous period, {periods.range_label(previous)}"
+    help_text = f"Change against the previous period, {periods.range_label(previous, tz)}"
     for column, (label, value, delta) in zip(st.columns(4), cards):
         column.metric(label, value, delta, help=help_text, border=True)
 
 
-def render_timeline(buckets, interval):
+def render_timeline(buckets, interval, tz):
     st.subheader("Events over time")
     peak = max(buckets, key=lambda b: b["events"])
-    when = periods.parse_time(peak["t"])
-    when_text = f"at {when:%d %b %H:%M} UTC" if interval == "hour" else f"on {when:%a %d %b}"
+    when = periods.parse_time(peak["t"], tz)
+    when_text = f"at {when:%d %b %H:%M} {tz}" if interval == "hour" else f"on {when:%a %d %b}"
     st.caption(f"Per {interval} · peak {periods.count(peak['events'])} events {when_text} · "
                "sessions dashed")
-    st.altair_chart(charts.timeline(buckets, interval), width="stretch")
+    st.altair_chart(charts.timeline(buckets, interval, tz), width="stretch")
 
 
 def render_top_events(events, total):
@@ -61,9 +62,9 @@ def render_top_events(events, total):
     )
 
 
-def render_heatmap(cells):
+def render_heatmap(cells, tz):
     st.subheader("When people use your apps")
     busiest = max(cells, key=lambda c: c["events"])
-    st.caption(f"Events by weekday and hour (UTC) · busiest: {busiest['weekday']} "
+    st.caption(f"Events by weekday and hour ({tz}) · busiest: {busiest['weekday']} "
                f"{busiest['hour']:02d}:00 with {periods.count(busiest['events'])} events")
-    st.altair_chart(charts.heatmap(cells), width="stretch")
+    st.altair_chart(charts.heatmap(cells, tz), width="stretch")

@@ -21,28 +21,29 @@ def render(reader, range_params):
         return
     st.caption(f"{periods.count(body['total'])} user{'s' if body['total'] != 1 else ''} with a user id in this range"
                " · first/last seen to the hour")
-    st.dataframe(users_frame(body["users"]), hide_index=True, width="stretch",
+    tz = range_params["tz"]
+    st.dataframe(users_frame(body["users"], tz), hide_index=True, width="stretch",
                  column_config={
                      "user_id": st.column_config.TextColumn("User", pinned=True),
                      "events": st.column_config.NumberColumn("Events", format="localized"),
                      "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
                      "apps": st.column_config.NumberColumn("Apps"),
-                     "first_seen": st.column_config.DatetimeColumn("First seen", format="D MMM YYYY, HH:00"),
-                     "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY, HH:00"),
+                     "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format="D MMM YYYY, HH:mm"),
+                     "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format="D MMM YYYY, HH:mm"),
                  })
     pager.controls(body["next_cursor"], len(body["users"]))
     st.divider()
     user_id = st.selectbox("Activity of", [u["user_id"] for u in body["users"]], key="users_pick")
-    render_activity(reader, user_id)
+    render_activity(reader, user_id, tz)
 
 
-def users_frame(users):
-    rows = [{**u, "first_seen": periods.parse_time(u["first_seen"]), "last_seen": periods.parse_time(u["last_seen"])}
-            for u in users]
+def users_frame(users, tz="UTC"):
+    rows = [{**u, "first_seen": periods.parse_time(u["first_seen"], tz),
+             "last_seen": periods.parse_time(u["last_seen"], tz)} for u in users]
     return pd.DataFrame(rows, columns=["user_id", "events", "sessions", "apps", "first_seen", "last_seen"])
 
 
-def render_activity(reader, user_id):
+def render_activity(reader, user_id, tz):
     body = reader.events(limit=ACTIVITY_LIMIT, user_id=user_id)
     events = body["events"]
     if not events:
@@ -50,11 +51,11 @@ def render_activity(reader, user_id):
         return
     sessions = {(e["app_id"], e["session_id"]) for e in events}
     more = "+" if body["next_cursor"] else ""
-    first, last = periods.parse_time(events[-1]["timestamp"]), periods.parse_time(events[0]["timestamp"])
+    first, last = periods.parse_time(events[-1]["timestamp"], tz), periods.parse_time(events[0]["timestamp"], tz)
     cards = [("Events", f"{len(events):,}{more}"), ("Sessions", f"{len(sessions):,}{more}"),
              ("First event", f"{first:%d %b %H:%M}"), ("Latest event", f"{last:%d %b %H:%M}")]
     for column, (label, value) in zip(st.columns(4), cards):
         column.metric(label, value, border=True)
-    st.altair_chart(charts.user_activity(events), width="stretch")
+    st.altair_chart(charts.user_activity(events, tz), width="stretch")
     with st.expander(f"Events of {user_id}, newest first", expanded=False):
-        st.dataframe(events_frame(events), hide_index=True, width="stretch")
+        st.dataframe(events_frame(events, tz), hide_index=True, width="stretch")

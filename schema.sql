@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS event_names (
   PRIMARY KEY (app_id, event_name)
 ) WITHOUT ROWID;
 
--- One row per session. A session counts once, in the hour it starts (its first event).
+-- One row per session. A session counts once, in the hour it starts (its first event). user_id,
+-- platform, app_version, country: the smallest seen in the session, so the row does not depend on the
+-- order events arrive in.
 CREATE TABLE IF NOT EXISTS sessions (
   app_id TEXT NOT NULL,
   session_id TEXT NOT NULL,
@@ -82,6 +84,14 @@ CREATE TABLE IF NOT EXISTS session_events (
   session_id TEXT NOT NULL,
   event_name TEXT NOT NULL,
   PRIMARY KEY (app_id, session_id, event_name)
+) WITHOUT ROWID;
+
+-- The users each session had: a user's sessions are the sessions they have events in.
+CREATE TABLE IF NOT EXISTS session_users (
+  app_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (app_id, session_id, user_id)
 ) WITHOUT ROWID;
 
 -- events: in the hour; sessions: starting in the hour; users: distinct in the hour (exact);
@@ -160,7 +170,7 @@ CREATE TABLE IF NOT EXISTS users (
   first_seen INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
   events INTEGER NOT NULL,
-  sessions INTEGER NOT NULL,     -- sessions whose user (sessions.user_id) is this one
+  sessions INTEGER NOT NULL,     -- sessions the user has events in
   PRIMARY KEY (user_id, app_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_app_last_seen ON users (app_id, last_seen);

@@ -15,7 +15,7 @@ index gives. Each chunk of matching events is removed in ONE `db.batch` (one tra
 """
 import fold
 from d1 import Statement
-from fold import GRAINS, sessions_sql, session_events_sql
+from fold import GRAINS, session_events_sql, session_users_sql, sessions_sql
 
 # At most this many events per transaction: keeps each statement's rows read/written bounded.
 CHUNK = 5000
@@ -99,16 +99,19 @@ WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""
             f"""INSERT OR IGNORE INTO stale_sketches (app_id, grain, bucket)
 SELECT DISTINCT app_id, '{grain.name}', {b('ts')} FROM events WHERE {counted} AND user_id IS NOT NULL""",
         ]
-    sql += [
-        f"""UPDATE users SET sessions = users.sessions - g.n
-FROM (SELECT user_id, app_id, COUNT(*) AS n FROM sessions WHERE {touched_sessions} AND user_id IS NOT NULL
+    user_sessions = f"""(SELECT user_id, app_id, COUNT(*) AS n FROM session_users WHERE {touched_sessions}
       GROUP BY 1, 2) AS g
-WHERE users.user_id = g.user_id AND users.app_id = g.app_id""",
+WHERE users.user_id = g.user_id AND users.app_id = g.app_id"""
+    sql += [
+        f"UPDATE users SET sessions = users.sessions - g.n FROM {user_sessions}",
+        f"DELETE FROM session_users WHERE {touched_sessions}",
         f"DELETE FROM session_events WHERE {touched_sessions}",
         f"DELETE FROM sessions WHERE {touched_sessions}",
         # Sessions back in, from what remains of them: counted at their (possibly later) start.
         sessions_sql(remaining),
         session_events_sql(remaining),
+        session_users_sql(remaining),
+        f"UPDATE users SET sessions = users.sessions + g.n FROM {user_sessions}",
     ]
     for grain in GRAINS:
         b = grain.bucket
@@ -124,10 +127,6 @@ WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {
 ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
         ]
     sql += [
-        f"""UPDATE users SET sessions = users.sessions + g.n
-FROM (SELECT user_id, app_id, COUNT(*) AS n FROM sessions WHERE {touched_sessions} AND user_id IS NOT NULL
-      GROUP BY 1, 2) AS g
-WHERE users.user_id = g.user_id AND users.app_id = g.app_id""",
         # Per user and app: events subtract; first/last seen from the remaining counted events (user_id, ts index).
         f"""UPDATE users SET events = users.events - g.n,
   first_seen = COALESCE((SELECT ts FROM events e WHERE e.user_id = users.user_id AND e.app_id = users.app_id

@@ -107,17 +107,18 @@ ranked AS (SELECT *, FIRST_VALUE(event_name) OVER ordered AS first_name,
   FROM chunk WINDOW ordered AS (PARTITION BY app_id, session_id ORDER BY ts, id))
 INSERT INTO sessions (app_id, session_id, first_ts, last_ts, events, user_id, platform, app_version, country,
   first_event, last_event)
-SELECT app_id, session_id, MIN(ts), MAX(ts), COUNT(*), MAX(user_id), MAX(platform), MAX(app_version), MAX(country),
+SELECT app_id, session_id, MIN(ts), MAX(ts), COUNT(*), MIN(user_id), MIN(platform), MIN(app_version), MIN(country),
   MIN(first_name), MIN(last_name)
 FROM ranked WHERE true GROUP BY app_id, session_id
 ON CONFLICT (app_id, session_id) DO UPDATE SET
   first_event = CASE WHEN excluded.first_ts < sessions.first_ts THEN excluded.first_event ELSE sessions.first_event END,
   last_event = CASE WHEN excluded.last_ts >= sessions.last_ts THEN excluded.last_event ELSE sessions.last_event END,
   first_ts = MIN(sessions.first_ts, excluded.first_ts), last_ts = MAX(sessions.last_ts, excluded.last_ts),
-  events = sessions.events + excluded.events, user_id = COALESCE(sessions.user_id, excluded.user_id),
-  platform = COALESCE(sessions.platform, excluded.platform),
-  app_version = COALESCE(sessions.app_version, excluded.app_version),
-  country = COALESCE(sessions.country, excluded.country)"""
+  events = sessions.events + excluded.events,
+  user_id = COALESCE(MIN(sessions.user_id, excluded.user_id), sessions.user_id, excluded.user_id),
+  platform = COALESCE(MIN(sessions.platform, excluded.platform), sessions.platform, excluded.platform),
+  app_version = COALESCE(MIN(sessions.app_version, excluded.app_version), sessions.app_version, excluded.app_version),
+  country = COALESCE(MIN(sessions.country, excluded.country), sessions.country, excluded.country)"""
 
 
 def session_events_sql(chunk_cte=CHUNK_CTE):
@@ -130,21 +131,25 @@ INSERT INTO event_names (app_id, event_name, events)
 SELECT app_id, event_name, COUNT(*) FROM chunk WHERE true GROUP BY app_id, event_name
 ON CONFLICT (app_id, event_name) DO UPDATE SET events = events + excluded.events"""
 
-USERS_SQL = f"""WITH {CHUNK_CTE}, {MOVES_CTE},
-session_users AS (SELECT app_id, session_id, MAX(user_id) AS user_id FROM chunk GROUP BY app_id, session_id),
+USERS_SQL = f"""WITH {CHUNK_CTE},
+pairs AS (SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL),
 contributions AS (
   SELECT user_id, app_id, ts AS first_seen, ts AS last_seen, 1 AS e, 0 AS s FROM chunk WHERE user_id IS NOT NULL
-  -- A session belongs to the user sessions.user_id will hold: its first user, kept once set.
-  UNION ALL SELECT su.user_id, su.app_id, NULL, NULL, 0, 1 FROM session_users su
-    JOIN moves m ON m.app_id = su.app_id AND m.session_id = su.session_id
-    LEFT JOIN sessions s ON s.app_id = su.app_id AND s.session_id = su.session_id
-    WHERE su.user_id IS NOT NULL AND (m.old_ts IS NULL OR s.user_id IS NULL))
+  UNION ALL SELECT p.user_id, p.app_id, NULL, NULL, 0, 1 FROM pairs p WHERE NOT EXISTS (SELECT 1 FROM session_users x
+    WHERE x.app_id = p.app_id AND x.session_id = p.session_id AND x.user_id = p.user_id))
 INSERT INTO users (user_id, app_id, first_seen, last_seen, events, sessions)
 SELECT user_id, app_id, MIN(first_seen), MAX(last_seen), SUM(e), SUM(s) FROM contributions WHERE true
 GROUP BY user_id, app_id
 ON CONFLICT (user_id, app_id) DO UPDATE SET first_seen = MIN(users.first_seen, excluded.first_seen),
   last_seen = MAX(users.last_seen, excluded.last_seen), events = users.events + excluded.events,
   sessions = users.sessions + excluded.sessions"""
+
+
+def session_users_sql(chunk_cte=CHUNK_CTE):
+    return f"""WITH {chunk_cte}
+INSERT OR IGNORE INTO session_users (app_id, session_id, user_id)
+SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL"""
+
 
 APPS_SQL = f"""WITH {CHUNK_CTE}
 INSERT INTO apps (app_id, first_seen, last_seen, events)
@@ -210,7 +215,8 @@ async def fold_chunk(db, folded, version, upto):
     statements += [
         Statement(HOURLY_USERS_SQL, [*chunk, json.dumps(hashes, ensure_ascii=False)]),
         Statement(DAILY_USERS_SQL, chunk),
-        Statement(USERS_SQL, chunk),  # reads the old sessions rows
+        Statement(USERS_SQL, chunk),  # reads the old session_users rows
+        Statement(session_users_sql(), chunk),
         Statement(sessions_sql(), chunk),
         Statement(session_events_sql(), chunk),
         Statement(EVENT_NAMES_SQL, chunk),

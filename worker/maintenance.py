@@ -9,7 +9,7 @@ from d1 import Statement
 from filters import int_param
 from web import ok
 
-ROLLUP_TABLES = ("apps", "event_names", "sessions", "session_events", "hourly", "daily", "hourly_names",
+ROLLUP_TABLES = ("apps", "event_names", "sessions", "session_events", "session_users", "hourly", "daily", "hourly_names",
                  "daily_names", "hourly_users", "daily_users", "users", "stale_sketches")
 # Each chunk is one batch of ~20 statements; D1 Free allows 50 queries per invocation.
 FOLD_CHUNKS_PER_CALL = 2

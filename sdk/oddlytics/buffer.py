@@ -107,8 +107,8 @@ def queue_file(path):
 
 class SqliteBuffer:
     """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless another
-    connection holds the write lock: then the event waits in memory (`unsaved`) and is written first
-    thing on the next `add` or `head`, without ever waiting for the lock longer than BUSY_TIMEOUT_MS.
+    connection holds the write lock: then the event waits in memory (`unsaved`), and the sender's next
+    `head` writes it, never waiting for the lock longer than BUSY_TIMEOUT_MS.
 
     WAL with synchronous=NORMAL: an event survives the process being killed (the case that
     matters for an app), not necessarily a power cut; that keeps `track` well under a millisecond.
@@ -148,7 +148,8 @@ class SqliteBuffer:
         if len(self) >= self.capacity:
             return False
         self._unsaved.append(json.dumps(event))
-        self._save()
+        if not self._failing:  # once the file is known to be locked, only the sender (`head`) tries again
+            self._save()
         return True
 
     def head(self, count):

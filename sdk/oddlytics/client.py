@@ -118,8 +118,8 @@ class Client:
             return None
 
     def flush(self, timeout=30.0):
-        """Send everything queued so far; wait until each event is stored, dropped or parked.
-        False on timeout or trouble (logged); never raises."""
+        """Send everything queued so far; wait until each event is stored or dropped (a parked event keeps
+        it waiting). False on timeout or trouble (logged); never raises."""
         try:
             return self._flush(timeout)
         except Exception as error:  # noqa: BLE001 - e.g. a damaged queue file: the app must carry on
@@ -137,7 +137,7 @@ class Client:
 
     @property
     def pending(self):
-        """Events queued and not yet stored or dropped."""
+        """Events queued (parked ones included) and not yet stored or dropped."""
         with self._lock:
             return len(self._buffer)
 
@@ -389,7 +389,7 @@ class Client:
         if new_key is not None:
             origin = self._parked[new_key] = self._parked.pop(key, key)
             if self._drain_until is not None and origin <= self._drain_until:
-                self._drain_until = new_key  # a flush waiting for it keeps it going
+                self._drain_until = max(self._drain_until, new_key)  # a flush waiting for it keeps it going
             self._plan.settled(1)
             self._stats.parked += 1
             logger.error("oddlytics: event %s (%r) failed %d times (%s); moved behind the rest of the queue",

@@ -166,8 +166,8 @@ class SqliteBuffer:
                 events.append((key, json.loads(text)))
             except ValueError:
                 unreadable.append(key)
-        # A damaged row would otherwise sit at the head and stall the queue forever.
-        self.remove(unreadable)
+        if unreadable:  # a damaged row would otherwise sit at the head and stall the queue forever
+            self.remove(unreadable)
         return events[:count]
 
     def remove(self, keys):

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 
 from oddlytics import Backoff, Client  # noqa: E402
-from scripts.devserver import Worker  # noqa: E402
+from scripts.devserver import Worker, run_until_stopped  # noqa: E402
 
 
 @dataclass
@@ -199,4 +199,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_until_stopped(main))

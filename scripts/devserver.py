@@ -164,6 +164,10 @@ def run_until_stopped(main):
         return 1
     finally:
         stop_all()
+        # CPython puts the default handlers back while finalizing: a late Ctrl-C would then kill the exiting
+        # process with a misleading status. Nothing is left to stop, so later signals are ignored.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def apply_schema(state_dir):

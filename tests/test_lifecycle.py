@@ -225,3 +225,13 @@ def test_busy_dashboard_port_given_to_make_run_is_one_line_before_anything_start
     assert f"run.py: dashboard port {port} is in use; pick another with DASHBOARD_PORT=\n" in run.output
     assert "Traceback" not in run.output and "Starting the worker" not in run.output
     assert marked_processes(run.marker) == []
+
+
+def test_soak_interrupted_while_restarting_its_worker(launch):
+    soak = launch([sys.executable, str(ROOT / "scripts" / "soak.py"), "--clients", "2", "--events", "400",
+                   "--restarts", "1"])
+    soak.wait_for("killed the worker")
+    soak.signal_group(signal.SIGTERM)  # during the downtime or the restart's start-up
+    soak.wait_for("interrupted")
+    soak.signal_group(signal.SIGINT)
+    assert assert_stopped_cleanly(soak, []) == 128 + signal.SIGTERM

@@ -53,12 +53,12 @@ def port_is_free(port):
 class Launched:
     """A command in a process group of its own (as a terminal or systemd starts it), its output read live."""
 
-    def __init__(self, command):
+    def __init__(self, command, env=None):
         self.marker = uuid.uuid4().hex
         self.lines = []
         self.seen = threading.Condition()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, MARKER: self.marker, "PYTHONUNBUFFERED": "1"},
+            command, cwd=ROOT, env={**os.environ, **(env or {}), MARKER: self.marker, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -105,8 +105,8 @@ class Launched:
 def launch():
     launched = []
 
-    def start(command):
-        launched.append(Launched(command))
+    def start(command, env=None):
+        launched.append(Launched(command, env))
         return launched[-1]
 
     yield start
@@ -235,3 +235,19 @@ def test_soak_interrupted_while_restarting_its_worker(launch):
     soak.wait_for("interrupted")
     soak.signal_group(signal.SIGINT)
     assert assert_stopped_cleanly(soak, []) == 128 + signal.SIGTERM
+
+
+def test_pytest_stopped_by_sigterm_tears_the_session_worker_down(launch, tmp_path):
+    # Without conftest's handlers pytest dies on SIGTERM without teardown and the worker fixture's wrangler stays.
+    (tmp_path / "test_waits.py").write_text(
+        "import time\n\ndef test_waits(worker):\n    print('worker up', flush=True)\n    time.sleep(600)\n")
+    pytest_run = launch([sys.executable, "-m", "pytest", "-s", "-q", "-p", "conftest", "-p", "no:cacheprovider",
+                         "--rootdir", str(tmp_path), str(tmp_path / "test_waits.py")],
+                        env={"PYTHONPATH": str(ROOT / "tests")})
+    pytest_run.wait_for("worker up")
+    pytest_run.signal_group(signal.SIGTERM)
+    pytest_run.wait_for("KeyboardInterrupt")  # pytest's own report; teardown follows
+    pytest_run.signal_group(signal.SIGINT)
+    status = pytest_run.wait_exit()
+    assert status == pytest.ExitCode.INTERRUPTED, pytest_run.output
+    assert marked_processes(pytest_run.marker) == [], pytest_run.output

@@ -1,12 +1,18 @@
 """`make run`: the local worker on http://127.0.0.1:PORT and the dashboard on :8501 (or the next free port),
 wired to the key in .dev.vars, with demo data loaded first when the local database is empty.
 `--worker-only` for `make worker`. Any SIGINT/SIGTERM/SIGHUP, once or repeatedly, stops everything it started."""
-import argparse
-import sys
-import time
-from pathlib import Path
+import signal
 
-import requests
+# Until run_until_stopped installs its handlers (after the imports, ~0.3 s), Ctrl-C ends this process quietly
+# rather than with a KeyboardInterrupt traceback from inside an import: nothing has been started yet.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import requests  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

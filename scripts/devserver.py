@@ -170,19 +170,27 @@ def run_until_stopped(main):
             signal.signal(signum, signal.SIG_IGN)
 
 
-def apply_schema(state_dir):
-    """Apply schema.sql to the local D1 under `state_dir` (idempotent)."""
+def wrangler(*args):
+    """Run a wrangler command to completion in a process group of its own; returns its stdout."""
     leader = start_group(
-        [str(WRANGLER), "d1", "execute", "oddlytics-db", "--local", "--persist-to", str(state_dir),
-         "--file", str(ROOT / "schema.sql")],
-        env={"WRANGLER_SEND_METRICS": "false"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(WRANGLER), *map(str, args)],
+        env={"WRANGLER_SEND_METRICS": "false", "CI": "true"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
-        _, errors = leader.communicate()
+        output, errors = leader.communicate()
     finally:
         stop_groups([leader])  # its workerd may linger after node exits; also reached when interrupted
     if leader.returncode:
-        raise ServerError(f"applying schema.sql failed: {errors.decode(errors='replace').strip()[-500:]}")
+        raise ServerError(f"wrangler {' '.join(map(str, args[:3]))} failed: "
+                          f"{(errors or output).decode(errors='replace').strip()[-500:]}")
+    return output.decode(errors="replace")
+
+
+def apply_schema(state_dir):
+    """Bring the local D1 under `state_dir` to the current schema through migrations/ (idempotent)."""
+    from scripts.migrate import migrate
+
+    migrate(["--local", "--persist-to", str(state_dir)])
 
 
 class Server:

@@ -4,15 +4,56 @@ Runtime: workerd 1.20241106 with Pyodide 0.26 (compatibility_date 2024-11-01). O
 is wired under local `wrangler dev`; `on_scheduled` runs in production only.
 """
 import time
+from urllib.parse import urlsplit
 
 from js import Response as JsResponse
+from js import WritableStream
 
 import router
 import settings as settings_module
 from d1 import Database
-from web import Request
+from web import Request, too_large
 
 ROUTES = router.build_routes()
+
+
+class StreamBody:
+    """The upload, read chunk by chunk from the JS ReadableStream and counted as it arrives, so a
+    50 MiB chunked upload without Content-Length costs at most the cap, never the whole body."""
+
+    def __init__(self, stream, loopback):
+        self.stream = stream
+        self.loopback = loopback
+        self.fully_read = False
+
+    async def read(self, max_bytes):
+        reader = self.stream.getReader()
+        chunks, size = [], 0
+        while True:
+            chunk = await reader.read()
+            if chunk.done:
+                self.fully_read = True
+                return b"".join(chunks)
+            size += chunk.value.byteLength
+            if size > max_bytes:
+                reader.releaseLock()  # discard() deals with the rest
+                raise too_large(max_bytes)
+            chunks.append(chunk.value.to_bytes())
+
+    async def discard(self):
+        """Give up on what is left of the upload without reading it into Python."""
+        if self.fully_read or self.stream.locked:
+            return
+        try:
+            if self.loopback:
+                # Local wrangler's proxy stalls the connection's next response, or answers 503 itself, when an
+                # upload is left unread, and cancelling the stream does not help: drop the bytes in JS instead.
+                await self.stream.pipeTo(WritableStream.new())
+            else:
+                await self.stream.cancel()
+        except Exception:  # noqa: BLE001 - a broken upload must not cost the client its answer
+            pass
+        self.fully_read = True
 
 
 def _headers(js_headers):
@@ -24,24 +65,20 @@ def _country(js_request):
     return getattr(cf, "country", None) if cf else None
 
 
-async def _drain_body(js_request):
-    # Read into a JS buffer (never converted to Python): local wrangler's proxy stalls the
-    # response to a request whose upload was left unread, and ReadableStream.cancel() did not help.
-    if not js_request.bodyUsed:
-        try:
-            await js_request.arrayBuffer()
-        except Exception:  # noqa: BLE001 - a broken upload must not cost the client its answer
-            pass
+def _is_loopback(url):
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 async def on_fetch(js_request, env):
+    headers = _headers(js_request.headers)
     request = Request(
         js_request.method,
         js_request.url,
-        _headers(js_request.headers),
-        js_request.text,
+        headers,
+        StreamBody(js_request.body, _is_loopback(js_request.url)) if js_request.body else None,
         _country(js_request),
-        lambda: _drain_body(js_request),
+        # Set by Cloudflare's edge (and by local wrangler): the client address, used only for rate limits.
+        headers.get("cf-connecting-ip"),
     )
     db = Database(env.DB)
     response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env))

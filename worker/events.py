@@ -1,11 +1,9 @@
 """GET /events: raw events, newest first, keyset-paginated."""
-import json
-
 import cursor as cursors
 import zones
 from filters import Scope, int_param, text_param
 from timeutil import MS, to_iso
-from web import ok
+from web import load_stored_json, ok
 
 COLUMNS = ("id, event_id, app_id, event_name, session_id, user_id, ts, received_at, "
            "platform, app_version, country, properties")
@@ -26,7 +24,7 @@ def event_json(row):
         "platform": row["platform"],
         "app_version": row["app_version"],
         "country": row["country"],
-        "properties": json.loads(row["properties"]) if row["properties"] else None,
+        "properties": load_stored_json(row["properties"]) if row["properties"] else None,
     }
 
 

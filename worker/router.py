@@ -3,7 +3,7 @@ import traceback
 from urllib.parse import unquote
 
 from auth import ADMIN, INGEST, READ, authorize
-from errors import ApiError, MethodNotAllowed, NotFound, ServiceUnavailable
+from errors import ApiError, BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable, detail
 from web import Response
 
 CORS_HEADERS = {
@@ -30,11 +30,14 @@ class Context:
 
 
 class Route:
-    def __init__(self, method, pattern, handler, scope):
+    """`max_body_bytes`: the most of an upload the handler may read; 0, the default, reads none."""
+
+    def __init__(self, method, pattern, handler, scope, max_body_bytes=0):
         self.method = method
         self.segments = pattern.strip("/").split("/") if pattern != "/" else []
         self.handler = handler
         self.scope = scope
+        self.max_body_bytes = max_body_bytes
 
     def match(self, path):
         parts = path.strip("/").split("/") if path != "/" else []
@@ -61,14 +64,17 @@ def build_routes():
     import stats
     import track
     import users
+    from validation import MAX_BODY_BYTES
 
     return [
         Route("GET", "/health", health.get_health, None),
         Route("DELETE", "/admin/events/{id}", admin.delete_event, ADMIN),
         Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
+        Route("DELETE", "/admin/users", admin.delete_user_by_query, ADMIN),
         Route("DELETE", "/admin/apps/{app_id}", admin.delete_app, ADMIN),
+        Route("DELETE", "/admin/apps", admin.delete_app_by_query, ADMIN),
         Route("POST", "/admin/purge", admin.purge, ADMIN),
-        Route("POST", "/track", track.post_track, INGEST),
+        Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),
         Route("GET", "/stats/timeline", stats.timeline, READ),
@@ -104,18 +110,34 @@ async def handle(routes, request, db, now_ms, settings):
         response = Response(204)
     else:
         try:
-            route, params = resolve(routes, request.method, request.path)
-            if route.scope is not None:
-                authorize(request.headers, settings.keys, route.scope)
-            response = await route.handler(Context(request, db, now_ms, settings, params))
+            response = await dispatch(routes, request, db, now_ms, settings)
         except ApiError as error:
             response = error_response(error)
         except Exception as error:  # noqa: BLE001 - the last line of defence must catch everything
             response = unexpected_error_response(error)
-    # Whatever the answer (401, 415...), an upload left unread stalls the connection's next response locally.
-    await request.discard_body()
+    if request.body is not None:
+        # Only /track reads an upload, and at most its cap; whatever is left is dropped unread.
+        await request.body.discard()
     response.headers.update(CORS_HEADERS)
     return response
+
+
+async def dispatch(routes, request, db, now_ms, settings):
+    route, params = resolve(routes, request.method, request.path)
+    if route.scope is not None:
+        authorize(request.headers, settings.keys, route.scope)
+    if route.scope == ADMIN:
+        refuse_empty_parameters(request.query)
+    request.max_body_bytes = route.max_body_bytes
+    return await route.handler(Context(request, db, now_ms, settings, params))
+
+
+def refuse_empty_parameters(query):
+    """On a destructive route an empty parameter is a mistake (an unset shell variable), never "all"."""
+    empty = sorted(name for name, value in query.items() if value == "")
+    if empty:
+        raise BadRequest(f"empty parameter on a destructive route: {', '.join(empty)[:200]}",
+                         [detail(None, name[:60], "must not be empty; leave it out instead") for name in empty[:20]])
 
 
 def unexpected_error_response(error):

@@ -10,7 +10,9 @@ class Settings:
 
 def _text(env, name):
     value = getattr(env, name, None)
-    return value if isinstance(value, str) and value else None
+    # A secret pasted with a trailing newline (`echo key | wrangler secret put`) must still match.
+    value = value.strip() if isinstance(value, str) else None
+    return value or None
 
 
 def from_env(env):

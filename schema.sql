@@ -26,8 +26,12 @@ CREATE TABLE IF NOT EXISTS events (
 -- Each index costs a row written per event, so only those the read API needs.
 CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (app_id, event_id) WHERE event_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_app_ts ON events (app_id, ts);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+-- The explorer's filters (GET /events?session_id= / ?event=) read one page through these, per app.
+CREATE INDEX IF NOT EXISTS events_app_session ON events (app_id, session_id, ts);
+CREATE INDEX IF NOT EXISTS events_app_name ON events (app_id, event_name, ts);
 CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts) WHERE user_id IS NOT NULL;
+-- Superseded: reads without app_id go app by app through the indexes above.
+DROP INDEX IF EXISTS events_ts;
 
 -- Rollups, maintained in the same transaction as each insert. Keyed by hour first so any
 -- range query reads only the hours it covers.

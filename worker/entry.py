@@ -7,7 +7,8 @@ import time
 from urllib.parse import urlsplit
 
 from js import Response as JsResponse
-from js import WritableStream
+from js import Object, WritableStream
+from pyodide.ffi import to_js
 
 import router
 import settings as settings_module
@@ -56,6 +57,15 @@ class StreamBody:
         self.fully_read = True
 
 
+def _binding_limiter(binding):
+    """A Workers Rate Limiting binding -> `async (key) -> bool`, True while the key is within its limit."""
+    async def within_limit(key):
+        outcome = await binding.limit(to_js({"key": key}, dict_converter=Object.fromEntries))
+        return bool(outcome.success)
+
+    return within_limit
+
+
 def _headers(js_headers):
     return {pair[0]: pair[1] for pair in js_headers.entries()}
 
@@ -81,7 +91,7 @@ async def on_fetch(js_request, env):
         headers.get("cf-connecting-ip"),
     )
     db = Database(env.DB)
-    response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env))
+    response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env, _binding_limiter))
     # What this request cost against the D1 quota (Free: 5M rows read, 100k written per day).
     response.headers["x-d1-rows-read"] = str(db.rows_read)
     response.headers["x-d1-rows-written"] = str(db.rows_written)

@@ -32,12 +32,14 @@ class Context:
 class Route:
     """`max_body_bytes`: the most of an upload the handler may read; 0, the default, reads none."""
 
-    def __init__(self, method, pattern, handler, scope, max_body_bytes=0):
+    def __init__(self, method, pattern, handler, scope, max_body_bytes=0, guard=None):
         self.method = method
         self.segments = pattern.strip("/").split("/") if pattern != "/" else []
         self.handler = handler
         self.scope = scope
         self.max_body_bytes = max_body_bytes
+        # `async guard(request, settings)`: runs after authentication, before the handler (rate limits).
+        self.guard = guard
 
     def match(self, path):
         parts = path.strip("/").split("/") if path != "/" else []
@@ -64,6 +66,7 @@ def build_routes():
     import stats
     import track
     import users
+    from ratelimit import check_track
     from validation import MAX_BODY_BYTES
 
     return [
@@ -74,7 +77,7 @@ def build_routes():
         Route("DELETE", "/admin/apps/{app_id}", admin.delete_app, ADMIN),
         Route("DELETE", "/admin/apps", admin.delete_app_by_query, ADMIN),
         Route("POST", "/admin/purge", admin.purge, ADMIN),
-        Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES),
+        Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES, guard=check_track),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),
         Route("GET", "/stats/timeline", stats.timeline, READ),
@@ -102,7 +105,7 @@ def resolve(routes, method, path):
 def error_response(error):
     payload = {"success": False, "error": error.message, "details": error.details}
     headers = {"allow": ", ".join(sorted(set(error.allowed)))} if isinstance(error, MethodNotAllowed) else {}
-    return Response(error.status, payload, headers)
+    return Response(error.status, payload, {**headers, **error.headers})
 
 
 async def handle(routes, request, db, now_ms, settings):
@@ -129,6 +132,8 @@ async def dispatch(routes, request, db, now_ms, settings):
     if route.scope == ADMIN:
         refuse_empty_parameters(request.query)
     request.max_body_bytes = route.max_body_bytes
+    if route.guard is not None:
+        await route.guard(request, settings)
     return await route.handler(Context(request, db, now_ms, settings, params))
 
 
@@ -143,7 +148,7 @@ def refuse_empty_parameters(query):
 def unexpected_error_response(error):
     from d1 import D1Error
 
-    if isinstance(error, D1Error) and "no such table" in error.reason:
+    if isinstance(error, D1Error) and ("no such table" in error.reason or "no such index" in error.reason):
         return error_response(ServiceUnavailable(
             "the database schema is not applied: run `wrangler d1 execute oddlytics-db --remote --file=./schema.sql`"
         ))

@@ -13,48 +13,9 @@ from pyodide.ffi import to_js
 import router
 import settings as settings_module
 from d1 import Database
-from web import Request, too_large
+from web import Request, StreamBody
 
 ROUTES = router.build_routes()
-
-
-class StreamBody:
-    """The upload, read chunk by chunk from the JS ReadableStream and counted as it arrives, so a
-    50 MiB chunked upload without Content-Length costs at most the cap, never the whole body."""
-
-    def __init__(self, stream, loopback):
-        self.stream = stream
-        self.loopback = loopback
-        self.fully_read = False
-
-    async def read(self, max_bytes):
-        reader = self.stream.getReader()
-        chunks, size = [], 0
-        while True:
-            chunk = await reader.read()
-            if chunk.done:
-                self.fully_read = True
-                return b"".join(chunks)
-            size += chunk.value.byteLength
-            if size > max_bytes:
-                reader.releaseLock()  # discard() deals with the rest
-                raise too_large(max_bytes)
-            chunks.append(chunk.value.to_bytes())
-
-    async def discard(self):
-        """Give up on what is left of the upload without reading it into Python."""
-        if self.fully_read or self.stream.locked:
-            return
-        try:
-            if self.loopback:
-                # Local wrangler's proxy stalls the connection's next response, or answers 503 itself, when an
-                # upload is left unread, and cancelling the stream does not help: drop the bytes in JS instead.
-                await self.stream.pipeTo(WritableStream.new())
-            else:
-                await self.stream.cancel()
-        except Exception:  # noqa: BLE001 - a broken upload must not cost the client its answer
-            pass
-        self.fully_read = True
 
 
 def _binding_limiter(binding):
@@ -75,8 +36,11 @@ def _country(js_request):
     return getattr(cf, "country", None) if cf else None
 
 
-def _is_loopback(url):
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+def _leftover_sink(url):
+    """Under local wrangler (a loopback address) an unread upload is dropped into a JS sink; see StreamBody."""
+    if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        return lambda: WritableStream.new()
+    return None
 
 
 async def on_fetch(js_request, env):
@@ -85,7 +49,7 @@ async def on_fetch(js_request, env):
         js_request.method,
         js_request.url,
         headers,
-        StreamBody(js_request.body, _is_loopback(js_request.url)) if js_request.body else None,
+        StreamBody(js_request.body, _leftover_sink(js_request.url)) if js_request.body else None,
         _country(js_request),
         # Set by Cloudflare's edge (and by local wrangler): the client address, used only for rate limits.
         headers.get("cf-connecting-ip"),

@@ -39,6 +39,47 @@ class Request:
         return self._text
 
 
+class StreamBody:
+    """The upload, read chunk by chunk from a JS ReadableStream and counted as it arrives, so a 50 MiB
+    chunked upload without Content-Length costs at most the cap, never the whole body.
+
+    `new_sink`: makes a JS WritableStream to drop leftovers into (local wrangler, see `discard`), or None."""
+
+    def __init__(self, stream, new_sink=None):
+        self.stream = stream
+        self.new_sink = new_sink
+        self.fully_read = False
+
+    async def read(self, max_bytes):
+        reader = self.stream.getReader()
+        chunks, size = [], 0
+        while True:
+            chunk = await reader.read()
+            if chunk.done:
+                self.fully_read = True
+                return b"".join(chunks)
+            size += chunk.value.byteLength
+            if size > max_bytes:
+                reader.releaseLock()  # discard() deals with the rest
+                raise too_large(max_bytes)
+            chunks.append(chunk.value.to_bytes())
+
+    async def discard(self):
+        """Give up on what is left of the upload without reading it into Python."""
+        if self.fully_read or self.stream.locked:
+            return
+        try:
+            if self.new_sink is not None:
+                # Local wrangler's proxy stalls the connection's next response, or answers 503 itself, when an
+                # upload is left unread, and cancelling the stream does not help: drop the bytes in JS instead.
+                await self.stream.pipeTo(self.new_sink())
+            else:
+                await self.stream.cancel()
+        except Exception:  # noqa: BLE001 - a broken upload must not cost the client its answer
+            pass
+        self.fully_read = True
+
+
 def too_large(limit, size=None):
     told = f"is {size} bytes" if size is not None else "is larger"
     return PayloadTooLarge(f"request body {told}; the limit is {limit} bytes", [detail(None, "body", "too large")])

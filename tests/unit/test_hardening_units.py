@@ -11,7 +11,7 @@ from auth import configuration_problem
 from errors import BadRequest, PayloadTooLarge, TooManyRequests
 from settings import Settings, from_env
 from validation import parse_track_body
-from web import Request, Response, check_declared_length, load_stored_json
+from web import Request, Response, StreamBody, check_declared_length, load_stored_json
 
 NOW = 1_732_550_400_000
 
@@ -71,6 +71,63 @@ class Chunked:
                 raise PayloadTooLarge("too large")
             data += b"x" * self.chunk_size
         return data
+
+
+class FakeChunk:
+    def __init__(self, size):
+        self.byteLength = size  # noqa: N815 - the JS name
+
+    def to_bytes(self):
+        return b"x" * self.byteLength
+
+
+class FakeStream:
+    """A JS ReadableStream of `chunks` chunks of `size` bytes, counting what its reader handed out."""
+
+    def __init__(self, chunks, size):
+        self.left, self.size, self.handed_out = chunks, size, 0
+        self.locked = self.cancelled = False
+        self.piped_to = None
+
+    def getReader(self):  # noqa: N802 - the JS name
+        self.locked = True
+        return self
+
+    def releaseLock(self):  # noqa: N802
+        self.locked = False
+
+    async def read(self):
+        if not self.left:
+            return type("Result", (), {"done": True, "value": None})
+        self.left -= 1
+        self.handed_out += self.size
+        return type("Result", (), {"done": False, "value": FakeChunk(self.size)})
+
+    async def cancel(self):
+        self.cancelled = True
+
+    async def pipeTo(self, sink):  # noqa: N802
+        self.piped_to = sink
+
+
+def test_stream_body_stops_at_the_cap_and_drops_the_rest_unread():
+    stream = FakeStream(50, 64 * 1024)
+    body = StreamBody(stream)
+    with pytest.raises(PayloadTooLarge):
+        asyncio.run(body.read(1024 * 1024))
+    assert stream.handed_out == 1024 * 1024 + 64 * 1024
+    asyncio.run(body.discard())
+    assert stream.cancelled and stream.left == 50 - 17
+
+
+def test_stream_body_under_local_wrangler_pipes_the_rest_away():
+    stream = FakeStream(3, 10)
+    asyncio.run(StreamBody(stream, new_sink=lambda: "sink").discard())
+    assert (stream.piped_to, stream.handed_out, stream.cancelled) == ("sink", 0, False)
+
+
+def test_stream_body_reads_a_small_upload_whole():
+    assert asyncio.run(StreamBody(FakeStream(3, 10)).read(1024)) == b"x" * 30
 
 
 def test_request_text_reads_at_most_the_route_cap():

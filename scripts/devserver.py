@@ -186,11 +186,11 @@ def wrangler(*args):
     return output.decode(errors="replace")
 
 
-def apply_schema(state_dir):
+def apply_schema(state_dir, config=None):
     """Bring the local D1 under `state_dir` to the current schema through migrations/ (idempotent)."""
     from scripts.migrate import migrate
 
-    migrate(["--local", "--persist-to", str(state_dir)])
+    migrate(["--local", "--persist-to", str(state_dir), *(["--config", str(config)] if config else [])])
 
 
 class Server:
@@ -245,23 +245,29 @@ class Server:
 
 
 class Worker(Server):
-    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys)."""
+    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys).
+
+    Local tools send thousands of events from one address, so /track rate limits are off unless
+    `variables` say otherwise; `config` replaces wrangler.toml (e.g. with rate limiting bindings)."""
 
     name = "wrangler dev"
     health_path = "/health"
 
-    def __init__(self, state_dir, port=None, variables=None, log_path=None):
+    def __init__(self, state_dir, port=None, variables=None, log_path=None, config=None):
         self.state_dir = Path(state_dir)
         super().__init__(port, log_path or self.state_dir / "wrangler.log")
-        self.variables = variables or {}
+        self.variables = {"TRACK_RATE_LIMITS": "off", **(variables or {})}
+        self.config = config
 
     def start(self, timeout=90):
         self.ensure_port_free()  # before the schema, which takes seconds
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_schema(self.state_dir)
+        apply_schema(self.state_dir, self.config)
         command = [str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                    "--persist-to", str(self.state_dir), "--inspector-port", str(free_port()),
                    "--show-interactive-dev-session=false"]
+        if self.config:
+            command += ["--config", str(self.config)]
         if self.variables:
             command += ["--var", *(f"{name}:{value}" for name, value in self.variables.items())]
         return self.spawn(command, {"WRANGLER_SEND_METRICS": "false", "CI": "true"}, timeout)

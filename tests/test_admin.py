@@ -129,7 +129,7 @@ def test_erasing_an_unknown_user_removes_nothing(api, app_id):
     assert len(assert_rollups_match_events(api, app_id, WINDOW)) == 6
 
 
-@pytest.mark.parametrize("bad", ["%00", "%20", "x" * 256])
+@pytest.mark.parametrize("bad", ["%00", "x" * 256])
 def test_malformed_user_ids_are_400(api, bad):
     response = delete(api, f"/admin/users/{bad}")
     assert response.status_code == 400

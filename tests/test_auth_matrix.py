@@ -26,6 +26,8 @@ PRESENTED = {"admin": KEYS["AUTH_KEY"], "read": KEYS["READ_KEY"], "ingest": KEYS
 GRANTED_STATUS = {
     ("DELETE", "/admin/events/{id}"): 404,  # no such event
     ("POST", "/admin/purge"): 400,  # the session worker has no RETENTION_DAYS
+    ("DELETE", "/admin/users"): 400,  # the query form, sent without the id it needs
+    ("DELETE", "/admin/apps"): 400,
 }
 
 
@@ -46,7 +48,8 @@ def route_id(route):
 
 def test_the_table_has_the_admin_routes():
     assert {("DELETE", "/admin/events/{id}", "admin"), ("DELETE", "/admin/users/{user_id}", "admin"),
-            ("DELETE", "/admin/apps/{app_id}", "admin"), ("POST", "/admin/purge", "admin")} <= set(ROUTES)
+            ("DELETE", "/admin/apps/{app_id}", "admin"), ("POST", "/admin/purge", "admin"),
+            ("DELETE", "/admin/users", "admin"), ("DELETE", "/admin/apps", "admin")} <= set(ROUTES)
 
 
 @pytest.mark.parametrize("route", SCOPED, ids=route_id)

@@ -1,24 +1,31 @@
-"""Admin routes (AUTH_KEY only): delete one event, a user's data, an app's data; run retention now."""
+"""Admin routes (AUTH_KEY only): delete one event, a user's data, an app's data; run retention now.
+
+Users and apps are named in the path or, for ids the runtime would rewrite in a path (`.`, `..`
+are normalised away even percent-encoded), in the query string: every id `/track` accepts is erasable.
+"""
 import erasure
 from errors import BadRequest, NotFound, detail
 from filters import int_param, text_param
 from retention import purge_expired
 from timeutil import MAX_DAYS, to_iso
-from validation import STRING_FIELDS
+from validation import STRING_FIELDS, stored_id_problem
 from web import ok
 
 # Pyodide binds ints from 2**53 - 1 up as JS BigInt, which D1 rejects; rowids never get near this.
 MAX_EVENT_ID = 2**52
 
 
-def path_text(ctx, name, field):
-    """A path parameter (the router percent-decodes it), held to the rules of the ingest field it names."""
-    value = ctx.params[name]
-    max_length = STRING_FIELDS[field][1]
-    if not value.strip() or len(value) > max_length or "\x00" in value:
+def stored_id(value, name, field):
+    """An id from the path or the query, held to the rules `/track` stores it under."""
+    problem = stored_id_problem(field, value)
+    if problem:
         raise BadRequest(f"'{name}' is not a valid {field}",
-                         [detail(None, name, f"1 to {max_length} characters of UTF-8, no NUL")])
+                         [detail(None, name, f"{problem}: 1 to {STRING_FIELDS[field][1]} characters of UTF-8, no NUL")])
     return value
+
+
+def id_from_query(ctx, field):
+    return stored_id(ctx.query.get(field), field, field)
 
 
 async def delete_event(ctx):
@@ -32,15 +39,26 @@ async def delete_event(ctx):
     return ok(result)
 
 
-async def delete_user(ctx):
-    user_id = path_text(ctx, "user_id", "user_id")
+async def erase_user(ctx, user_id):
     app_id = text_param(ctx.query, "app_id")
     return ok(await erasure.erase(ctx.db, erasure.by_user(user_id, app_id)))
 
 
+async def delete_user(ctx):
+    return await erase_user(ctx, stored_id(ctx.params["user_id"], "user_id", "user_id"))
+
+
+async def delete_user_by_query(ctx):
+    return await erase_user(ctx, id_from_query(ctx, "user_id"))
+
+
 async def delete_app(ctx):
-    app_id = path_text(ctx, "app_id", "app_id")
+    app_id = stored_id(ctx.params["app_id"], "app_id", "app_id")
     return ok(await erasure.erase(ctx.db, erasure.by_app(app_id)))
+
+
+async def delete_app_by_query(ctx):
+    return ok(await erasure.erase(ctx.db, erasure.by_app(id_from_query(ctx, "app_id"))))
 
 
 async def purge(ctx):

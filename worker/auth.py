@@ -36,10 +36,24 @@ def granted_scopes(key, configured):
     return granted
 
 
-def authorize(headers, configured, scope):
+def configuration_problem(configured):
+    """Why these secrets must not be used, or None. Never run open, never let one key do another's job."""
     if not configured.get("AUTH_KEY"):
-        # Never run open: a missing secret is an operator error, not an invitation.
-        raise ServiceUnavailable("the AUTH_KEY secret is not configured on this worker; set it with `wrangler secret put AUTH_KEY`")
+        return "the AUTH_KEY secret is not configured on this worker; set it with `wrangler secret put AUTH_KEY`"
+    names = sorted(name for name, value in configured.items() if value)
+    for position, name in enumerate(names):
+        for other in names[position + 1:]:
+            if hmac.compare_digest(configured[name].encode("utf-8", "surrogatepass"),
+                                   configured[other].encode("utf-8", "surrogatepass")):
+                # INGEST_KEY ships inside apps: equal to READ_KEY it reads everything, to AUTH_KEY it deletes.
+                return f"the {name} and {other} secrets are equal; give each key its own value"
+    return None
+
+
+def authorize(headers, configured, scope):
+    problem = configuration_problem(configured)
+    if problem:
+        raise ServiceUnavailable(problem)
     key = presented_key(headers)
     if not key:
         raise Unauthorized("missing API key: send it in the X-API-KEY header")

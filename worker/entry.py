@@ -4,15 +4,27 @@ Runtime: workerd 1.20241106 with Pyodide 0.26 (compatibility_date 2024-11-01). O
 is wired under local `wrangler dev`; `on_scheduled` runs in production only.
 """
 import time
+from urllib.parse import urlsplit
 
 from js import Response as JsResponse
+from js import Object, WritableStream
+from pyodide.ffi import to_js
 
 import router
 import settings as settings_module
 from d1 import Database
-from web import Request
+from web import Request, StreamBody
 
 ROUTES = router.build_routes()
+
+
+def _binding_limiter(binding):
+    """A Workers Rate Limiting binding -> `async (key) -> bool`, True while the key is within its limit."""
+    async def within_limit(key):
+        outcome = await binding.limit(to_js({"key": key}, dict_converter=Object.fromEntries))
+        return bool(outcome.success)
+
+    return within_limit
 
 
 def _headers(js_headers):
@@ -24,27 +36,26 @@ def _country(js_request):
     return getattr(cf, "country", None) if cf else None
 
 
-async def _drain_body(js_request):
-    # Read into a JS buffer (never converted to Python): local wrangler's proxy stalls the
-    # response to a request whose upload was left unread, and ReadableStream.cancel() did not help.
-    if not js_request.bodyUsed:
-        try:
-            await js_request.arrayBuffer()
-        except Exception:  # noqa: BLE001 - a broken upload must not cost the client its answer
-            pass
+def _leftover_sink(url):
+    """Under local wrangler (a loopback address) an unread upload is dropped into a JS sink; see StreamBody."""
+    if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        return lambda: WritableStream.new()
+    return None
 
 
 async def on_fetch(js_request, env):
+    headers = _headers(js_request.headers)
     request = Request(
         js_request.method,
         js_request.url,
-        _headers(js_request.headers),
-        js_request.text,
+        headers,
+        StreamBody(js_request.body, _leftover_sink(js_request.url)) if js_request.body else None,
         _country(js_request),
-        lambda: _drain_body(js_request),
+        # Set by Cloudflare's edge (and by local wrangler): the client address, used only for rate limits.
+        headers.get("cf-connecting-ip"),
     )
     db = Database(env.DB)
-    response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env))
+    response = await router.handle(ROUTES, request, db, int(time.time() * 1000), settings_module.from_env(env, _binding_limiter))
     # What this request cost against the D1 quota (Free: 5M rows read, 100k written per day).
     response.headers["x-d1-rows-read"] = str(db.rows_read)
     response.headers["x-d1-rows-written"] = str(db.rows_written)

@@ -3,6 +3,7 @@
 
 class ApiError(Exception):
     status = 500
+    headers = {}
 
     def __init__(self, message, details=None):
         super().__init__(message)
@@ -40,6 +41,14 @@ class PayloadTooLarge(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status = 415
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message, details, retry_after):
+        super().__init__(message, details)
+        self.headers = {"retry-after": str(retry_after)}
 
 
 class ServiceUnavailable(ApiError):

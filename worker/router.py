@@ -3,7 +3,7 @@ import traceback
 from urllib.parse import unquote
 
 from auth import ADMIN, INGEST, READ, authorize
-from errors import ApiError, MethodNotAllowed, NotFound, ServiceUnavailable
+from errors import ApiError, BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable, detail
 from web import Response
 
 CORS_HEADERS = {
@@ -30,11 +30,16 @@ class Context:
 
 
 class Route:
-    def __init__(self, method, pattern, handler, scope):
+    """`max_body_bytes`: the most of an upload the handler may read; 0, the default, reads none."""
+
+    def __init__(self, method, pattern, handler, scope, max_body_bytes=0, guard=None):
         self.method = method
         self.segments = pattern.strip("/").split("/") if pattern != "/" else []
         self.handler = handler
         self.scope = scope
+        self.max_body_bytes = max_body_bytes
+        # `async guard(request, settings)`: runs after authentication, before the handler (rate limits).
+        self.guard = guard
 
     def match(self, path):
         parts = path.strip("/").split("/") if path != "/" else []
@@ -62,16 +67,20 @@ def build_routes():
     import stats
     import track
     import users
+    from ratelimit import check_track
+    from validation import MAX_BODY_BYTES
 
     return [
         Route("GET", "/health", health.get_health, None),
         Route("DELETE", "/admin/events/{id}", admin.delete_event, ADMIN),
         Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
+        Route("DELETE", "/admin/users", admin.delete_user_by_query, ADMIN),
         Route("DELETE", "/admin/apps/{app_id}", admin.delete_app, ADMIN),
+        Route("DELETE", "/admin/apps", admin.delete_app_by_query, ADMIN),
         Route("POST", "/admin/purge", admin.purge, ADMIN),
         Route("POST", "/admin/fold", maintenance.fold_now, ADMIN),
         Route("POST", "/admin/rebuild", maintenance.rebuild, ADMIN),
-        Route("POST", "/track", track.post_track, INGEST),
+        Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES, guard=check_track),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),
         Route("GET", "/stats/timeline", stats.timeline, READ),
@@ -99,7 +108,7 @@ def resolve(routes, method, path):
 def error_response(error):
     payload = {"success": False, "error": error.message, "details": error.details}
     headers = {"allow": ", ".join(sorted(set(error.allowed)))} if isinstance(error, MethodNotAllowed) else {}
-    return Response(error.status, payload, headers)
+    return Response(error.status, payload, {**headers, **error.headers})
 
 
 async def handle(routes, request, db, now_ms, settings):
@@ -107,26 +116,45 @@ async def handle(routes, request, db, now_ms, settings):
         response = Response(204)
     else:
         try:
-            route, params = resolve(routes, request.method, request.path)
-            if route.scope is not None:
-                authorize(request.headers, settings.keys, route.scope)
-            response = await route.handler(Context(request, db, now_ms, settings, params))
+            response = await dispatch(routes, request, db, now_ms, settings)
         except ApiError as error:
             response = error_response(error)
         except Exception as error:  # noqa: BLE001 - the last line of defence must catch everything
             response = unexpected_error_response(error)
-    # Whatever the answer (401, 415...), an upload left unread stalls the connection's next response locally.
-    await request.discard_body()
+    if request.body is not None:
+        # Only /track reads an upload, and at most its cap; whatever is left is dropped unread.
+        await request.body.discard()
     response.headers.update(CORS_HEADERS)
     return response
+
+
+async def dispatch(routes, request, db, now_ms, settings):
+    route, params = resolve(routes, request.method, request.path)
+    if route.scope is not None:
+        authorize(request.headers, settings.keys, route.scope)
+    if route.scope == ADMIN:
+        refuse_empty_parameters(request.query)
+    request.max_body_bytes = route.max_body_bytes
+    if route.guard is not None:
+        await route.guard(request, settings)
+    return await route.handler(Context(request, db, now_ms, settings, params))
+
+
+def refuse_empty_parameters(query):
+    """On a destructive route an empty parameter is a mistake (an unset shell variable), never "all"."""
+    empty = sorted(name for name, value in query.items() if value == "")
+    if empty:
+        raise BadRequest(f"empty parameter on a destructive route: {', '.join(empty)[:200]}",
+                         [detail(None, name[:60], "must not be empty; leave it out instead") for name in empty[:20]])
 
 
 def unexpected_error_response(error):
     from d1 import D1Error
 
-    if isinstance(error, D1Error) and "no such table" in error.reason:
+    if isinstance(error, D1Error) and ("no such table" in error.reason or "no such index" in error.reason):
         return error_response(ServiceUnavailable(
-            "the database schema is not applied: run `wrangler d1 execute oddlytics-db --remote --file=./schema.sql`"
+            "the database schema is not up to date: run `npx wrangler d1 migrations apply oddlytics-db --remote` "
+            "(or `python3 scripts/migrate.py --remote`)"
         ))
     print("oddlytics: unexpected error:", "".join(traceback.format_exception(error))[-2000:])
     return Response(500, {"success": False, "error": "internal error; see the worker's logs"})

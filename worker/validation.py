@@ -82,6 +82,13 @@ def _string_problem(value, required, max_length):
     return None
 
 
+def stored_id_problem(field, value):
+    """Why `value` can never be a stored `field` (so erasing it is a client error), or None."""
+    if not value:
+        return "is required"
+    return _string_problem(value, *STRING_FIELDS[field])
+
+
 def _is_valid_unicode(text):
     try:
         text.encode("utf-8")
@@ -111,7 +118,12 @@ def _properties(raw, index, problems):
     if _depth(properties) > MAX_PROPERTIES_DEPTH:
         problems.append(detail(index, field, f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"))
         return None
-    text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # 1e400 parses as inf; stored, it would come back out as the bare token Infinity, which JSON forbids.
+        problems.append(detail(index, field, "holds a number outside the range of a double (e.g. 1e400)"))
+        return None
     if not _is_valid_unicode(text):
         problems.append(detail(index, field, "must be valid Unicode (no lone surrogates)"))
         return None

@@ -46,6 +46,11 @@ class Api:
     def track(self, body, **kwargs):
         return self.post("/track", json=body, **kwargs)
 
+    def fold_all(self):
+        """Fold every event received so far into the rollups (reads fold only one chunk each)."""
+        while not self.post("/admin/fold", key=KEYS["AUTH_KEY"], params={"chunks": "10"}).json()["complete"]:
+            pass
+
     def read(self, path, **params):
         response = self.get(path, params=params)
         assert response.status_code == 200, response.text

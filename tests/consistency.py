@@ -74,6 +74,7 @@ def weekday(timestamp):
 
 
 def rollup_figures(api, app_id, window):
+    api.fold_all()
     overview = api.read("/stats/overview", app_id=app_id, **window)
     top = api.read("/stats/events", app_id=app_id, limit=1000, **window)["events"]
     timeline = api.read("/stats/timeline", app_id=app_id, interval="day", **window)["buckets"]

@@ -103,7 +103,8 @@ def track_bodies(draw, app_id):
         return json.dumps(draw(json_values)).encode()
     if kind == "duplicate keys":
         pairs = [("app_id", app_id), ("event", "Dup"), ("session_id", "s")]
-        pairs += draw(st.lists(st.tuples(st.sampled_from(["event", "app_id", "session_id", "user_id", "events"]),
+        # A repeated app_id would move the event to another app (the last key wins): the ledger counts one app.
+        pairs += draw(st.lists(st.tuples(st.sampled_from(["event", "session_id", "user_id", "events"]),
                                          json_values), max_size=4))
         return ("{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in pairs) + "}").encode()
     if kind == "deep":
@@ -155,10 +156,12 @@ class Ledger:
             self.accepted += body["count"]
 
     def counted(self):
+        self.api.fold_all()  # other tests share the database: its unfolded tail may exceed a read's chunk
         apps = self.api.read("/apps", app_id=self.app_id)["apps"]
         return apps[0]["total_events"] if apps else 0
 
     def stored(self):
+        self.api.fold_all()
         overview = self.api.read("/stats/overview", app_id=self.app_id, **WIDE)
         raw, cursor = 0, None
         while True:

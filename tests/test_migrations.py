@@ -28,11 +28,6 @@ def schema(state):
     return {(r["type"], r["name"]): " ".join(re.sub(r"--[^\n]*", "", r["sql"] or "").split()) for r in rows}
 
 
-def fold_all(api):
-    while not api.post("/admin/fold", params={"chunks": "10"}).json()["complete"]:
-        pass
-
-
 @pytest.fixture
 def upgraded_worker():
     servers = []
@@ -69,7 +64,7 @@ def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
                    f"INSERT INTO apps VALUES ('{app}', 0, 0, 4); INSERT INTO hourly_events VALUES (0, '{app}', 'x', 4)")
     assert migrate(local(state))[-1] == "migrations applied"
     api = upgraded_worker(state)
-    fold_all(api)
+    api.fold_all()
     events = assert_rollups_match_events(api, app, WINDOW)
     assert len(events) == 4 and all(e["properties"] == {"k": 1} for e in events)
     assert api.read("/stats/overview", app_id=app, **WINDOW)["users"] == 2
@@ -102,7 +97,7 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
       INSERT INTO app_settings VALUES ('{app}', 'https://example.com/icon.png', 'Focus Timer')""")
     assert migrate(local(state))[0].startswith("set the original Oddlytics events aside")
     api = upgraded_worker(state)
-    fold_all(api)
+    api.fold_all()
     events = sorted(assert_rollups_match_events(api, app, WINDOW), key=lambda e: e["timestamp"])
     assert [(e["event"], e["timestamp"], e["session_id"], e["user_id"], e["platform"], e["properties"]) for e in events] == [
         ("App Opened", "2024-03-20T10:00:00.000Z", "S1", "U1", "iOS", {"group": "Onboarding", "step": 1}),

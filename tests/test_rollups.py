@@ -77,8 +77,7 @@ def test_rebuild_from_raw_events_gives_the_same_figures(api, two_apps):
     a, b = two_apps
     before = [api.read("/stats/overview", app_id=app, **WINDOWS[0]) for app in (a, b)]
     assert api.post("/admin/rebuild").json()["complete"] is False
-    while not api.post("/admin/fold", params={"chunks": "5"}).json()["complete"]:
-        pass
+    api.fold_all()
     assert [api.read("/stats/overview", app_id=app, **WINDOWS[0]) for app in (a, b)] == before
     check(api, a, b)
 
@@ -89,8 +88,7 @@ def test_distinct_users_over_many_days_are_a_declared_estimate_within_two_percen
                    timestamp=f"2024-07-{1 + i % 20:02d}T{i % 24:02d}:00:00Z") for i in range(users)]
     for start in range(0, users, 1000):
         assert api.track({"events": batch[start:start + 1000]}).json()["count"] == len(batch[start:start + 1000])
-    while not api.post("/admin/fold", params={"chunks": "5"}).json()["complete"]:
-        pass
+    api.fold_all()
     overview = api.read("/stats/overview", app_id=app_id, **{"from": "2024-07-01", "to": "2024-07-31"})
     assert overview["events"] == overview["sessions"] == users
     assert overview["approximate"] is True and overview["approximate_figures"] == ["users"]

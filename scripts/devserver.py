@@ -18,11 +18,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def apply_schema(state_dir):
-    """Apply schema.sql to the local D1 under `state_dir` (idempotent)."""
+def apply_schema(state_dir, config=ROOT / "wrangler.toml", schema=ROOT / "schema.sql", database="oddlytics-db"):
+    """Apply `schema` to the local D1 `database` of `config` under `state_dir` (idempotent)."""
     subprocess.run(
-        [str(WRANGLER), "d1", "execute", "oddlytics-db", "--local", "--persist-to", str(state_dir),
-         "--file", str(ROOT / "schema.sql")],
+        [str(WRANGLER), "d1", "execute", database, "--local", "--persist-to", str(state_dir),
+         "--file", str(schema), "--config", str(config)],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
     )
@@ -93,21 +93,30 @@ class Server:
 
 
 class Worker(Server):
-    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys)."""
+    """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys).
+
+    Subclasses run another worker (e.g. the bench's JS baseline) by overriding the config, schema and database.
+    """
 
     name = "wrangler dev"
     health_path = "/health"
+    config = ROOT / "wrangler.toml"
+    schema = ROOT / "schema.sql"
+    database = "oddlytics-db"
 
     def __init__(self, state_dir, port=None, variables=None, log_path=None):
         self.state_dir = Path(state_dir)
         super().__init__(port, log_path or self.state_dir / "wrangler.log")
         self.variables = variables or {}
+        self.inspector_port = None
 
     def start(self, timeout=90):
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_schema(self.state_dir)
-        command = [str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                   "--persist-to", str(self.state_dir), "--inspector-port", str(free_port()),
+        apply_schema(self.state_dir, self.config, self.schema, self.database)
+        # The V8 inspector (Chrome DevTools Protocol): the bench profiles CPU per request through it.
+        self.inspector_port = free_port()
+        command = [str(WRANGLER), "dev", "--config", str(self.config), "--ip", "127.0.0.1", "--port", str(self.port),
+                   "--persist-to", str(self.state_dir), "--inspector-port", str(self.inspector_port),
                    "--show-interactive-dev-session=false"]
         if self.variables:
             command += ["--var", *(f"{name}:{value}" for name, value in self.variables.items())]

@@ -5,8 +5,16 @@ whose websocket reaches the user worker's isolate. The proxy also turns on the `
 the runtime report every D1 fetch with its body: that slowed each request by several ms, so it is
 turned off before profiling, and any events still arriving are skipped (replies are matched by id). D1 itself runs
 outside the worker's isolate, as in production, so its time is not in the profile.
+
+V8 samples on a wall clock, and on a loaded machine its sampler ticks every few ms instead of the
+0.1 ms asked: time the OS took the isolate's thread away is charged to the code on the stack. So the
+CPU time of the workerd process that runs the worker (from /proc, exact whatever the load, but it
+includes local D1's SQLite and the runtime's HTTP handling) is measured over the same requests: both
+are upper bounds of the worker's own CPU, and the lower one is judged against the limit.
 """
 import json
+import os
+import statistics
 
 import requests
 import websocket
@@ -35,25 +43,75 @@ def sampled_ms(profile):
     return {name: micros / 1000 for name, micros in totals.items()}
 
 
+def median_tick_ms(profile):
+    deltas = profile.get("timeDeltas", [])[1:]
+    return statistics.median(deltas) / 1000 if deltas else None
+
+
 class CpuPerRequest:
-    """Milliseconds per request: `busy` (JS, Wasm, GC: what the 10 ms CPU limit counts) and `with_program`.
+    """Milliseconds per request: `busy` (sampled JS, Wasm, GC), `with_program`, and `process` (workerd's CPU)."""
 
-    V8 samples on a wall clock: a sample taken while the OS had descheduled the isolate's thread is
-    charged to the code on the stack, so on a loaded machine both figures are upper bounds.
-    """
-
-    def __init__(self, sampled, requests_made):
+    def __init__(self, sampled, requests_made, process_ms=None, tick_ms=None):
         self.busy = sampled["busy"] / requests_made
         self.with_program = (sampled["busy"] + sampled["program"]) / requests_made
+        self.process = None if process_ms is None else process_ms / requests_made
+        self.tick_ms = tick_ms
+
+    @property
+    def bound(self):
+        """The tighter of the two upper bounds of the worker's own CPU."""
+        return self.busy if self.process is None else min(self.busy, self.process)
 
     def __str__(self):
-        return f"{self.busy:.1f} ({self.with_program:.1f})"
+        process = "n/a" if self.process is None else f"{self.process:.1f}"
+        return f"{self.busy:.1f} ({self.with_program:.1f}) | {process}"
+
+
+def process_cpu_ms(pid):
+    """User + system CPU of a process (all its threads) so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found.append(int(entry))
+    return found
+
+
+def runtime_pid(root_pid):
+    """The workerd under `wrangler dev` (pid `root_pid`) that runs the worker, or None.
+
+    wrangler 3.92 starts two: its proxy (the public port and the inspector proxy) and the runtime
+    itself, the only one started with `--inspector-addr`.
+    """
+    pending = [root_pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if arguments[0].endswith(b"workerd") and any(arg.startswith(b"--inspector-addr") for arg in arguments):
+            return pid
+        pending += children(pid)
+    return None
 
 
 class Inspector:
     """A Chrome DevTools Protocol session with the worker's isolate."""
 
-    def __init__(self, port, timeout=120):
+    def __init__(self, port, runtime=None, timeout=120):
+        self.runtime = runtime
         targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=10).json()
         urls = [target["webSocketDebuggerUrl"] for target in targets if target.get("webSocketDebuggerUrl")]
         if not urls:
@@ -73,17 +131,23 @@ class Inspector:
                 raise RuntimeError(f"{method}: {message['error']}")
             return message.get("result", {})
 
+    def process_ms(self):
+        return None if self.runtime is None else process_cpu_ms(self.runtime)
+
     def cpu_per_request(self, send_one, count):
         """Profile `count` sequential calls of `send_one()`."""
         self.call("Profiler.enable")
         self.call("Profiler.setSamplingInterval", interval=SAMPLING_INTERVAL_US)
         self.call("Profiler.start")
+        process_before = self.process_ms()
         try:
             for _ in range(count):
                 send_one()
         finally:
+            process_after = self.process_ms()
             profile = self.call("Profiler.stop")["profile"]
-        return CpuPerRequest(sampled_ms(profile), count)
+        process = None if process_before is None else process_after - process_before
+        return CpuPerRequest(sampled_ms(profile), count, process, median_tick_ms(profile))
 
     def close(self):
         self.socket.close()

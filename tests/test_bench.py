@@ -4,10 +4,9 @@ import uuid
 import pytest
 
 from bench.client import Client
-from bench.cpu import Inspector
 from bench.synthetic import SyntheticEvents, single_bodies
 from conftest import KEYS
-from scripts.bench import BaselineWorker, Loader, expect_ok, fold, stored_size
+from scripts.bench import BaselineWorker, Loader, expect_ok, fold, inspect, stored_size
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +41,8 @@ def test_inspector_profiles_cpu_per_request(server, request):
     target = request.getfixturevalue(server)
     client = Client(target.url, KEYS["AUTH_KEY"])
     bodies = single_bodies(SyntheticEvents(10, seed=5, app_prefix=f"cpu-{uuid.uuid4().hex[:8]}-"), 10)
-    with Inspector(target.inspector_port) as inspector:
+    with inspect(target) as inspector:
+        assert inspector.runtime is not None  # the workerd running the worker, not wrangler's proxy
         cpu = inspector.cpu_per_request(lambda: expect_ok(client.post("/track", next(bodies)), "POST /track"), 5)
     assert 0 < cpu.busy <= cpu.with_program
+    assert cpu.process is not None and cpu.process >= 0

@@ -1,7 +1,9 @@
 """The bench's pure parts: synthetic traffic, CPU profile accounting, percentiles and the report table."""
 import json
 
-from bench.cpu import CpuPerRequest, sampled_ms
+import os
+
+from bench.cpu import CpuPerRequest, process_cpu_ms, runtime_pid, sampled_ms
 from bench.report import Row, Section, percentile, render
 from bench.synthetic import SyntheticEvents, batch_bodies, single_bodies
 
@@ -56,7 +58,20 @@ def test_cpu_counts_worker_code_apart_from_program_and_idle():
     sampled = sampled_ms(profile([4, 2, 5, 3, 4], [50, 1000, 2000, 500, 4000], names))
     assert sampled == {"busy": 1.5, "program": 2.0, "idle": 4.0}
     cpu = CpuPerRequest(sampled, 3)
-    assert (cpu.busy, cpu.with_program) == (0.5, 3.5 / 3)
+    assert (cpu.busy, cpu.with_program, cpu.process) == (0.5, 3.5 / 3, None)
+    assert cpu.bound == 0.5
+
+
+def test_cpu_judges_the_tighter_upper_bound():
+    sampled = {"busy": 30.0, "program": 10.0, "idle": 0.0}
+    assert CpuPerRequest(sampled, 10, process_ms=20.0).bound == 2.0
+    assert CpuPerRequest(sampled, 10, process_ms=50.0).bound == 3.0
+    assert str(CpuPerRequest(sampled, 10, process_ms=20.0)) == "3.0 (4.0) | 2.0"
+
+
+def test_runtime_lookup_reads_proc():
+    assert process_cpu_ms(os.getpid()) > 0
+    assert runtime_pid(os.getpid()) is None  # pytest is no workerd, nor has it one below it
 
 
 def test_percentile_is_a_measured_value():

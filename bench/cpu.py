@@ -6,11 +6,12 @@ the runtime report every D1 fetch with its body: that slowed each request by sev
 turned off before profiling, and any events still arriving are skipped (replies are matched by id). D1 itself runs
 outside the worker's isolate, as in production, so its time is not in the profile.
 
-V8 samples on a wall clock, and on a loaded machine its sampler ticks every few ms instead of the
-0.1 ms asked: time the OS took the isolate's thread away is charged to the code on the stack. So the
-CPU time of the workerd process that runs the worker (from /proc, exact whatever the load, but it
-includes local D1's SQLite and the runtime's HTTP handling) is measured over the same requests: both
-are upper bounds of the worker's own CPU, and the lower one is judged against the limit.
+V8 samples on a wall clock, so time the OS took the isolate's thread away (2 shared cores) is
+charged to the code on the stack, and sampling Pyodide's deep Wasm stacks every 0.1 ms slows the
+worker itself (a single-event POST used about twice the CPU while profiled). So each figure also
+sends the same number of requests unprofiled and reads the CPU time of the workerd process that
+runs the worker from /proc: exact whatever the load, but it includes local D1's SQLite and the
+runtime's HTTP handling. Both are upper bounds of the worker's own CPU; the lower one is judged.
 """
 import json
 import os
@@ -49,7 +50,7 @@ def median_tick_ms(profile):
 
 
 class CpuPerRequest:
-    """Milliseconds per request: `busy` (sampled JS, Wasm, GC), `with_program`, and `process` (workerd's CPU)."""
+    """Milliseconds per request: `busy` (sampled JS, Wasm, GC), `with_program`, and `process` (workerd's, unprofiled)."""
 
     def __init__(self, sampled, requests_made, process_ms=None, tick_ms=None):
         self.busy = sampled["busy"] / requests_made
@@ -135,18 +136,19 @@ class Inspector:
         return None if self.runtime is None else process_cpu_ms(self.runtime)
 
     def cpu_per_request(self, send_one, count):
-        """Profile `count` sequential calls of `send_one()`."""
+        """`count` sequential calls of `send_one()` unprofiled (process CPU), then `count` under the profiler."""
+        process_before = self.process_ms()
+        for _ in range(count):
+            send_one()
+        process = None if process_before is None else self.process_ms() - process_before
         self.call("Profiler.enable")
         self.call("Profiler.setSamplingInterval", interval=SAMPLING_INTERVAL_US)
         self.call("Profiler.start")
-        process_before = self.process_ms()
         try:
             for _ in range(count):
                 send_one()
         finally:
-            process_after = self.process_ms()
             profile = self.call("Profiler.stop")["profile"]
-        process = None if process_before is None else process_after - process_before
         return CpuPerRequest(sampled_ms(profile), count, process, median_tick_ms(profile))
 
     def close(self):

@@ -271,7 +271,7 @@ class CpuFigures(dict):
     def measure(self, label, inspector, send_one, count):
         cpu = self[label] = inspector.cpu_per_request(send_one, count)
         tick = "n/a" if cpu.tick_ms is None else f"{cpu.tick_ms:.2f}"
-        log(f"  {label}: {cpu} ms per request over {count} requests (sampler ticked every {tick} ms, median)")
+        log(f"  {label}: {cpu} ms per request, {count} requests each way (sampler ticked every {tick} ms, median)")
 
     def skip(self, label):
         self[label] = None
@@ -363,7 +363,7 @@ def route_rows(results):
 
 def cpu_rows(results, large_label):
     rows = [Section(f"CPU ms per request at {large_label}: V8-sampled JS+Wasm+GC (with \"(program)\") | "
-                     "workerd process CPU incl. local D1; the lower is judged")]
+                     "workerd process CPU unprofiled, incl. local D1; the lower is judged")]
     for label, cpu in results.cpu.items():
         judged = label != BASELINE_CPU
         rows.append(Row(label, large="n/a" if cpu is None else str(cpu), target=f"<= {TARGET_CPU_MS}" if judged else "",

@@ -1,9 +1,10 @@
 """CPU per request, sampled by V8's profiler through the inspector that `wrangler dev --inspector-port` opens.
 
 Under wrangler 3.92 that port is wrangler's inspector proxy: `/json` lists one target ("Cloudflare Worker")
-whose websocket reaches the user worker's isolate. The proxy also turns on the `Network` domain, which makes
-the runtime report every D1 fetch with its body: that slowed each request by several ms, so it is
-turned off before profiling, and any events still arriving are skipped (replies are matched by id). D1 itself runs
+whose websocket reaches the user worker's isolate. The proxy's own session with the runtime turns on
+the `Network` domain from start-up, which makes the runtime report every D1 fetch with its body:
+that slowed each request by several ms, so a session turns it off first thing, and any events still
+arriving are skipped (replies are matched by id). D1 itself runs
 outside the worker's isolate, as in production, so its time is not in the profile.
 
 V8 samples on a wall clock, so time the OS took the isolate's thread away (2 shared cores) is
@@ -108,29 +109,41 @@ def runtime_pid(root_pid):
     return None
 
 
-class Inspector:
-    """A Chrome DevTools Protocol session with the worker's isolate."""
+class InspectorError(RuntimeError):
+    pass
 
-    def __init__(self, port, runtime=None, timeout=120):
+
+class Inspector:
+    """A Chrome DevTools Protocol session with the worker's isolate; failures raise InspectorError."""
+
+    def __init__(self, port, runtime=None, connect_timeout=30, timeout=120):
         self.runtime = runtime
-        targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=10).json()
-        urls = [target["webSocketDebuggerUrl"] for target in targets if target.get("webSocketDebuggerUrl")]
-        if not urls:
-            raise RuntimeError(f"the inspector on port {port} lists no debuggable target: {targets}")
-        self.socket = websocket.create_connection(urls[0], timeout=timeout)
+        try:
+            targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=connect_timeout).json()
+            urls = [target["webSocketDebuggerUrl"] for target in targets if target.get("webSocketDebuggerUrl")]
+            if not urls:
+                raise InspectorError(f"the inspector on port {port} lists no debuggable target: {targets}")
+            # The proxy answers the upgrade only once its own session with the runtime is up.
+            self.socket = websocket.create_connection(urls[0], timeout=connect_timeout)
+        except (requests.RequestException, ValueError, websocket.WebSocketException, OSError) as error:
+            raise InspectorError(f"cannot open an inspector session on port {port}: {error!r}") from error
+        self.socket.settimeout(timeout)
         self.last_id = 0
         self.call("Network.disable")
 
     def call(self, method, **params):
         self.last_id += 1
-        self.socket.send(json.dumps({"id": self.last_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") != self.last_id:
-                continue  # an event (the proxy's Network.* for D1 fetches, console output)
-            if "error" in message:
-                raise RuntimeError(f"{method}: {message['error']}")
-            return message.get("result", {})
+        try:
+            self.socket.send(json.dumps({"id": self.last_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(self.socket.recv())
+                if message.get("id") == self.last_id:
+                    break  # anything else is an event (Network.*, console output)
+        except (websocket.WebSocketException, OSError) as error:
+            raise InspectorError(f"{method}: {error!r}") from error
+        if "error" in message:
+            raise InspectorError(f"{method}: {message['error']}")
+        return message.get("result", {})
 
     def process_ms(self):
         return None if self.runtime is None else process_cpu_ms(self.runtime)

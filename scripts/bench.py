@@ -5,7 +5,8 @@ wrangler/workerd), then: (a) single-event ingest, ours vs baseline in alternatin
 synthetic sessions in big batches, 10k events first, then up to --events; (c) D1 rows written per
 event, plus folding rollups where the worker has POST /admin/fold; (d) bytes stored per event;
 (e) every read route's rows read and p50/p95 at 10k and at --events; (f) CPU per request from V8's
-sampling profiler. Prints one table with each figure's target.
+sampling profiler through the inspector, and from the runtime process's CPU counters (bench/cpu.py).
+Prints one table with each figure's target.
 """
 import argparse
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.client import BenchError, Client, post_concurrently  # noqa: E402
-from bench.cpu import Inspector, runtime_pid  # noqa: E402
+from bench.cpu import Inspector, InspectorError, runtime_pid  # noqa: E402
 from bench.report import Row, Section, number, percentile, render  # noqa: E402
 from bench.synthetic import SyntheticEvents, batch_bodies, single_bodies  # noqa: E402
 from scripts.devserver import ROOT, Worker  # noqa: E402
@@ -137,7 +138,9 @@ class Loader:
         """One untimed batch: a worker capping batches lower answers 400, and its events are sent again."""
         self.probed = True
         events = self.source.take(self.batch_size)
-        reply = Client(self.worker.url, self.key).post("/track", json.dumps({"events": events}).encode())
+        client = Client(self.worker.url, self.key)
+        reply = client.post("/track", json.dumps({"events": events}).encode())
+        client.close()
         if reply.status == 400:
             log(f"  the worker refused a batch of {self.batch_size} ({reply.json().get('error')}): "
                 f"batches of {FALLBACK_BATCH} from here on")
@@ -178,6 +181,8 @@ def fold(worker, key=KEY):
 
 
 class Folds:
+    """D1 rows written by every fold of the run; None while the worker has no fold route."""
+
     def __init__(self):
         self.written = None
 
@@ -265,11 +270,28 @@ def inspect(worker):
     return Inspector(worker.inspector_port, runtime_pid(worker.process.pid))
 
 
+def connect_inspector(worker, attempts=3):
+    """An inspector session, or None: CPU figures then print n/a rather than losing the rest of the run."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return inspect(worker)
+        except InspectorError as error:
+            log(f"  {worker.name}, inspector attempt {attempt} of {attempts}: {error}")
+    return None
+
+
 class CpuFigures(dict):
     """{label: CpuPerRequest, or None when not measurable}, logged as they come."""
 
     def measure(self, label, inspector, send_one, count):
-        cpu = self[label] = inspector.cpu_per_request(send_one, count)
+        self[label] = None
+        if inspector is None:
+            return
+        try:
+            cpu = self[label] = inspector.cpu_per_request(send_one, count)
+        except InspectorError as error:
+            log(f"  {label}: no profile ({error})")
+            return
         tick = "n/a" if cpu.tick_ms is None else f"{cpu.tick_ms:.2f}"
         log(f"  {label}: {cpu} ms per request, {count} requests each way (sampler ticked every {tick} ms, median)")
 
@@ -277,25 +299,25 @@ class CpuFigures(dict):
         self[label] = None
 
 
-def cpu_figures(ours, baseline, source, batch_size, routes, args):
+def cpu_figures(run, source, batch_size, routes, args):
     figures = CpuFigures()
-    client = Client(ours.url, KEY)
+    client = Client(run.ours.url, KEY)
     singles = single_bodies(source, 10**9)
-    with inspect(ours) as inspector:
-        figures.measure("POST /track, 1 event", inspector, sender(client, "/track", singles), args.cpu_requests)
-        for size, count in BATCH_CPU_REQUESTS.items():
-            label = f"POST /track, batch of {size:,}"
-            if size <= batch_size:
-                figures.measure(label, inspector, sender(client, "/track", batch_bodies(source, 10**9, size)), count)
-            else:
-                figures.skip(label)
-        for route, measured in routes.items():
-            if measured.available:
-                figures.measure(f"GET {route}", inspector, sender(client, route), args.cpu_requests)
-            else:
-                figures.skip(f"GET {route}")
-    with inspect(baseline) as inspector:
-        figures.measure(BASELINE_CPU, inspector, sender(Client(baseline.url, KEY), "/track", singles), args.cpu_requests)
+    inspector = run.inspectors[run.ours]
+    figures.measure("POST /track, 1 event", inspector, sender(client, "/track", singles), args.cpu_requests)
+    for size, count in BATCH_CPU_REQUESTS.items():
+        label = f"POST /track, batch of {size:,}"
+        if size <= batch_size:
+            figures.measure(label, inspector, sender(client, "/track", batch_bodies(source, 10**9, size)), count)
+        else:
+            figures.skip(label)
+    for route, measured in routes.items():
+        if measured.available:
+            figures.measure(f"GET {route}", inspector, sender(client, route), args.cpu_requests)
+        else:
+            figures.skip(f"GET {route}")
+    figures.measure(BASELINE_CPU, run.inspectors[run.baseline],
+                    sender(Client(run.baseline.url, KEY), "/track", singles), args.cpu_requests)
     return figures
 
 
@@ -385,28 +407,44 @@ def parse_args():
     return parser.parse_args()
 
 
-def load_and_measure(ours, loader, results, size, args):
+class Run:
+    """The two running workers and their inspector sessions (None where none could be opened)."""
+
+    def __init__(self, ours, baseline):
+        self.ours = ours
+        self.baseline = baseline
+        # Opened before any load: each session turns off the Network reporting the proxy switched on,
+        # for the whole run (bench/cpu.py).
+        self.inspectors = {worker: connect_inspector(worker) for worker in (ours, baseline)}
+
+    def close(self):
+        for inspector in self.inspectors.values():
+            if inspector is not None:
+                inspector.close()
+
+
+def load_and_measure(run, results, size, args):
     log(f"(b) batch ingest up to {size:,} events")
-    loader.load(size - loader.events)
-    results.folds.run(ours)
+    results.loader.load(size - results.loader.events)
+    results.folds.run(run.ours)
     log(f"(e) read routes at {size:,} events")
-    return measure_routes(ours, args.repeat)
+    return measure_routes(run.ours, args.repeat)
 
 
-def measure(ours, baseline, ours_state, args, small_size):
+def measure(run, args, small_size):
     results = Results()
     log(f"(a) single-event ingest: {args.rounds} alternating rounds x {args.single} requests, "
         f"{args.single_threads} threads")
-    results.single, results.baseline = single_event_rounds(ours, baseline, args)
+    results.single, results.baseline = single_event_rounds(run.ours, run.baseline, args)
     source = SyntheticEvents(args.events, days=args.days)
-    results.loader = Loader(ours, source, args.batch, args.load_threads)
-    results.small_routes = load_and_measure(ours, results.loader, results, small_size, args)
-    results.large_routes = (load_and_measure(ours, results.loader, results, args.events, args)
+    results.loader = Loader(run.ours, source, args.batch, args.load_threads)
+    results.small_routes = load_and_measure(run, results, small_size, args)
+    results.large_routes = (load_and_measure(run, results, args.events, args)
                             if args.events > small_size else results.small_routes)
     log("(d) storage")
-    results.storage = stored_size(ours_state)
+    results.storage = stored_size(run.ours.state_dir)
     log("(f) CPU per request")
-    results.cpu = cpu_figures(ours, baseline, source, results.loader.batch_size, results.large_routes, args)
+    results.cpu = cpu_figures(run, source, results.loader.batch_size, results.large_routes, args)
     return results
 
 
@@ -417,7 +455,11 @@ def main():
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as ours_state, tempfile.TemporaryDirectory() as baseline_state, \
             Worker(ours_state, variables={"AUTH_KEY": KEY}) as ours, BaselineWorker(baseline_state) as baseline:
-        results = measure(ours, baseline, ours_state, args, small_size)
+        run = Run(ours, baseline)
+        try:
+            results = measure(run, args, small_size)
+        finally:
+            run.close()
     log(f"finished in {time.perf_counter() - started:,.0f} s\n")
     rows = ingest_rows(results) + storage_rows(results) + route_rows(results) + cpu_rows(results, large_label)
     print(render(rows, ["figure", f"{small_size:,} events", large_label, "target", ""]))

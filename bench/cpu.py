@@ -4,8 +4,8 @@ Under wrangler 3.92 that port is wrangler's inspector proxy: `/json` lists one t
 whose websocket reaches the user worker's isolate. The proxy's own session with the runtime turns on
 the `Network` domain from start-up, which makes the runtime report every D1 fetch with its body:
 that slowed each request by several ms, so a session turns it off first thing, and any events still
-arriving are skipped (replies are matched by id). D1 itself runs
-outside the worker's isolate, as in production, so its time is not in the profile.
+arriving are skipped (replies are matched by id). D1 runs outside the worker's isolate, as in
+production, so its time is not in the profile.
 
 V8 samples on a wall clock, so time the OS took the isolate's thread away (2 shared cores) is
 charged to the code on the stack, and sampling Pyodide's deep Wasm stacks every 0.1 ms slows the

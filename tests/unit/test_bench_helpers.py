@@ -1,7 +1,7 @@
 """The bench's pure parts: synthetic traffic, CPU profile accounting, percentiles and the report table."""
 import json
-
 import os
+import subprocess
 
 from bench.cpu import CpuPerRequest, process_cpu_ms, runtime_pid, sampled_ms
 from bench.report import Row, Section, percentile, render
@@ -71,7 +71,12 @@ def test_cpu_judges_the_tighter_upper_bound():
 
 def test_runtime_lookup_reads_proc():
     assert process_cpu_ms(os.getpid()) > 0
-    assert runtime_pid(os.getpid()) is None  # pytest is no workerd, nor has it one below it
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert runtime_pid(sleeper.pid) is None  # neither workerd nor the parent of one
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_percentile_is_a_measured_value():

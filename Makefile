@@ -28,8 +28,10 @@ test: browser
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
+# One table of figures beside issue 7's targets. README figures: make bench BENCH_EVENTS=1000000
+BENCH_EVENTS ?= 20000
 bench: deps
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py --events $(BENCH_EVENTS)
 
 deps: node_modules/.installed $(VENV)/.installed
 

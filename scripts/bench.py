@@ -1,105 +1,470 @@
-"""`make bench`: ingest throughput and the D1 cost of each read route, printed as figures.
+"""`make bench`: ingest throughput against a JavaScript baseline, D1 cost, storage, read latency and CPU.
 
-Starts its own worker on a temporary local D1, loads synthetic events spread over 30 days,
-then measures. Cost comes from the worker's x-d1-rows-read / x-d1-rows-written headers.
+Starts our worker and the minimal JS worker in bench/baseline on temporary local D1s (same pinned
+wrangler/workerd), then: (a) single-event ingest, ours vs baseline in alternating rounds; (b) loads
+synthetic sessions in big batches, 10k events first, then up to --events; (c) D1 rows written per
+event, plus folding rollups where the worker has POST /admin/fold; (d) bytes stored per event;
+(e) every read route's rows read and p50/p95 at 10k and at --events; (f) CPU per request from V8's
+sampling profiler through the inspector, and from the runtime process's CPU counters (bench/cpu.py).
+Prints one table with each figure's target.
 """
 import argparse
-import random
-import statistics
+import json
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from scripts.devserver import Worker, run_until_stopped  # noqa: E402
+from bench.client import BenchError, Client, post_concurrently  # noqa: E402
+from bench.cpu import Inspector, InspectorError, runtime_pid  # noqa: E402
+from bench.report import Row, Section, number, percentile, render  # noqa: E402
+from bench.synthetic import SyntheticEvents, batch_bodies, single_bodies  # noqa: E402
+from scripts.devserver import ROOT, Worker, run_until_stopped, wrangler  # noqa: E402
 
+# Read routes measured at both sizes; add a line to measure another. A route the worker lacks prints "n/a".
+READ_ROUTES = [
+    "/stats/overview",
+    "/stats/overview?app_id=app-1",
+    "/stats/overview?tz=Europe/Berlin",
+    "/stats/timeline?interval=day",
+    "/stats/timeline?interval=day&tz=Europe/Berlin",
+    "/stats/timeline?interval=hour&days=2",
+    "/stats/events",
+    "/apps",
+    "/stats/heatmap",
+    "/users",
+    "/events",
+]
+
+TARGET_RATIO = 0.9
+TARGET_EVENTS_PER_SECOND = 20_000
+TARGET_ROWS_WRITTEN = 4
+TARGET_ROWS_READ = 10_000
+TARGET_P50_MS = 100
+TARGET_GROWTH = 1.5  # p50 at --events over p50 at 10k
+TARGET_CPU_MS = 10  # the Free plan's CPU limit per request
+FREE_BYTES = 500 * 10**6
+PAID_BYTES = 10 * 10**9
+
+SMALL = 10_000
+FALLBACK_BATCH = 100  # what the worker accepted before issue 7
+MAX_FOLD_CALLS = 10_000
 KEY = "bench-key"
-HEADERS = {"X-API-KEY": KEY}
-NAMES = ["App Opened", "Screen Viewed", "Screen Viewed", "Screen Viewed", "Button Tapped", "Purchase"]
+BATCH_CPU_REQUESTS = {100: 10, 1000: 5}  # profiled batches of each size
+BASELINE_CPU = "JS baseline: POST /track, 1 event"
 
 
-def synthetic_events(count, days, apps=3, seed=7):
-    """Sessions of 5-30 events a few seconds to minutes apart, starting at random times."""
-    rng = random.Random(seed)
-    now = time.time()
-    events = []
-    while len(events) < count:
-        app_id = f"app-{rng.randrange(apps)}"
-        session_id = uuid.UUID(int=rng.getrandbits(128)).hex
-        user_id = f"user-{rng.randrange(max(count // 60, 1))}"
-        at = now - rng.random() * days * 86400
-        for _ in range(rng.randint(5, 30)):
-            events.append({"event": rng.choice(NAMES), "app_id": app_id, "session_id": session_id,
-                           "user_id": user_id, "timestamp": min(at, now), "properties": {"screen": f"s{rng.randrange(20)}"}})
-            at += rng.expovariate(1 / 40)
-    return events[:count]
+class BaselineWorker(Worker):
+    """bench/baseline: a minimal JavaScript worker that inserts one row per POST /track."""
+
+    name = "wrangler dev (JS baseline)"
+    config = ROOT / "bench" / "baseline" / "wrangler.toml"
+
+    def prepare_database(self):
+        wrangler("d1", "execute", "baseline-db", "--local", "--persist-to", self.state_dir,
+                 "--file", ROOT / "bench" / "baseline" / "schema.sql", "--config", self.config)
 
 
-def post_all(url, bodies, threads):
-    """POST every body; returns (seconds, [rows_written per request])."""
-    local = {}
+def log(message):
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
-    def send(body):
-        session = local.setdefault(id(time), requests.Session())
-        response = session.post(url + "/track", json=body, headers=HEADERS, timeout=60)
-        response.raise_for_status()
-        return int(response.headers["x-d1-rows-written"])
 
+def expect_ok(reply, what):
+    if reply.status != 200:
+        raise BenchError(f"{what} answered {reply.status}: {reply.body[:300]!r}")
+    return reply
+
+
+# (a) single-event ingest
+
+class Throughput:
+    def __init__(self):
+        self.seconds = 0.0
+        self.requests = 0
+        self.written = 0
+
+    def add(self, seconds, requests, written):
+        self.seconds += seconds
+        self.requests += requests
+        self.written += written
+
+    @property
+    def per_second(self):
+        return self.requests / self.seconds
+
+
+def timed_post(worker, bodies, threads, key=KEY):
     started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        written = list(pool.map(send, bodies))
+    written = post_concurrently(worker.url, key, bodies, threads)
     return time.perf_counter() - started, written
 
 
-def measure_reads(url, path, params, repeat=5):
-    timings, response = [], None
+def single_event_rounds(ours, baseline, args):
+    """Alternating rounds, the order swapped each round, so drift on a shared machine hits both alike."""
+    source = SyntheticEvents(args.rounds * args.single, seed=11)
+    for worker in (ours, baseline):  # Pyodide and JIT warm-up, not counted
+        timed_post(worker, list(single_bodies(source, 4 * args.single_threads)), args.single_threads)
+    results = {ours: Throughput(), baseline: Throughput()}
+    for round_number in range(args.rounds):
+        bodies = list(single_bodies(source, args.single))
+        order = (ours, baseline) if round_number % 2 == 0 else (baseline, ours)
+        rates = {}
+        for worker in order:
+            seconds, written = timed_post(worker, bodies, args.single_threads)
+            results[worker].add(seconds, len(bodies), written)
+            rates[worker] = len(bodies) / seconds
+        log(f"  round {round_number + 1}: ours {rates[ours]:,.0f} req/s, baseline {rates[baseline]:,.0f} req/s")
+    return results[ours], results[baseline]
+
+
+# (b) batch ingest
+
+class Loader:
+    """Loads synthetic events in batches of `batch_size`, falling back to 100 if the worker refuses bigger ones."""
+
+    def __init__(self, worker, source, batch_size, threads, key=KEY):
+        self.worker = worker
+        self.key = key
+        self.source = source
+        self.batch_size = batch_size
+        self.threads = threads
+        self.probed = batch_size <= FALLBACK_BATCH
+        self.timed = Throughput()
+        self.events = 0
+        self.written = 0
+
+    def probe(self):
+        """One untimed batch: a worker capping batches lower answers 400, and its events are sent again."""
+        self.probed = True
+        events = self.source.take(self.batch_size)
+        client = Client(self.worker.url, self.key)
+        reply = client.post("/track", json.dumps({"events": events}).encode())
+        client.close()
+        if reply.status == 400:
+            log(f"  the worker refused a batch of {self.batch_size} ({reply.json().get('error')}): "
+                f"batches of {FALLBACK_BATCH} from here on")
+            self.source.put_back(events)
+            self.batch_size = FALLBACK_BATCH
+            return 0
+        expect_ok(reply, f"POST /track with {self.batch_size} events")
+        self.events += len(events)
+        self.written += reply.rows("written")
+        return len(events)
+
+    def load(self, count):
+        if not self.probed:
+            count -= self.probe()
+        bodies = batch_bodies(self.source, count, self.batch_size)
+        seconds, written = timed_post(self.worker, bodies, self.threads, self.key)
+        self.timed.add(seconds, count, written)
+        self.events += count
+        self.written += written
+        log(f"  loaded {count:,} events in {seconds:.1f} s = {count / seconds:,.0f} events/s "
+            f"(batches of {self.batch_size}, {self.threads} threads)")
+
+
+# (c) folding rollups off the request path
+
+def fold(worker, key=KEY):
+    """POST /admin/fold until it answers complete; D1 rows written, or None if the worker has no such route."""
+    client = Client(worker.url, key)
+    written = 0
+    for _ in range(MAX_FOLD_CALLS):
+        reply = client.post("/admin/fold?chunks=10")
+        if reply.status == 404:
+            return None
+        written += expect_ok(reply, "POST /admin/fold").rows("written")
+        if reply.json().get("complete") is True:
+            return written
+    raise BenchError(f"POST /admin/fold was not complete after {MAX_FOLD_CALLS} calls")
+
+
+class Folds:
+    """D1 rows written by every fold of the run; None while the worker has no fold route."""
+
+    def __init__(self):
+        self.written = None
+
+    def run(self, worker):
+        written = fold(worker)
+        if written is not None:
+            self.written = (self.written or 0) + written
+
+
+# (d) storage
+
+def stored_size(state_dir):
+    """(bytes, events) of the local D1 database, checkpointed on a copy.
+
+    D1 has no `PRAGMA wal_checkpoint`, and the -wal file keeps its largest size after SQLite's own
+    checkpoints, so adding it up would count pages twice: a checkpointed copy counts each page once.
+    """
+    databases = [path for path in (Path(state_dir) / "v3" / "d1").rglob("*.sqlite") if path.stat().st_size]
+    total_bytes = total_events = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for database in databases:
+            copy = Path(scratch) / database.name
+            for suffix in ("", "-wal"):
+                if Path(str(database) + suffix).exists():
+                    shutil.copyfile(str(database) + suffix, str(copy) + suffix)
+            with sqlite3.connect(copy) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "events" in tables:
+                    total_events += connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            connection.close()
+            total_bytes += copy.stat().st_size
+    return total_bytes, total_events
+
+
+# (e) read routes
+
+class RouteFigures:
+    def __init__(self, p50=None, p95=None, rows_read=None, status=200):
+        self.p50, self.p95, self.rows_read, self.status = p50, p95, rows_read, status
+
+    @property
+    def available(self):
+        return self.status == 200
+
+    def latency(self):
+        if not self.available:
+            return "n/a" if self.status == 404 else f"HTTP {self.status}"
+        return f"{self.p50:.0f} / {self.p95:.0f}"
+
+    def rows(self):
+        return number(self.rows_read) if self.available else self.latency()
+
+
+def measure_route(client, route, repeat):
+    """p50/p95 ms over `repeat` sequential keep-alive requests after one warm-up, and D1 rows read."""
+    reply = client.get(route)
+    if reply.status != 200:
+        return RouteFigures(status=reply.status)
+    timings = []
     for _ in range(repeat):
         started = time.perf_counter()
-        response = requests.get(url + path, params=params, headers=HEADERS, timeout=60)
+        reply = expect_ok(client.get(route), f"GET {route}")
         timings.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-    return statistics.median(timings), int(response.headers["x-d1-rows-read"])
+    return RouteFigures(percentile(timings, 0.5), percentile(timings, 0.95), reply.rows("read"))
+
+
+def measure_routes(worker, repeat):
+    client = Client(worker.url, KEY)
+    figures = {route: measure_route(client, route, repeat) for route in READ_ROUTES}
+    client.close()
+    return figures
+
+
+# (f) CPU per request
+
+def sender(client, path, bodies=None):
+    """One request per call: POST the next body, or GET when there are no bodies; a non-200 stops the bench."""
+    if bodies is None:
+        return lambda: expect_ok(client.get(path), f"GET {path}")
+    return lambda: expect_ok(client.post(path, next(bodies)), f"POST {path}")
+
+
+def inspect(worker):
+    return Inspector(worker.inspector_port, runtime_pid(worker.process.pid))
+
+
+def connect_inspector(worker, attempts=3):
+    """An inspector session, or None: CPU figures then print n/a rather than losing the rest of the run."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return inspect(worker)
+        except InspectorError as error:
+            log(f"  {worker.name}, inspector attempt {attempt} of {attempts}: {error}")
+    return None
+
+
+class CpuFigures(dict):
+    """{label: CpuPerRequest, or None when not measurable}, logged as they come."""
+
+    def measure(self, label, inspector, send_one, count):
+        self[label] = None
+        if inspector is None:
+            return
+        try:
+            cpu = self[label] = inspector.cpu_per_request(send_one, count)
+        except InspectorError as error:
+            log(f"  {label}: no profile ({error})")
+            return
+        tick = "n/a" if cpu.tick_ms is None else f"{cpu.tick_ms:.2f}"
+        log(f"  {label}: {cpu} ms per request, {count} requests each way (sampler ticked every {tick} ms, median)")
+
+    def skip(self, label):
+        self[label] = None
+
+
+def cpu_figures(run, source, batch_size, routes, args):
+    figures = CpuFigures()
+    client = Client(run.ours.url, KEY)
+    singles = single_bodies(source, 10**9)
+    inspector = run.inspectors[run.ours]
+    figures.measure("POST /track, 1 event", inspector, sender(client, "/track", singles), args.cpu_requests)
+    for size, count in BATCH_CPU_REQUESTS.items():
+        label = f"POST /track, batch of {size:,}"
+        if size <= batch_size:
+            figures.measure(label, inspector, sender(client, "/track", batch_bodies(source, 10**9, size)), count)
+        else:
+            figures.skip(label)
+    for route, measured in routes.items():
+        if measured.available:
+            figures.measure(f"GET {route}", inspector, sender(client, route), args.cpu_requests)
+        else:
+            figures.skip(f"GET {route}")
+    figures.measure(BASELINE_CPU, run.inspectors[run.baseline],
+                    sender(Client(run.baseline.url, KEY), "/track", singles), args.cpu_requests)
+    return figures
+
+
+class Results:
+    def __init__(self):
+        self.folds = Folds()
+        self.single = self.baseline = self.loader = None
+        self.small_routes = self.large_routes = self.storage = self.cpu = None
+
+
+# The summary
+
+def at_most(value, limit):
+    return None if value is None else value <= limit
+
+
+def ingest_rows(results):
+    ours, baseline, loader = results.single, results.baseline, results.loader
+    ratio = ours.per_second / baseline.per_second
+    ingest_per_event = loader.written / loader.events
+    # Folding covers every stored event (single-event requests too); the last fold ran just before storage.
+    fold_per_event = None if results.folds.written is None else results.folds.written / results.storage[1]
+    total_per_event = ingest_per_event + (fold_per_event or 0)
+    return [
+        Section("ingest"),
+        Row("single-event req/s, ours", large=number(ours.per_second)),
+        Row("single-event req/s, JS baseline", large=number(baseline.per_second)),
+        Row("ours / baseline", large=number(ratio, 2), target=f">= {TARGET_RATIO}", ok=ratio >= TARGET_RATIO),
+        Row(f"events/s in batches of {loader.batch_size:,}, {loader.threads} threads",
+            large=number(loader.timed.per_second), target=f">= {TARGET_EVENTS_PER_SECOND:,}",
+            ok=loader.timed.per_second >= TARGET_EVENTS_PER_SECOND),
+        Row("D1 rows written per event, single-event requests", large=number(ours.written / ours.requests, 2)),
+        Row("D1 rows written per event, batches: ingest", large=number(ingest_per_event, 2)),
+        Row("D1 rows written per event, batches: POST /admin/fold",
+            large="n/a (no route)" if fold_per_event is None else number(fold_per_event, 2)),
+        Row("D1 rows written per event, batches: total", large=number(total_per_event, 2),
+            target=f"<= {TARGET_ROWS_WRITTEN}", ok=total_per_event <= TARGET_ROWS_WRITTEN),
+    ]
+
+
+def storage_rows(results):
+    size, stored = results.storage
+    per_event = size / stored
+    return [
+        Section("storage (local D1 sqlite, checkpointed)"),
+        Row(f"bytes stored per event ({stored:,} events, {size / 10**6:,.1f} MB)", large=number(per_event)),
+        Row("events that fill 500 MB (Free)", large=number(FREE_BYTES / per_event)),
+        Row("events that fill 10 GB (Paid)", large=number(PAID_BYTES / per_event)),
+    ]
+
+
+def route_rows(results):
+    rows = [Section("read routes: D1 rows read, p50 / p95 ms")]
+    for route in READ_ROUTES:
+        small, large = results.small_routes[route], results.large_routes[route]
+        rows.append(Row(f"{route}  rows read", small.rows(), large.rows(), f"<= {TARGET_ROWS_READ:,}",
+                        at_most(large.rows_read, TARGET_ROWS_READ)))
+        latency_ok = None
+        if small.available and large.available:
+            latency_ok = large.p50 <= TARGET_P50_MS and large.p50 <= TARGET_GROWTH * small.p50
+        rows.append(Row(f"{route}  p50 / p95 ms", small.latency(), large.latency(),
+                        f"p50 <= {TARGET_P50_MS}, <= {TARGET_GROWTH}x 10k", latency_ok))
+    return rows
+
+
+def cpu_rows(results, large_label):
+    rows = [Section(f"CPU ms per request at {large_label}: V8-sampled JS+Wasm+GC (with \"(program)\") | "
+                     "workerd process CPU unprofiled, incl. local D1; the lower is judged")]
+    for label, cpu in results.cpu.items():
+        judged = label != BASELINE_CPU
+        rows.append(Row(label, large="n/a" if cpu is None else str(cpu), target=f"<= {TARGET_CPU_MS}" if judged else "",
+                        ok=at_most(None if cpu is None else cpu.bound, TARGET_CPU_MS) if judged else None))
+    return rows
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000, help="events loaded in batches (README figures: 1000000)")
+    parser.add_argument("--batch", type=int, default=1000, help="events per batch (100 if the worker refuses more)")
+    parser.add_argument("--load-threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating single-event rounds, ours vs baseline")
+    parser.add_argument("--single", type=int, default=500, help="single-event requests per worker per round")
+    parser.add_argument("--single-threads", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=20, help="requests per read route for p50/p95")
+    parser.add_argument("--cpu-requests", type=int, default=20, help="profiled requests per figure")
+    parser.add_argument("--days", type=int, default=30, help="days the synthetic events spread over")
+    return parser.parse_args()
+
+
+class Run:
+    """The two running workers and their inspector sessions (None where none could be opened)."""
+
+    def __init__(self, ours, baseline):
+        self.ours = ours
+        self.baseline = baseline
+        # Opened before any load: each session turns off the Network reporting the proxy switched on,
+        # for the whole run (bench/cpu.py).
+        self.inspectors = {worker: connect_inspector(worker) for worker in (ours, baseline)}
+
+    def close(self):
+        for inspector in self.inspectors.values():
+            if inspector is not None:
+                inspector.close()
+
+
+def load_and_measure(run, results, size, args):
+    log(f"(b) batch ingest up to {size:,} events")
+    results.loader.load(size - results.loader.events)
+    results.folds.run(run.ours)
+    log(f"(e) read routes at {size:,} events")
+    return measure_routes(run.ours, args.repeat)
+
+
+def measure(run, args, small_size):
+    results = Results()
+    log(f"(a) single-event ingest: {args.rounds} alternating rounds x {args.single} requests, "
+        f"{args.single_threads} threads")
+    results.single, results.baseline = single_event_rounds(run.ours, run.baseline, args)
+    source = SyntheticEvents(args.events, days=args.days)
+    results.loader = Loader(run.ours, source, args.batch, args.load_threads)
+    results.small_routes = load_and_measure(run, results, small_size, args)
+    results.large_routes = (load_and_measure(run, results, args.events, args)
+                            if args.events > small_size else results.small_routes)
+    log("(d) storage")
+    results.storage = stored_size(run.ours.state_dir)
+    log("(f) CPU per request")
+    results.cpu = cpu_figures(run, source, results.loader.batch_size, results.large_routes, args)
+    return results
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--single", type=int, default=2_000, help="single-event POSTs for the throughput probe")
-    parser.add_argument("--threads", type=int, default=8)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state, Worker(state, variables={"AUTH_KEY": KEY}) as worker:
-        url = worker.url
-        events = synthetic_events(args.events, days=30)
-        batches = [{"events": events[i:i + 25]} for i in range(0, len(events), 25)]
-        seconds, written = post_all(url, batches, args.threads)
-        print(f"ingest, batches of 25: {len(events)} events in {seconds:.1f} s = {len(events) / seconds:,.0f} events/s "
-              f"({len(batches) / seconds:,.0f} req/s, {args.threads} threads); "
-              f"D1 rows written per event: {sum(written) / len(events):.2f}")
-        singles = [{"event": "Ping", "app_id": "app-bench", "session_id": f"s{i % 50}"} for i in range(args.single)]
-        seconds, written = post_all(url, singles, args.threads)
-        print(f"ingest, single events: {len(singles)} requests in {seconds:.1f} s = {len(singles) / seconds:,.0f} req/s; "
-              f"D1 rows written per event: {sum(written) / len(singles):.2f}")
-        total = len(events) + len(singles)
-        print(f"\nreads over the last 30 days ({total:,} events stored; a raw-table scan would read ~{total:,} rows per query):")
-        print(f"  {'route':<44} {'median ms':>9} {'D1 rows read':>13}")
-        routes = [
-            ("/stats/overview", {}), ("/stats/timeline", {"interval": "day"}),
-            ("/stats/timeline", {"interval": "hour", "days": 2}), ("/stats/events", {}), ("/apps", {}),
-            ("/stats/overview", {"app_id": "app-1"}), ("/events", {"limit": 50}),
-        ]
-        page_rows = 0
-        for path, params in routes:
-            median_ms, rows_read = measure_reads(url, path, params)
-            page_rows += rows_read if path != "/events" and params.get("app_id") is None else 0
-            query = "&".join(f"{k}={v}" for k, v in params.items())
-            print(f"  {path + ('?' + query if query else ''):<44} {median_ms:>9.1f} {rows_read:>13,}")
-        print(f"\nan all-apps 30-day overview page (overview + day timeline + top events + apps) reads ~{page_rows:,} rows "
-              f"-> {5_000_000 // max(page_rows, 1):,} page loads per day on D1's free 5M rows-read quota")
+    args = parse_args()
+    small_size = min(SMALL, args.events)
+    large_label = f"{args.events:,} events"
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as ours_state, tempfile.TemporaryDirectory() as baseline_state, \
+            Worker(ours_state, variables={"AUTH_KEY": KEY}) as ours, BaselineWorker(baseline_state) as baseline:
+        run = Run(ours, baseline)
+        try:
+            results = measure(run, args, small_size)
+        finally:
+            run.close()
+    log(f"finished in {time.perf_counter() - started:,.0f} s\n")
+    rows = ingest_rows(results) + storage_rows(results) + route_rows(results) + cpu_rows(results, large_label)
+    print(render(rows, ["figure", f"{small_size:,} events", large_label, "target", ""]))
 
 
 if __name__ == "__main__":

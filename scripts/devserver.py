@@ -248,26 +248,32 @@ class Worker(Server):
     """A running `wrangler dev`. `variables` override .dev.vars (e.g. test keys).
 
     Local tools send thousands of events from one address, so /track rate limits are off unless
-    `variables` say otherwise; `config` replaces wrangler.toml (e.g. with rate limiting bindings)."""
+    `variables` say otherwise; `config` replaces wrangler.toml (e.g. with rate limiting bindings). Subclasses
+    run another worker (the bench's JS baseline) by overriding `config` and `prepare_database`."""
 
     name = "wrangler dev"
     health_path = "/health"
+    config = ROOT / "wrangler.toml"
 
     def __init__(self, state_dir, port=None, variables=None, log_path=None, config=None):
         self.state_dir = Path(state_dir)
         super().__init__(port, log_path or self.state_dir / "wrangler.log")
         self.variables = {"TRACK_RATE_LIMITS": "off", **(variables or {})}
-        self.config = config
+        self.config = config or type(self).config
+        self.inspector_port = None
+
+    def prepare_database(self):
+        apply_schema(self.state_dir, self.config)
 
     def start(self, timeout=90):
         self.ensure_port_free()  # before the schema, which takes seconds
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_schema(self.state_dir, self.config)
-        command = [str(WRANGLER), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                   "--persist-to", str(self.state_dir), "--inspector-port", str(free_port()),
+        self.prepare_database()
+        # The V8 inspector (Chrome DevTools Protocol): the bench profiles CPU per request through it.
+        self.inspector_port = free_port()
+        command = [str(WRANGLER), "dev", "--config", str(self.config), "--ip", "127.0.0.1", "--port", str(self.port),
+                   "--persist-to", str(self.state_dir), "--inspector-port", str(self.inspector_port),
                    "--show-interactive-dev-session=false"]
-        if self.config:
-            command += ["--config", str(self.config)]
         if self.variables:
             command += ["--var", *(f"{name}:{value}" for name, value in self.variables.items())]
         return self.spawn(command, {"WRANGLER_SEND_METRICS": "false", "CI": "true"}, timeout)

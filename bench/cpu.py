@@ -1,0 +1,174 @@
+"""CPU per request, sampled by V8's profiler through the inspector that `wrangler dev --inspector-port` opens.
+
+Under wrangler 3.92 that port is wrangler's inspector proxy: `/json` lists one target ("Cloudflare Worker")
+whose websocket reaches the user worker's isolate. The proxy's own session with the runtime turns on
+the `Network` domain from start-up, which makes the runtime report every D1 fetch with its body:
+that slowed each request by several ms, so a session turns it off first thing, and any events still
+arriving are skipped (replies are matched by id). D1 runs outside the worker's isolate, as in
+production, so its time is not in the profile.
+
+V8 samples on a wall clock, so time the OS took the isolate's thread away (2 shared cores) is
+charged to the code on the stack, and sampling Pyodide's deep Wasm stacks every 0.1 ms slows the
+worker itself (a single-event POST used about twice the CPU while profiled). So each figure also
+sends the same number of requests unprofiled and reads the CPU time of the workerd process that
+runs the worker from /proc: exact whatever the load, but it includes local D1's SQLite and the
+runtime's HTTP handling. Both are upper bounds of the worker's own CPU; the lower one is judged.
+"""
+import json
+import os
+import statistics
+
+import requests
+import websocket
+
+# Nodes that are not the worker's code. workerd never tells V8 it is idle, so time spent waiting
+# (for D1, for the next request) lands in "(program)" rather than "(idle)": reported separately.
+IDLE = "(idle)"
+PROGRAM = "(program)"
+SAMPLING_INTERVAL_US = 100
+
+
+def sampled_ms(profile):
+    """A V8 CPU profile -> {"busy", "program", "idle"} sampled milliseconds.
+
+    `timeDeltas[i]` is the time before sample i; the time after the last sample is unknown, so
+    sample i is charged the delta that follows it (as DevTools does), the last one nothing.
+    """
+    kind = {}
+    for node in profile["nodes"]:
+        name = node["callFrame"]["functionName"]
+        kind[node["id"]] = "idle" if name == IDLE else "program" if name == PROGRAM else "busy"
+    totals = {"busy": 0, "program": 0, "idle": 0}
+    samples, deltas = profile.get("samples", []), profile.get("timeDeltas", [])
+    for sample, following in zip(samples, deltas[1:]):
+        totals[kind[sample]] += following
+    return {name: micros / 1000 for name, micros in totals.items()}
+
+
+def median_tick_ms(profile):
+    deltas = profile.get("timeDeltas", [])[1:]
+    return statistics.median(deltas) / 1000 if deltas else None
+
+
+class CpuPerRequest:
+    """Milliseconds per request: `busy` (sampled JS, Wasm, GC), `with_program`, and `process` (workerd's, unprofiled)."""
+
+    def __init__(self, sampled, requests_made, process_ms=None, tick_ms=None):
+        self.busy = sampled["busy"] / requests_made
+        self.with_program = (sampled["busy"] + sampled["program"]) / requests_made
+        self.process = None if process_ms is None else process_ms / requests_made
+        self.tick_ms = tick_ms
+
+    @property
+    def bound(self):
+        """The tighter of the two upper bounds of the worker's own CPU."""
+        return self.busy if self.process is None else min(self.busy, self.process)
+
+    def __str__(self):
+        process = "n/a" if self.process is None else f"{self.process:.1f}"
+        return f"{self.busy:.1f} ({self.with_program:.1f}) | {process}"
+
+
+def process_cpu_ms(pid):
+    """User + system CPU of a process (all its threads) so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found.append(int(entry))
+    return found
+
+
+def runtime_pid(root_pid):
+    """The workerd under `wrangler dev` (pid `root_pid`) that runs the worker, or None.
+
+    wrangler 3.92 starts two: its proxy (the public port and the inspector proxy) and the runtime
+    itself, the only one started with `--inspector-addr`.
+    """
+    pending = [root_pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if arguments[0].endswith(b"workerd") and any(arg.startswith(b"--inspector-addr") for arg in arguments):
+            return pid
+        pending += children(pid)
+    return None
+
+
+class InspectorError(RuntimeError):
+    pass
+
+
+class Inspector:
+    """A Chrome DevTools Protocol session with the worker's isolate; failures raise InspectorError."""
+
+    def __init__(self, port, runtime=None, connect_timeout=30, timeout=120):
+        self.runtime = runtime
+        try:
+            targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=connect_timeout).json()
+            urls = [target["webSocketDebuggerUrl"] for target in targets if target.get("webSocketDebuggerUrl")]
+            if not urls:
+                raise InspectorError(f"the inspector on port {port} lists no debuggable target: {targets}")
+            # The proxy answers the upgrade only once its own session with the runtime is up.
+            self.socket = websocket.create_connection(urls[0], timeout=connect_timeout)
+        except (requests.RequestException, ValueError, websocket.WebSocketException, OSError) as error:
+            raise InspectorError(f"cannot open an inspector session on port {port}: {error!r}") from error
+        self.socket.settimeout(timeout)
+        self.last_id = 0
+        self.call("Network.disable")
+
+    def call(self, method, **params):
+        self.last_id += 1
+        try:
+            self.socket.send(json.dumps({"id": self.last_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(self.socket.recv())
+                if message.get("id") == self.last_id:
+                    break  # anything else is an event (Network.*, console output)
+        except (websocket.WebSocketException, OSError) as error:
+            raise InspectorError(f"{method}: {error!r}") from error
+        if "error" in message:
+            raise InspectorError(f"{method}: {message['error']}")
+        return message.get("result", {})
+
+    def process_ms(self):
+        return None if self.runtime is None else process_cpu_ms(self.runtime)
+
+    def cpu_per_request(self, send_one, count):
+        """`count` sequential calls of `send_one()` unprofiled (process CPU), then `count` under the profiler."""
+        process_before = self.process_ms()
+        for _ in range(count):
+            send_one()
+        process = None if process_before is None else self.process_ms() - process_before
+        self.call("Profiler.enable")
+        self.call("Profiler.setSamplingInterval", interval=SAMPLING_INTERVAL_US)
+        self.call("Profiler.start")
+        try:
+            for _ in range(count):
+                send_one()
+        finally:
+            profile = self.call("Profiler.stop")["profile"]
+        return CpuPerRequest(sampled_ms(profile), count, process, median_tick_ms(profile))
+
+    def close(self):
+        self.socket.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -4,20 +4,23 @@ p = 14: 16,384 registers, standard error 0.81% (linear counting below 2.5 x 16,3
 still). A user's register and rank are packed into one integer `uh` (register << 6 | rank), computed
 once at fold time and stored in `hourly_users`, so sketches can be rebuilt without hashing again.
 
-Sketches are stored as text: "s" + base64 of 3-byte (register << 6 | rank) entries while few registers
-are set, else "d" + base64 of the zlib-compressed 16,384 register bytes. Merging dense sketches uses
-whole-integer arithmetic (SWAR) rather than a Python loop per register: a 30-day all-apps merge must
-stay within the Free plan's 10 ms of CPU under Pyodide.
+Sketches are stored as text: "s" + base64 of 3-byte (register << 6 | rank) entries while at most
+SPARSE_MAX registers are set, else "d" + base64 of the 16,384 register bytes. Merging dense sketches uses
+whole-integer arithmetic (SWAR) rather than a Python loop per register, and decoded dense sketches are
+cached per isolate (a past day's sketch rarely changes): merging is the CPU cost of a multi-day users
+figure under Pyodide. Sparse entries cost a Python step each, so the sparse form is kept for the small
+sketches (most hours) only.
 """
 import base64
 import hashlib
 import math
-import zlib
+from collections import OrderedDict
 
 P = 14
 M = 1 << P
 RANK_BITS = 64 - P
-SPARSE_MAX = 2048  # entries; 3 bytes each, beyond this the dense form is smaller once compressed
+SPARSE_MAX = 96  # entries: merging ~100 sparse entries costs about what one dense SWAR merge does
+DECODED_CACHE_SIZE = 256  # dense sketches as integers, 16 KB each
 _HIGH_BITS = int.from_bytes(b"\x80" * M, "big")
 _ALPHA = 0.7213 / (1 + 1.079 / M)
 
@@ -31,12 +34,27 @@ def user_register(user_id):
     return register << 6 | (RANK_BITS - rest.bit_length() + 1)
 
 
+_decoded = OrderedDict()
+
+
+def _dense_int(text):
+    """A stored dense sketch -> its registers as one integer; the latest DECODED_CACHE_SIZE are kept."""
+    value = _decoded.get(text)
+    if value is None:
+        value = int.from_bytes(base64.b64decode(text[1:]), "big")
+        _decoded[text] = value
+        if len(_decoded) > DECODED_CACHE_SIZE:
+            _decoded.popitem(last=False)
+    else:
+        _decoded.move_to_end(text)
+    return value
+
+
 def _swar_max(a, b):
     """Bytewise max of two M-byte big-endian integers whose bytes are all < 128."""
     # Each lane computes 128 + a - b, which never borrows from its neighbour; its top bit says a >= b.
-    a_wins = (((a | _HIGH_BITS) - b) & _HIGH_BITS) >> 7
-    mask = a_wins * 255
-    return (a & mask) | (b & ~mask)
+    mask = ((((a | _HIGH_BITS) - b) & _HIGH_BITS) >> 7) * 255
+    return b ^ ((a ^ b) & mask)
 
 
 class Sketch:
@@ -61,10 +79,10 @@ class Sketch:
         """Merge a stored sketch (see encode); '' and None are empty."""
         if not text:
             return self
-        payload = base64.b64decode(text[1:])
         if text[0] == "d":
-            self.dense = _swar_max(self.dense, int.from_bytes(zlib.decompress(payload), "big"))
+            self.dense = _swar_max(self.dense, _dense_int(text)) if self.dense else _dense_int(text)
         else:
+            payload = base64.b64decode(text[1:])
             for offset in range(0, len(payload), 3):
                 self.add(int.from_bytes(payload[offset:offset + 3], "big"))
         return self
@@ -80,7 +98,7 @@ class Sketch:
         if not self.dense and len(self.sparse) <= SPARSE_MAX:
             entries = sorted(register << 6 | rank for register, rank in self.sparse.items())
             return "s" + base64.b64encode(b"".join(e.to_bytes(3, "big") for e in entries)).decode()
-        return "d" + base64.b64encode(zlib.compress(bytes(self.registers()))).decode()
+        return "d" + base64.b64encode(bytes(self.registers())).decode()
 
     def estimate(self):
         registers = self.registers()

@@ -90,6 +90,8 @@ def stored_id_problem(field, value):
 
 
 def _is_valid_unicode(text):
+    if text.isascii():  # the common case, without building the UTF-8 bytes
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -107,6 +109,10 @@ def _depth(value):
     return depth
 
 
+# Built once: json.dumps with options builds an encoder per call, a third of the cost of a small object.
+_PROPERTIES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _properties(raw, index, problems):
     properties = raw.get("properties", raw.get("metadata"))
     field = "properties" if "properties" in raw else "metadata"
@@ -119,15 +125,19 @@ def _properties(raw, index, problems):
         problems.append(detail(index, field, f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"))
         return None
     try:
-        text = json.dumps(properties, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = _PROPERTIES_ENCODER.encode(properties)
     except ValueError:
         # 1e400 parses as inf; stored, it would come back out as the bare token Infinity, which JSON forbids.
         problems.append(detail(index, field, "holds a number outside the range of a double (e.g. 1e400)"))
         return None
-    if not _is_valid_unicode(text):
-        problems.append(detail(index, field, "must be valid Unicode (no lone surrogates)"))
-        return None
-    size = len(text.encode("utf-8"))
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            problems.append(detail(index, field, "must be valid Unicode (no lone surrogates)"))
+            return None
     if size > MAX_PROPERTIES_BYTES:
         problems.append(detail(index, field, f"is {size} bytes serialised; the limit is {MAX_PROPERTIES_BYTES}"))
         return None

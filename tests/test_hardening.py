@@ -220,19 +220,16 @@ def test_configured_keys_are_stripped(padded):
 
 
 # 10. Rate limits on /track through Workers Rate Limiting bindings.
-RATE_LIMIT_BINDINGS = """
-[[unsafe.bindings]]
-name = "TRACK_LIMIT_PER_IP"
-type = "ratelimit"
-namespace_id = "1001"
-simple = { limit = 8, period = 60 }
+# The shipped wrangler.toml's bindings, with limits small enough to reach in a test.
+SMALL_LIMITS = {"simple = { limit = 120, period = 60 }": "simple = { limit = 8, period = 60 }",
+                "simple = { limit = 1200, period = 60 }": "simple = { limit = 5, period = 60 }"}
 
-[[unsafe.bindings]]
-name = "TRACK_LIMIT_PER_APP"
-type = "ratelimit"
-namespace_id = "1002"
-simple = { limit = 5, period = 60 }
-"""
+
+def with_small_limits(config_text):
+    for shipped, small in SMALL_LIMITS.items():
+        assert shipped in config_text, "wrangler.toml ships the /track rate-limit bindings"
+        config_text = config_text.replace(shipped, small)
+    return config_text
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +237,7 @@ def limited(tmp_path_factory):
     state = tmp_path_factory.mktemp("limited")
     config = Path(ROOT / f".wrangler-test-{uuid.uuid4().hex[:8]}.toml")
     # wrangler.toml with the bindings (small limits); `main` is relative to the config file, so it stays here.
-    config.write_text((ROOT / "wrangler.toml").read_text() + RATE_LIMIT_BINDINGS)
+    config.write_text(with_small_limits((ROOT / "wrangler.toml").read_text()))
     server = Worker(state, variables={**KEYS, "TRACK_RATE_LIMITS": "on"}, config=config)
     try:
         server.start()

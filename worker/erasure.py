@@ -14,6 +14,7 @@ index gives. Each chunk of matching events is removed in ONE `db.batch` (one tra
 - per-user and per-app first/last seen come from the remaining events, through their indexes.
 """
 import fold
+from event_apps import EVENT_APPS
 from d1 import Statement
 from fold import GRAINS, session_events_sql, session_users_sql, sessions_sql
 
@@ -51,7 +52,7 @@ def by_app(app_id):
 
 def older_than(cutoff_ms):
     # App by app through events_app_ts: there is no index on ts alone.
-    return Selection("app_id IN (SELECT app_id FROM apps) AND ts < ?1", [cutoff_ms], "app_id, ts, id")
+    return Selection(f"app_id IN {EVENT_APPS} AND ts < ?1", [cutoff_ms], "app_id, ts, id")
 
 
 def chunk_statements(selection, chunk=CHUNK):
@@ -177,7 +178,7 @@ async def erase(db, selection, chunk=CHUNK, max_chunks=MAX_CHUNKS_PER_CALL):
     """
     events = apps = 0
     complete = False
-    # Fold what can be folded first: the apps table (older_than goes app by app) then knows every app.
+    # Fold a chunk first, so fewer of the events about to go were never counted (nothing depends on it).
     await fold.catch_up(db)
     for _ in range(max_chunks):
         results = await db.batch(chunk_statements(selection, chunk))

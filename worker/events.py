@@ -6,6 +6,7 @@ ts), (app_id, event_name, ts) or (user_id, ts); without it, the same page is tak
 properties, and 1,000 of them would be a 10 MB body.
 """
 import cursor as cursors
+from event_apps import EVENT_APPS
 import zones
 from filters import Scope, int_param, text_param
 from timeutil import MS, to_iso
@@ -86,7 +87,7 @@ def page_sql(app_id, where, params, filtered, take):
         # One page per app through that app's part of the index, then the newest of those: apps x page
         # rows, never the whole range (there is no index on ts alone).
         ids = f"SELECT id FROM events INDEXED BY {index} WHERE app_id = apps.app_id AND {where} ORDER BY ts DESC, id DESC LIMIT ?"
-        source, source_params = f"apps CROSS JOIN events ON events.id IN ({ids})", [*params, take]
+        source, source_params = f"{EVENT_APPS} AS apps CROSS JOIN events ON events.id IN ({ids})", [*params, take]
     columns = ", ".join(f"events.{name}" for name in COLUMN_NAMES)
     order = "ORDER BY events.ts DESC, events.id DESC"
     # A running sum streams under LIMIT; COUNT(*) OVER () would not (it made D1 read the whole range).

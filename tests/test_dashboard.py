@@ -2,6 +2,7 @@
 
 The figures on screen must equal what the API returns for the same app and range, and what was sent.
 """
+import json
 import time
 from datetime import datetime, timezone
 
@@ -62,9 +63,30 @@ def open_dashboard(monkeypatch, url, key, screen=None, app=None, range_choice=No
     return at
 
 
+def select_row(at, table, row):
+    """Click a row of a selectable st.dataframe: AppTest has no API for it, so send the widget state the
+    browser sends."""
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = at.dataframe[table].proto.id
+    state.string_value = json.dumps({"selection": {"rows": [row], "columns": [], "cells": []}})
+    at._run(states)
+    assert not at.exception
+    return at
+
+
+def assert_error_page_keeps_title_sidebar_and_retry(at):
+    assert at.title[0].value == "Overview"
+    assert at.sidebar.radio(key="screen").value == "Overview"
+    assert at.button(key="retry").proto.label == "Retry"
+
+
 def shown_text(at):
-    parts = [e.value for kind in ("markdown", "caption", "code", "error", "info", "warning", "title")
+    """Every string AppTest can see that Streamlit renders as Markdown or plain text."""
+    parts = [e.value for kind in ("markdown", "caption", "code", "error", "info", "warning", "title", "subheader")
              for e in getattr(at, kind)]
+    parts += [e.label for e in at.expander] + [m.label for m in at.metric] + [m.value for m in at.metric]
+    parts += [w.label for kind in ("selectbox", "text_input", "button", "date_input") for w in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
 
 
@@ -155,7 +177,7 @@ def test_events_explorer_lists_filters_and_prepares_csv(monkeypatch, worker, kno
     at.selectbox(key="explorer_event").set_value("Screen Viewed").run()
     assert list(at.dataframe[0].value["user_id"]) == ["bob"]
     at.button(key="explorer_prepare_csv").click().run()
-    assert at.get("download_button")[0].proto.label == "Download 1 events as CSV"
+    assert at.get("download_button")[0].proto.label == "Download 1 event as CSV"
 
 
 def test_events_explorer_pages_with_cursor(monkeypatch, worker, api, app_id):
@@ -178,10 +200,27 @@ def test_users_screen_lists_searches_and_shows_activity(monkeypatch, worker, api
     listed = api.read("/users", app_id=known, **sent("Last 30 days"))["users"]
     assert list(zip(table["user_id"], table["events"], table["sessions"])) == [
         (u["user_id"], u["events"], u["sessions"]) for u in listed] == [("alice", 3, 1), ("bob", 2, 1)]
-    at.selectbox(key="users_pick").set_value("bob").run()
+    assert "Click a row above" in at.info[0].value
+    select_row(at, 0, 1)
     assert [(m.label, m.value) for m in at.metric][:2] == [("Events", "2"), ("Sessions", "1")]
     at.text_input(key="users_search").input("ALI").run()
     assert list(at.dataframe[0].value["user_id"]) == ["alice"]
+    assert "1 user whose id contains `ALI` with a user id in this range" in shown_text(at)
+
+
+def test_users_cards_match_the_row_and_events_table_matches_the_events_screen(monkeypatch, worker, api, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=known)
+    select_row(at, 0, 0)
+    row = api.read("/users", app_id=known, **sent("Last 30 days"))["users"][0]
+    first, last = (periods.parse_time(row[k]) for k in ("first_seen", "last_seen"))
+    assert [m.value for m in at.metric] == ["3", "1", f"{first.day} {first:%b %Y, %H:%M}",
+                                            f"{last.day} {last:%b %Y, %H:%M}"]
+    assert first.minute == last.minute == 0  # to the hour, as the table
+    assert "D MMM YYYY, HH:mm" in str(at.dataframe[0].proto.columns)
+    user_events, screen_events = at.dataframe[1], open_dashboard(
+        monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=known).dataframe[0]
+    assert list(user_events.value.columns) == list(screen_events.value.columns)
+    assert json.loads(user_events.proto.columns) == json.loads(screen_events.proto.columns)
 
 
 def test_refresh_button_reads_new_events(monkeypatch, worker, api, app_id):
@@ -203,18 +242,22 @@ def test_key_is_never_shown(monkeypatch, worker, known):
 def test_unreachable_worker_names_the_url(monkeypatch):
     url = f"http://127.0.0.1:{free_port()}"
     at = open_dashboard(monkeypatch, url, KEYS["AUTH_KEY"])
-    assert f"Cannot reach the Oddlytics worker at {url}" in at.error[0].value
+    assert at.error[0].value == f"**Cannot reach the Oddlytics worker at `{url}`**: nothing answered at that address."
+    assert "ConnectionError" not in shown_text(at)
+    assert_error_page_keeps_title_sidebar_and_retry(at)
 
 
 def test_wrong_key_says_so_without_showing_it(monkeypatch, worker):
     at = open_dashboard(monkeypatch, worker.url, "definitely-not-the-key")
-    assert "rejected the API key (401)" in at.error[0].value
+    assert "did not accept the API key" in at.error[0].value
+    assert_error_page_keeps_title_sidebar_and_retry(at)
     assert "definitely-not-the-key" not in shown_text(at)
 
 
 def test_api_error_shows_the_workers_message(monkeypatch, worker):
     at = open_dashboard(monkeypatch, worker.url, KEYS["INGEST_KEY"])
-    assert at.error[0].value == "**The worker answered with an error (403):** this key may not read data"
+    assert at.error[0].value == "**The worker did not accept this request:** `this key may not read data`"
+    assert_error_page_keeps_title_sidebar_and_retry(at)
 
 
 @pytest.fixture(scope="module")

@@ -94,17 +94,16 @@ def all_events(reader, filters, expected):
         cursor = body["next_cursor"]
         of = f" of {expected:,}" if expected else ""
         progress.progress(min(len(events) / expected, 1.0) if expected else 0.0,
-                          text=f"Fetched {len(events):,}{of} events …")
+                          text=f"Fetched {len(events):,}{of} {'event' if (expected or len(events)) == 1 else 'events'}")
         if cursor is None:
             break
-    progress.empty()
     return events, cursor is not None
 
 
 def render_export(reader, filters, signature, expected, tz):
     size = text.plural(expected, "event") if expected is not None else None
     st.caption(("The table's own download icon saves only the page shown. " if expected != 0 else "")
-               + (f"{size} match these filters in this range." if size else
+               + (f"Matching these filters in this range: {size}." if size else
                   "The worker keeps no count for this mix of filters; preparing the CSV counts them.")
                + f" The CSV has the table's columns in that order, times in {tz}.")
     prepared = st.session_state.get("explorer_csv")

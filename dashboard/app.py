@@ -85,7 +85,7 @@ def custom_range_picker(tz, today):
     if not isinstance(picked, (tuple, list)) or not picked or any(day > today for day in picked):
         st.session_state["custom_range"] = periods.default_custom_range(today)
     custom = st.date_input(f"From – to ({tz}, inclusive)", min_value=periods.EARLIEST_DAY, max_value=today,
-                           key="custom_range", format="YYYY-MM-DD")
+                           key="custom_range")
     if not isinstance(custom, (tuple, list)) or len(custom) != 2:
         st.caption("Pick an end date.")
         custom = (custom[0], custom[0]) if custom else periods.default_custom_range(today)

@@ -4,7 +4,8 @@ import pandas as pd
 
 ACCENT = "#6C5CE7"
 SECONDARY = "#00B894"
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# Sunday first, as in the sidebar's date picker: Streamlit 1.51's calendar always starts on Sunday.
+WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 SERIES = {"Events": ACCENT, "Sessions": SECONDARY}
 SERIES_COLUMNS = {"events": "Events", "sessions": "Sessions"}
 

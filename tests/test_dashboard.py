@@ -204,7 +204,7 @@ def test_users_screen_lists_searches_and_shows_activity(monkeypatch, worker, api
     listed = api.read("/users", app_id=known, **sent("Last 30 days"))["users"]
     assert list(zip(table["user_id"], table["events"], table["sessions"])) == [
         (u["user_id"], u["events"], u["sessions"]) for u in listed] == [("alice", 3, 1), ("bob", 2, 1)]
-    assert "Click a row above" in at.info[0].value
+    assert "Select a row above" in at.info[0].value
     select_row(at, 0, 1)
     assert [(m.label, m.value) for m in at.metric][:2] == [("Events", "2"), ("Sessions", "1")]
     at.text_input(key="users_search").input("ALI").run()
@@ -393,8 +393,7 @@ def test_top_events_show_other_and_every_name(monkeypatch, worker, api, app_id):
     assert [e.label for e in at.expander] == ["All 12 event names"]
     assert list(at.dataframe[1].value["event"]) == [f"E{n:02d}" for n in range(12)]
     columns = json.loads(at.dataframe[0].proto.columns)
-    assert [columns[name]["width"] for name in ("event", "count", "sessions", "share")] == [
-        "medium", "small", "small", "small"]
+    assert [columns[name]["width"] for name in ("event", "count", "sessions", "share")] == ["medium", 80, 80, 80]
 
 
 def test_timeline_draws_real_counts_marks_the_running_day_and_has_a_legend(monkeypatch, worker, known):

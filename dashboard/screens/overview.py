@@ -9,6 +9,7 @@ from dashboard.screens import states
 
 
 TOP_SHOWN = 10
+SMALL_COLUMN = 80  # px
 ALL_EVENT_NAMES = 1000  # the worker's largest /stats/events limit
 
 
@@ -21,7 +22,8 @@ def render(reader, range_params):
         return
     interval = periods.interval_for(range_params)
     buckets = reader.timeline(interval)
-    left, right = st.columns([3, 2], gap="large")
+    # Equal halves: at 1440 px the top events table (name, two counts, share bar) fits without clipping.
+    left, right = st.columns(2, gap="large")
     with left:
         render_timeline(buckets, interval, tz)
     with right:
@@ -61,7 +63,8 @@ def top_events_frame(events, total, shown=TOP_SHOWN):
     other = total - int(frame["count"].sum())
     if other > 0:
         label = f"Other ({text.plural(len(rest), 'event name')})" if rest else "Other"
-        frame.loc[len(frame)] = [label, other, None]
+        # Sessions of different names overlap, so the rest has no session count to show.
+        frame.loc[len(frame)] = [label, other, float("nan")]
     frame["share"] = frame["count"] / total * 100 if total else 0
     return frame
 
@@ -71,10 +74,10 @@ def top_events_table(frame, height):
         frame, hide_index=True, width="stretch", height=height,
         column_config={
             "event": st.column_config.TextColumn("Event", width="medium"),
-            "count": st.column_config.NumberColumn("Events", format="localized", width="small"),
-            "sessions": st.column_config.NumberColumn("Sessions", format="localized", width="small"),
+            "count": st.column_config.NumberColumn("Events", format="localized", width=SMALL_COLUMN),
+            "sessions": st.column_config.NumberColumn("Sessions", format="localized", width=SMALL_COLUMN),
             "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100,
-                                                     width="small"),
+                                                     width=SMALL_COLUMN),
         },
     )
 

@@ -24,14 +24,14 @@ def render(reader, range_params):
         return
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id in this range · "
-               "first/last seen to the hour · click a row to see that user's activity")
+               "first/last seen to the hour · select a row (the box at its left) for that user's activity")
     tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.page, search))
     pager.controls(body["next_cursor"], len(body["users"]))
     st.divider()
     if picked is None:
-        st.info("Click a row above to see that user's activity.", icon=":material/touch_app:")
+        st.info("Select a row above (the box at its left) to see that user's activity.", icon=":material/touch_app:")
         return
     render_activity(reader, frame.iloc[picked], tz)
 
@@ -70,7 +70,8 @@ def render_activity(reader, user, tz):
     st.caption(f"User {text.literal(user_id)} in this range")
     cards = [("Events", periods.count(int(user["events"]))), ("Sessions", periods.count(int(user["sessions"]))),
              (f"First seen ({tz})", seen_text(user["first_seen"])), (f"Last seen ({tz})", seen_text(user["last_seen"]))]
-    for column, (label, value) in zip(st.columns(4), cards):
+    # Wider cards for the dates, which are written out as in the table.
+    for column, (label, value) in zip(st.columns([1, 1, 2, 2]), cards):
         column.metric(label, value, border=True)
     body = reader.events(limit=ACTIVITY_LIMIT, user_id=user_id)
     events = body["events"]

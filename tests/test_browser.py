@@ -1,19 +1,26 @@
-"""End to end in a real headless Chromium: `streamlit run` against the real worker, KPI cards shown."""
+"""End to end in a real headless Chromium (zone Europe/Berlin): `streamlit run` against the real worker."""
 import time
 
 import pytest
 
 from conftest import KEYS, event
-from scripts.browser import capture_overview, find_chromium
+from scripts.browser import capture_overview, find_chromium, walk_first_steps
 from scripts.dashboard_server import Dashboard
 from scripts.devserver import free_port
 
 pytestmark = pytest.mark.browser
 
+# The README's "Send an event" example, as written there.
+README_EVENT = {"event": "App Opened", "app_id": "my-awesome-app", "session_id": "user-session-123"}
 
-def test_overview_shows_event_count_in_chromium(api, worker, app_id, tmp_path):
+
+@pytest.fixture
+def chromium():
     if not find_chromium():
         pytest.skip("no Chromium at /usr/bin/chromium: `make browser` installs Debian's chromium (root + apt)")
+
+
+def test_overview_shows_event_count_in_chromium(chromium, api, worker, app_id, tmp_path):
     now = time.time()
     events = [event(app_id, name, f"s{i % 3}", user_id=f"u{i % 2}", timestamp=now - 3600 * i)
               for i, name in enumerate(["App Opened", "Screen Viewed", "Purchase"] * 4)]
@@ -24,3 +31,19 @@ def test_overview_shows_event_count_in_chromium(api, worker, app_id, tmp_path):
     assert cards == {"Events": "12", "Sessions": "3", "Users": "2", "Events / session": "4.0"}
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+def test_readme_first_steps_in_chromium(chromium, api, worker, tmp_path):
+    """Dashboard open, the README's curl sent, page reloaded: the new app is in the picker at once, every
+    screen renders (a user opens by selecting their row), and our configuration logs nothing."""
+    now = time.time()
+    assert api.track({"events": [event("readme-neighbour", "Purchase", f"s{i}", user_id=f"u{i}",
+                                       timestamp=now - 600 * i) for i in range(5)]}).status_code == 200
+    with Dashboard(worker.url, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
+        found = walk_first_steps(dashboard.url, lambda: api.track(README_EVENT).raise_for_status(),
+                                 README_EVENT["app_id"], "readme-neighbour", tmp_path)
+    assert found["cards"] == {"Events": "1", "Sessions": "1", "Users": "0", "Events / session": "1.0"}
+    assert found["user_cards"]["Events"] == "1" and found["user_cards"]["Sessions"] == "1"
+    assert found["our_console_messages"] == []
+    assert all(shot.stat().st_size > 10_000 for shot in found["shots"])
+    print("screenshots:", *found["shots"])

@@ -13,9 +13,8 @@ def render(reader, range_params):
     if not apps:
         states.nothing_in_range("apps")
         return
-    interval = periods.interval_for(range_params)
-    frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)],
-                       range_params["tz"])
+    interval, tz = periods.interval_for(range_params), range_params["tz"]
+    frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
     active = int((frame["events"] > 0).sum())
     st.caption(f"{text.plural(len(frame), 'app')} · {active} active in this range · trend per {interval}, "
                "on one scale for every app")
@@ -29,8 +28,8 @@ def render(reader, range_params):
             "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
             "users": st.column_config.NumberColumn("Users", format="localized"),
             "total_events": st.column_config.NumberColumn("All-time events", format="localized"),
-            "first_seen": st.column_config.DatetimeColumn("First seen", format="D MMM YYYY, HH:mm"),
-            "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY, HH:mm"),
+            "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format="D MMM YYYY, HH:mm"),
+            "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format="D MMM YYYY, HH:mm"),
         },
     )
 

@@ -1,10 +1,13 @@
 """End to end in a real headless Chromium (zone Europe/Berlin): `streamlit run` against the real worker."""
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from conftest import KEYS, event
-from scripts.browser import capture_overview, find_chromium, walk_first_steps
+from scripts.browser import browser_page, capture_overview, find_chromium, walk_first_steps
 from scripts.dashboard_server import Dashboard
 from scripts.devserver import free_port
 
@@ -47,3 +50,35 @@ def test_readme_first_steps_in_chromium(chromium, api, worker, tmp_path):
     assert found["our_console_messages"] == []
     assert all(shot.stat().st_size > 10_000 for shot in found["shots"])
     print("screenshots:", *found["shots"])
+
+
+@pytest.fixture
+def slow_worker(worker):
+    """The worker behind a proxy that answers each read a second late, as a distant worker would."""
+    class SlowProxy(BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(1)
+            upstream = requests.get(worker.url + self.path, headers={"X-API-KEY": self.headers["X-API-KEY"]},
+                                    timeout=30)
+            self.send_response(upstream.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(upstream.content)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), SlowProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{proxy.server_port}"
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_a_slow_screen_shows_a_spinner(chromium, api, slow_worker, app_id, tmp_path):
+    assert api.track(event(app_id)).status_code == 200
+    with Dashboard(slow_worker, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
+        with browser_page() as (page, _):
+            page.goto(f"{dashboard.url}/?screen=Overview&app={app_id}")
+            spinner = page.wait_for_selector('[data-testid="stSpinner"]', timeout=60000)
+            assert "Loading overview" in spinner.inner_text()

@@ -428,3 +428,9 @@ def test_user_activity_chart_shows_whole_event_names(monkeypatch, worker, known)
     select_row(at, 0, 0)
     spec = json.loads(at.get("arrow_vega_lite_chart")[0].proto.spec)
     assert spec["encoding"]["y"]["axis"]["labelLimit"] == 0
+
+
+def test_heatmap_weeks_start_on_sunday_like_the_date_picker(monkeypatch, worker, known):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
+    heatmap = json.loads(at.get("arrow_vega_lite_chart")[1].proto.spec)
+    assert heatmap["encoding"]["y"]["sort"][0] == "Sun"

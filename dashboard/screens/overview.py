@@ -75,7 +75,9 @@ def top_events_table(frame, height):
         column_config={
             "event": st.column_config.TextColumn("Event", width="medium"),
             "count": st.column_config.NumberColumn("Events", format="localized", width=SMALL_COLUMN),
-            "sessions": st.column_config.NumberColumn("Sessions", format="localized", width=SMALL_COLUMN),
+            "sessions": st.column_config.NumberColumn(
+                "Sessions", format="localized", width=SMALL_COLUMN,
+                help="Distinct sessions with this event. None for Other: one session can hold several of its names."),
             "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100,
                                                      width=SMALL_COLUMN),
         },

@@ -70,11 +70,12 @@ def matching_count(reader, filters, names):
     """How many events match, from figures the API keeps (rollups); None when it keeps none for this mix."""
     if not filters:
         return reader.overview()["events"]
+    # A name or user missing from these lists (beyond their limits) has no known count: None, not 0.
     if set(filters) == {"event"}:
-        return next((e["count"] for e in names if e["event"] == filters["event"]), 0)
+        return next((e["count"] for e in names if e["event"] == filters["event"]), None)
     if set(filters) == {"user_id"}:
         users = reader.users(limit=USER_SUGGESTIONS, search=filters["user_id"])["users"]
-        return next((u["events"] for u in users if u["user_id"] == filters["user_id"]), 0)
+        return next((u["events"] for u in users if u["user_id"] == filters["user_id"]), None)
     return None
 
 

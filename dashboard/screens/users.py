@@ -1,4 +1,6 @@
 """Users: who was active in the range (search, paging); click a row for that user's activity."""
+import zlib
+
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +29,7 @@ def render(reader, range_params):
                "first/last seen to the hour · select a row (the box at its left) for that user's activity")
     tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
-    picked = users_table(frame, tz, (pager.page, search))
+    picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
     st.divider()
     if picked is None:
@@ -40,10 +42,10 @@ def seen_text(moment):
     return f"{moment.day} {moment:%b %Y, %H:%M}"
 
 
-def users_table(frame, tz, page):
+def users_table(frame, tz, listing):
     """The table, one row selectable; returns the picked row's position on this page, or None."""
-    # A selection belongs to one page of one search; a new page starts unselected.
-    key = f"{TABLE_KEY}_{page[0]}_{page[1]}"
+    # A selection belongs to one page of one listing (app, range, search); another starts unselected.
+    key = f"{TABLE_KEY}_{zlib.crc32(repr(listing).encode())}"
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={

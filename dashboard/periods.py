@@ -90,6 +90,12 @@ def custom_dates(start_text, end_text, today):
     return (start, end) if start <= end else (end, start)
 
 
+def started_by(buckets, now):
+    """The buckets that have begun: a range that ends later today (custom dates, hourly) has zero-filled
+    future hours, which would draw a drop that has not happened."""
+    return [bucket for bucket in buckets if parse_time(bucket["t"]) <= now] or buckets[:1]
+
+
 def is_unfinished(bucket, interval, tz, now):
     """Whether a timeline bucket still runs at `now`, so its count is not final: the current UTC hour,
     or today's local date in `tz` (day buckets carry their local `date`)."""

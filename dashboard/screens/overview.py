@@ -47,10 +47,12 @@ def render_kpis(figures, tz):
 
 def render_timeline(buckets, interval, tz):
     st.subheader("Events over time")
+    now = datetime.now(timezone.utc)
+    buckets = periods.started_by(buckets, now)
     peak = max(buckets, key=lambda b: b["events"])
     when = periods.parse_time(peak["t"], tz)
     when_text = f"at {when:%d %b %H:%M} {tz}" if interval == "hour" else f"on {when:%a %d %b}"
-    unfinished = periods.is_unfinished(buckets[-1], interval, tz, datetime.now(timezone.utc))
+    unfinished = periods.is_unfinished(buckets[-1], interval, tz, now)
     st.caption(f"Per {interval} · peak {text.plural(peak['events'], 'event')} {when_text}"
                + (f" · the current {interval} is still running (dashed)" if unfinished else ""))
     st.altair_chart(charts.timeline(buckets, interval, tz, unfinished), width="stretch")

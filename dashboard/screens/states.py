@@ -61,7 +61,7 @@ def api_error(error):
 
 
 def no_events_yet(url):
-    st.info("**No events yet.** Send the first one and it shows up here within a minute:", icon=":material/rocket_launch:")
+    st.info("**No events yet.** Send the first one, then reload this page:", icon=":material/rocket_launch:")
     st.code(first_event_command(url), language="bash")
     st.caption("Locally, `make demo` loads two months of realistic demo events instead.")
 

@@ -134,6 +134,12 @@ def test_only_the_running_hour_or_local_day_is_unfinished():
     assert periods.is_unfinished({"t": "2024-11-03T15:00:00Z", "date": "2024-11-04"}, "day", "Asia/Tokyo", now)
 
 
+def test_future_buckets_are_not_drawn():
+    now = datetime(2024, 11, 3, 10, 30, tzinfo=timezone.utc)
+    buckets = [{"t": f"2024-11-03T{hour:02d}:00:00Z"} for hour in range(24)]
+    assert [b["t"][11:13] for b in periods.started_by(buckets, now)] == [f"{hour:02d}" for hour in range(11)]
+
+
 def test_trend_scale_is_never_empty():
     assert apps.trend_ceiling([[0, 0, 0], [], None]) == 1
     assert apps.trend_ceiling([[0, 3, 1], [7, 0]]) == 7

@@ -7,13 +7,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8787
+# Unset: 8501, or the next free port when 8501 is taken (printed). Set: that port or a one-line error.
+DASHBOARD_PORT ?=
 STATE := .wrangler/state
 
 .PHONY: run worker test unit bench deps lock clean
 .PHONY: dashboard demo browser screenshot
 
 run: deps .dev.vars
-	$(PY) scripts/run.py --port $(PORT) --state $(STATE)
+	$(PY) scripts/run.py --port $(PORT) --state $(STATE) $(if $(DASHBOARD_PORT),--dashboard-port $(DASHBOARD_PORT))
 
 worker: deps .dev.vars
 	$(PY) scripts/run.py --port $(PORT) --state $(STATE) --worker-only
@@ -37,8 +39,9 @@ soak: deps
 	$(PY) scripts/soak.py
 
 # The dashboard alone, against ODDLYTICS_API_URL/ODDLYTICS_API_KEY from the environment or .streamlit/secrets.toml.
+# make runs streamlit as its direct child (no shell between), so Ctrl-C and SIGTERM reach it; it starts no children.
 dashboard: $(VENV)/.installed
-	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
+	$(PY) -m streamlit run dashboard/app.py --server.address 127.0.0.1 $(if $(DASHBOARD_PORT),--server.port $(DASHBOARD_PORT)) \
 	  --server.headless true --browser.gatherUsageStats false
 
 # Seeded demo events through /track: the worker in ODDLYTICS_API_URL/ODDLYTICS_API_KEY, else the local one.

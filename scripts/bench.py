@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from scripts.devserver import Worker  # noqa: E402
+from scripts.devserver import Worker, run_until_stopped  # noqa: E402
 
 KEY = "bench-key"
 HEADERS = {"X-API-KEY": KEY}
@@ -103,4 +103,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_until_stopped(main))

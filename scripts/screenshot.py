@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.browser import capture_overview, find_chromium  # noqa: E402
 from scripts.dashboard_server import Dashboard  # noqa: E402
 from scripts.demo import load_demo  # noqa: E402
-from scripts.devserver import Worker, free_port  # noqa: E402
+from scripts.devserver import Worker, free_port, run_until_stopped  # noqa: E402
 
 
 def main():
@@ -27,4 +27,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_until_stopped(main))

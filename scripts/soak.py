@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 
 from oddlytics import Backoff, Client  # noqa: E402
-from scripts.devserver import Worker  # noqa: E402
+from scripts.devserver import Worker, run_until_stopped  # noqa: E402
 
 
 @dataclass
@@ -118,8 +118,9 @@ def run_soak(state_dir, clients=16, events=50_000, restarts=2, batch_size=25, pe
     worker = Worker(state_dir / "d1", variables=keys)
     worker.start()
     app_id = f"soak-{uuid.uuid4().hex[:10]}"
+    sdk = []
     try:
-        sdk = [
+        sdk += [
             Client(worker.url, keys["INGEST_KEY"], app_id, platform="soak", batch_size=batch_size,
                    flush_interval=1.0, max_queue=events, backoff=Backoff(base=0.2, cap=2.0),
                    persist_path=state_dir / f"queue-{i}.db" if persist else None)
@@ -160,6 +161,8 @@ def run_soak(state_dir, clients=16, events=50_000, restarts=2, batch_size=25, pe
             duplicates_answered=sum(c.stats["duplicates"] for c in sdk), seconds=seconds,
         )
     finally:
+        for client in sdk:
+            client.close(timeout=0)  # when interrupted: no 10 s flush each at exit; the queues keep the rest
         worker.stop()
 
 
@@ -199,4 +202,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_until_stopped(main))

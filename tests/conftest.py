@@ -12,7 +12,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "worker")]
 
-from scripts.devserver import Worker  # noqa: E402
+from scripts.devserver import Worker, stop_on_signals  # noqa: E402
+
+# pytest turns SIGINT into KeyboardInterrupt and tears the fixtures down, but dies on SIGTERM without teardown,
+# leaving the session's wrangler dev (in a session of its own) running: SIGTERM and SIGHUP take the same path,
+# and a second signal no longer cuts the teardown short.
+stop_on_signals()
 
 KEYS = {"AUTH_KEY": "test-admin-key", "READ_KEY": "test-read-key", "INGEST_KEY": "test-ingest-key"}
 

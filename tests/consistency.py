@@ -1,57 +1,110 @@
-"""Rollup figures (stats, apps) recomputed from the raw events that remain, for deletion tests.
+"""Every rollup figure recomputed from the raw events that remain, straight from GET /events.
 
-The rollups keep one user per session-hour, so callers give each session at most one user
-unless they assert on that case themselves.
+What the rollups promise, restated over raw events: events count where they happen; a session counts once,
+where its first event (over all time) falls; "sessions that did X" are sessions starting in the range that
+did X at any time; users are distinct user ids with an event in the range; a user's figures are all-time.
 """
 from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+ALL_TIME = {"from": "2000-01-01", "to": "2100-01-01"}
+
+
+def all_events(api, app_id):
+    events, cursor = [], None
+    while True:
+        page = api.read("/events", app_id=app_id, limit=1000, **ALL_TIME, **({"cursor": cursor} if cursor else {}))
+        events += page["events"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return events
 
 
 def remaining_events(api, app_id, window):
-    events = api.read("/events", app_id=app_id, limit=1000, **window)["events"]
-    assert len(events) < 1000, "the window must hold every event of the test"
-    return events
+    """The events of `app_id` inside `window` (the rollup checks below use every event of the app)."""
+    start, end = window_bounds(api, app_id, window)
+    return [e for e in all_events(api, app_id) if start <= e["timestamp"] < end]
 
 
-def expected_figures(events):
-    by_name = defaultdict(list)
-    by_day = defaultdict(list)
+def window_bounds(api, app_id, window):
+    """The window as the worker resolved it, as ISO strings comparable with event timestamps."""
+    resolved = api.read("/stats/overview", app_id=app_id, **window)["range"]
+    return resolved["from"].replace("Z", ".000Z"), resolved["to"].replace("Z", ".000Z")
+
+
+def session_starts(events):
+    starts = {}
     for e in events:
-        by_name[e["event"]].append(e)
-        by_day[e["timestamp"][:10]].append(e)
+        key = e["session_id"]
+        starts[key] = min(starts.get(key, e["timestamp"]), e["timestamp"])
+    return starts
+
+
+def expected_figures(events, start, end):
+    """Figures of one app's events (all of them, over all time) for the window [start, end)."""
+    inside = [e for e in events if start <= e["timestamp"] < end]
+    starts = session_starts(events)
+    started = {s for s, t in starts.items() if start <= t < end}
+    names = defaultdict(set)
+    for e in events:
+        if e["session_id"] in started:
+            names[e["event"]].add(e["session_id"])
+    counts = Counter(e["event"] for e in inside)
+    by_day, sessions_by_day = Counter(e["timestamp"][:10] for e in inside), Counter(starts[s][:10] for s in started)
+    users = {e["user_id"] for e in inside if e["user_id"] is not None}
+    per_user = defaultdict(list)
+    for e in events:
+        if e["user_id"] is not None:
+            per_user[e["user_id"]].append(e)
     return {
-        "overview": (len(events), len({e["session_id"] for e in events}),
-                     len({e["user_id"] for e in events if e["user_id"] is not None})),
-        "top": {name: (len(group), len({e["session_id"] for e in group})) for name, group in by_name.items()},
-        "days": {day: (len(group), len({e["session_id"] for e in group})) for day, group in by_day.items()},
-        "first_last": (min(e["timestamp"] for e in events), max(e["timestamp"] for e in events)) if events else None,
+        "overview": (len(inside), len(started), len(users)),
+        "top": {name: (counts[name], len(names[name])) for name in counts},
+        "days": {day: (by_day[day], sessions_by_day[day]) for day in set(by_day) | set(sessions_by_day)},
+        "heatmap": Counter((weekday(e["timestamp"]), int(e["timestamp"][11:13])) for e in inside),
+        "apps": [(len(inside), len(started), len(users), len(events),
+                  min(e["timestamp"] for e in events), max(e["timestamp"] for e in events))] if events else [],
+        "users": {user: (len(rows), len({e["session_id"] for e in rows}), min(e["timestamp"] for e in rows),
+                         max(e["timestamp"] for e in rows))
+                  for user, rows in per_user.items() if user in users},
     }
+
+
+def weekday(timestamp):
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(timezone.utc).isoweekday()
 
 
 def rollup_figures(api, app_id, window):
     overview = api.read("/stats/overview", app_id=app_id, **window)
     top = api.read("/stats/events", app_id=app_id, limit=1000, **window)["events"]
     timeline = api.read("/stats/timeline", app_id=app_id, interval="day", **window)["buckets"]
+    heatmap = api.read("/stats/heatmap", app_id=app_id, **window)["cells"]
     apps = api.read("/apps", app_id=app_id, **window)["apps"]
+    users = api.read("/users", app_id=app_id, limit=1000, **window)["users"]
     return {
         "overview": (overview["events"], overview["sessions"], overview["users"]),
         "top": {row["event"]: (row["count"], row["sessions"]) for row in top},
         "days": {b["t"][:10]: (b["events"], b["sessions"]) for b in timeline if b["events"] or b["sessions"]},
-        "first_last": (apps[0]["first_seen"], apps[0]["last_seen"]) if apps else None,
-        "apps": [(a["events"], a["sessions"], a["users"], a["total_events"]) for a in apps],
+        "heatmap": Counter({(c["day"], c["hour"]): c["events"] for c in heatmap if c["events"]}),
+        "apps": [(a["events"], a["sessions"], a["users"], a["total_events"], a["first_seen"], a["last_seen"])
+                 for a in apps],
+        "users": {u["user_id"]: (u["events"], u["sessions"], u["first_seen"], u["last_seen"]) for u in users},
+        "approximate": overview["approximate"],
     }
 
 
 def assert_rollups_match_events(api, app_id, window):
-    """Every stats/apps figure for `app_id` equals what the remaining raw events say. Returns them."""
-    events = remaining_events(api, app_id, window)
-    expected = expected_figures(events)
+    """Every stats/apps/users figure for `app_id` over `window` (UTC) equals what its raw events say.
+    Returns the events inside the window."""
+    start, end = window_bounds(api, app_id, window)
+    events = all_events(api, app_id)
+    expected = expected_figures(events, start, end)
     actual = rollup_figures(api, app_id, window)
-    assert actual["overview"] == expected["overview"]
-    assert actual["top"] == expected["top"]
-    assert actual["days"] == expected["days"]
-    assert actual["first_last"] == expected["first_last"]
-    assert actual["apps"] == ([(*expected["overview"], len(events))] if events else [])
-    return events
+    assert actual["approximate"] is False
+    for figure in ("overview", "top", "days", "heatmap", "apps"):
+        assert actual[figure] == expected[figure], figure
+    # /users may also list, for a window in the past, someone active before and after it (declared there).
+    assert {user: actual["users"].get(user) for user in expected["users"]} == expected["users"]
+    return [e for e in events if start <= e["timestamp"] < end]
 
 
 def names(events):

@@ -61,7 +61,8 @@ def test_top_events(api, may_app):
 def test_apps_lists_range_figures_and_first_last_seen(api, may_app):
     (app,) = api.read("/apps", app_id=may_app, **MAY)["apps"]
     assert app == {"app_id": may_app, "events": 7, "sessions": 3, "users": 2, "total_events": 8,
-                   "first_seen": "2024-04-29T12:00:00.000Z", "last_seen": "2024-05-03T23:59:59.000Z"}
+                   "first_seen": "2024-04-29T12:00:00.000Z", "last_seen": "2024-05-03T23:59:59.000Z",
+                   "display_name": None, "icon_url": None}
 
 
 def test_events_paginate_newest_first_without_gaps(api, may_app):

@@ -163,14 +163,40 @@ def test_invalid_events_are_dropped_and_logged_without_blocking_the_rest(api, ap
 
 
 @pytest.mark.parametrize("key, reason", [("wrong-key", "invalid API key"), (KEYS["READ_KEY"], "may not send events")])
-def test_a_key_that_may_not_send_drops_events_with_the_reason(api, app_id, caplog, key, reason):
-    client = make_client(api.url, app_id, key=key)
-    client.track("Nope")
+def test_a_key_that_may_not_send_keeps_the_events_until_a_good_key_sends_them(api, app_id, tmp_path, caplog,
+                                                                              key, reason):
+    path = tmp_path / "queue.db"
+    rotated = make_client(api.url, app_id, key=key, persist_path=path)
+    ids = [rotated.track("Kept", {"n": n}) for n in range(3)]
+    with caplog.at_level(logging.ERROR, logger="oddlytics"):
+        assert rotated.flush(timeout=1) is False
+    assert rotated.close(timeout=0.5) is False
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) >= 2 and all(reason in message for message in errors)
+    assert (rotated.stats["rejected"], rotated.pending, stored_ids(api.url, app_id)) == (0, 3, [])
+    updated = make_client(api.url, app_id, persist_path=path)  # the app's next version, with the new key
+    assert updated.close(timeout=30)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids)
+
+
+def test_an_event_over_the_body_limit_is_dropped_alone(api, app_id, caplog):
+    client = make_client(api.url, app_id)
+    good = [client.track("Fine", {"n": 1}), client.track("Fine", {"n": 2})]
+    client.track("Huge", {"blob": "x" * 1_100_000})
+    good.append(client.track("Fine", {"n": 3}))
     with caplog.at_level(logging.ERROR, logger="oddlytics"):
         assert client.flush(timeout=30)
     client.close()
-    assert reason in caplog.text and client.stats["rejected"] == 1
-    assert stored_ids(api.url, app_id) == []
+    assert sorted(stored_ids(api.url, app_id)) == sorted(good)
+    assert client.stats["rejected"] == 1 and "HTTP 413" in caplog.text
+
+
+def test_batches_larger_than_the_worker_accepts_are_split_until_they_fit(api, app_id):
+    client = make_client(api.url, app_id, batch_size=1000)
+    ids = [client.track("Bulk", {"n": n}) for n in range(250)]
+    assert client.close(timeout=60)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(ids)
+    assert (client.stats["stored"], client.stats["rejected"]) == (250, 0)
 
 
 def test_a_full_queue_keeps_the_oldest_events_and_drops_new_ones(api, app_id):

@@ -1,4 +1,6 @@
 """POST /track against the real worker: accepted shapes, and every rejection storing nothing."""
+import json
+
 import pytest
 
 from conftest import event
@@ -108,9 +110,23 @@ def test_malformed_body_is_rejected(api, body, field):
     assert_rejected(api.track(body), 400, field)
 
 
-def test_oversized_batch_is_rejected(api, app_id):
-    assert_rejected(api.track({"events": [event(app_id)] * 101}), 400, "events")
+def test_batch_of_1000_is_accepted_and_1001_refused(api, app_id):
+    batch = [event(app_id, session_id=f"s{i % 40}", event_id=f"e{i}") for i in range(1001)]
+    assert_rejected(api.track({"events": batch}), 400, "events")
     assert stored(api, app_id) == []
+    assert api.track({"events": batch[:1000]}).json() == {"success": True, "count": 1000, "duplicates": 0}
+    assert api.read("/stats/overview", app_id=app_id, **WIDE)["events"] == 1000
+
+
+def test_large_non_ascii_batch_inside_the_limits_is_stored(api, app_id):
+    # 100 x 8 KB of "é": 808 KB of UTF-8, which \u-escaping would have tripled past D1's 2 MB per value.
+    batch = [event(app_id, session_id=f"s{i}", properties={"text": "é" * 4000}) for i in range(100)]
+    body = json.dumps({"events": batch}, ensure_ascii=False).encode()
+    assert len(body) < 1024 * 1024
+    response = api.post("/track", data=body, headers={"Content-Type": "application/json"})
+    assert response.json() == {"success": True, "count": 100, "duplicates": 0}
+    rows = api.read("/events", app_id=app_id, limit=100, **WIDE)["events"]
+    assert len(rows) == 100 and all(row["properties"] == {"text": "é" * 4000} for row in rows)
 
 
 def test_invalid_json_is_rejected(api):

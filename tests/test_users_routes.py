@@ -25,9 +25,9 @@ def test_users_lists_figures_newest_first(api, app_id):
     assert body["total"] == 3
     assert body["next_cursor"] is None
     assert [(u["user_id"], u["events"], u["sessions"], u["first_seen"], u["last_seen"]) for u in body["users"]] == [
-        ("alice", 3, 2, f"{DAY}T09:00:00Z", f"{DAY}T14:00:00Z"),
-        ("bob", 1, 1, f"{DAY}T11:00:00Z", f"{DAY}T11:00:00Z"),
-        ("carol", 1, 1, f"{DAY}T08:00:00Z", f"{DAY}T08:00:00Z"),
+        ("alice", 3, 2, f"{DAY}T09:10:00.000Z", f"{DAY}T14:00:00.000Z"),
+        ("bob", 1, 1, f"{DAY}T11:00:00.000Z", f"{DAY}T11:00:00.000Z"),
+        ("carol", 1, 1, f"{DAY}T08:00:00.000Z", f"{DAY}T08:00:00.000Z"),
     ]
 
 

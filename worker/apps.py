@@ -1,4 +1,5 @@
-"""GET /apps: every app with its figures for the range and when it was first and last seen."""
+"""GET /apps: every app with its figures for the range, when it was first and last seen, and its settings."""
+import rollups
 import zones
 from filters import Scope
 from timeutil import to_iso
@@ -7,19 +8,21 @@ from web import ok
 
 async def list_apps(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
-    where, params = scope.where(scope.range.start, scope.range.end)
+    unfolded = await rollups.fold_tail(ctx)
+    start, end = scope.range.start, scope.range.end
+    totals = await rollups.counter_totals(ctx.db, scope, start, end, by_app=True)
+    users, approximate = await rollups.distinct_users(ctx.db, scope, start, end, totals, by_app=True)
     app_filter, app_params = ("WHERE a.app_id = ?", [scope.app_id]) if scope.app_id else ("", [])
     rows = await ctx.db.query(
-        f"""WITH e AS (SELECT app_id, SUM(events) AS events FROM hourly_events WHERE {where} GROUP BY app_id),
-s AS (SELECT app_id, COUNT(DISTINCT session_id) AS sessions, COUNT(DISTINCT user_id) AS users
-      FROM hourly_sessions WHERE {where} GROUP BY app_id)
-SELECT a.app_id, COALESCE(e.events, 0) AS events, COALESCE(s.sessions, 0) AS sessions,
-       COALESCE(s.users, 0) AS users, a.first_seen, a.last_seen, a.events AS total_events
-FROM apps a LEFT JOIN e ON e.app_id = a.app_id LEFT JOIN s ON s.app_id = a.app_id
-{app_filter} ORDER BY events DESC, a.last_seen DESC""",
-        *params, *params, *app_params,
-    )
+        f"""SELECT a.app_id, a.first_seen, a.last_seen, a.events AS total_events, s.display_name, s.icon_url
+FROM apps a LEFT JOIN app_settings s ON s.app_id = a.app_id {app_filter}""", *app_params)
+    apps = []
     for row in rows:
-        row["first_seen"] = to_iso(row["first_seen"])
-        row["last_seen"] = to_iso(row["last_seen"])
-    return ok({"range": scope.as_json(), "apps": rows})
+        figures = totals.get(row["app_id"], {"events": 0, "sessions": 0})
+        apps.append({"app_id": row["app_id"], "events": figures["events"], "sessions": figures["sessions"],
+                     "users": users.get(row["app_id"], 0), "first_seen": to_iso(row["first_seen"]),
+                     "last_seen": to_iso(row["last_seen"]), "total_events": row["total_events"],
+                     "display_name": row["display_name"], "icon_url": row["icon_url"]})
+    # Most events in the range first, then the most recently seen.
+    apps.sort(key=lambda app: (app["events"], app["last_seen"]), reverse=True)
+    return ok({"range": scope.as_json(), "apps": apps, **rollups.freshness(unfolded, approximate)})

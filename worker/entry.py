@@ -52,11 +52,18 @@ async def on_fetch(js_request, env):
     return JsResponse.new(response.body or None, status=response.status, headers=list(response.headers.items()))
 
 
+RETENTION_CRON = "17 3 * * *"
+
+
 async def on_scheduled(event, env, ctx):
-    """The cron trigger (production only): apply RETENTION_DAYS. No variable, no deletion."""
+    """The cron triggers (production only): every few minutes fold the unfolded tail into the rollups;
+    daily, also apply RETENTION_DAYS (no variable, no deletion)."""
+    from maintenance import scheduled_fold
     from retention import purge_expired
 
+    db = Database(env.DB)
+    print("oddlytics: fold:", await scheduled_fold(db))
     retention_days = settings_module.from_env(env).retention_days
-    if retention_days:
-        result = await purge_expired(Database(env.DB), int(time.time() * 1000), retention_days)
+    if retention_days and getattr(event, "cron", None) == RETENTION_CRON:
+        result = await purge_expired(db, int(time.time() * 1000), retention_days)
         print("oddlytics: retention purge:", result)

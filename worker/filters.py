@@ -93,5 +93,10 @@ class Scope:
         end = self.range.end if end is None else end
         return offset_segments(self.zone, start, end) if start < end else []
 
+    def whole_utc_days(self):
+        """True when the range is whole UTC days read in UTC: day buckets can come from the daily rollups."""
+        return (self.zone is UTC or all(offset == 0 for _, _, offset in self.segments())) and \
+            self.range.start % 86400 == 0 and self.range.end % 86400 == 0
+
     def as_json(self):
         return {**self.range.as_json(), "app_id": self.app_id, "tz": self.zone.name}

@@ -1,8 +1,9 @@
-"""GET /stats/heatmap: events by weekday and hour of day in the reader's zone, read from the hourly rollup."""
+"""GET /stats/heatmap: events by weekday and hour of day in the reader's zone, read from the hourly rollups."""
 import json
 
+import rollups
 import zones
-from filters import LOCAL_SEGMENTS, Scope, local_from, text_param
+from filters import LOCAL_SEGMENTS, Scope, text_param
 from timeutil import DAY, EARLIEST_MS, HOUR, MS, ceil_hour
 from web import ok
 
@@ -21,18 +22,20 @@ def dense_cells(rows):
 async def heatmap(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     event = text_param(ctx.query, "event")
-    where, params = scope.app_where()
-    if event is not None:
-        where += " AND event_name = ?"
-        params.append(event)
+    unfolded = await rollups.fold_tail(ctx)
+    source, source_params = rollups.app_source(scope)
+    table, on, on_params = ("hourly_names", " AND t.event_name = ?", [event]) if event is not None else ("hourly", "", [])
     # Rollups only hold hours from 2000 to a day ahead of now: no zone offsets are needed outside that.
     segments = scope.segments(max(scope.range.start, EARLIEST_MS // MS),
                               min(scope.range.end, ceil_hour(ctx.now_ms // MS + DAY + HOUR)))
     rows = await ctx.db.query(
         f"""WITH {LOCAL_SEGMENTS}
-SELECT CAST(strftime('%w', hour + shift, 'unixepoch') AS INTEGER) AS dow,
-  CAST(strftime('%H', hour + shift, 'unixepoch') AS INTEGER) AS hour_of_day, SUM(events) AS events
-FROM {local_from("hourly_events")} WHERE {where} GROUP BY dow, hour_of_day""",
-        json.dumps(segments), *params,
+SELECT CAST(strftime('%w', t.hour + shift, 'unixepoch') AS INTEGER) AS dow,
+  CAST(strftime('%H', t.hour + shift, 'unixepoch') AS INTEGER) AS hour_of_day, SUM(t.events) AS events
+FROM local_segments CROSS JOIN {source} CROSS JOIN {table} AS t
+  ON t.app_id = a.app_id{on} AND t.hour >= segment_start AND t.hour < segment_end
+GROUP BY dow, hour_of_day""",
+        json.dumps(segments), *source_params, *on_params,
     )
-    return ok({"range": scope.as_json(), "event": event, "timezone": scope.zone.name, "cells": dense_cells(rows)})
+    return ok({"range": scope.as_json(), "event": event, "timezone": scope.zone.name, "cells": dense_cells(rows),
+               **rollups.freshness(unfolded)})

@@ -58,6 +58,7 @@ def build_routes():
     import events
     import health
     import heatmap
+    import maintenance
     import stats
     import track
     import users
@@ -68,6 +69,8 @@ def build_routes():
         Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
         Route("DELETE", "/admin/apps/{app_id}", admin.delete_app, ADMIN),
         Route("POST", "/admin/purge", admin.purge, ADMIN),
+        Route("POST", "/admin/fold", maintenance.fold_now, ADMIN),
+        Route("POST", "/admin/rebuild", maintenance.rebuild, ADMIN),
         Route("POST", "/track", track.post_track, INGEST),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),

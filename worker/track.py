@@ -1,4 +1,4 @@
-"""POST /track: validate, then store events and their rollups in one D1 transaction."""
+"""POST /track: validate, then store the events in one D1 transaction."""
 import json
 
 from d1 import Statement
@@ -6,41 +6,38 @@ from errors import UnsupportedMediaType, detail
 from validation import check_body_size, parse_track_body
 from web import ok
 
-# Every statement reads the batch from one bound JSON parameter (json_each), so a batch of any
-# size is a fixed number of statements, well inside D1's 100-parameter and per-invocation limits.
-_FIELDS = ("event_id", "app_id", "event", "session_id", "user_id", "ts", "hour",
-           "received_at", "platform", "app_version", "country", "properties")
-_BATCH = "SELECT " + ", ".join(f"json_extract(value, '$.{f}') AS {f}" for f in _FIELDS) + " FROM json_each(?1)"
+# Ingest writes the raw events only, in one statement per ~700 KB of rows: rollups are folded in later
+# (worker/fold.py). Rows travel as one bound JSON parameter (json_each), so a batch of any size stays
+# inside D1's 100-parameter limit, and the split keeps each bound string well under D1's 2 MB.
+FIELDS = ("event_id", "app_id", "event", "session_id", "user_id", "ts", "received_at",
+          "platform", "app_version", "country", "properties")
+MAX_PAYLOAD_BYTES = 700 * 1024
 
-# Events whose event_id is already stored are retries: rollups must not count them again.
-# The rollup statements run before the insert, inside the same transaction.
-_FRESH = f"""WITH batch AS ({_BATCH}),
-fresh AS (SELECT * FROM batch b WHERE b.event_id IS NULL OR NOT EXISTS (
-  SELECT 1 FROM events e WHERE e.app_id = b.app_id AND e.event_id = b.event_id))
-"""
-
-ROLLUP_SQL = [
-    _FRESH + """INSERT INTO hourly_events (hour, app_id, event_name, events)
-SELECT hour, app_id, event, COUNT(*) FROM fresh WHERE true GROUP BY hour, app_id, event
-ON CONFLICT (hour, app_id, event_name) DO UPDATE SET events = events + excluded.events""",
-    _FRESH + """INSERT INTO hourly_sessions (hour, app_id, session_id, user_id, events)
-SELECT hour, app_id, session_id, MAX(user_id), COUNT(*) FROM fresh WHERE true GROUP BY hour, app_id, session_id
-ON CONFLICT (hour, app_id, session_id) DO UPDATE SET events = events + excluded.events,
-  user_id = COALESCE(hourly_sessions.user_id, excluded.user_id)""",
-    _FRESH + """INSERT INTO hourly_event_sessions (hour, app_id, event_name, session_id, events)
-SELECT hour, app_id, event, session_id, COUNT(*) FROM fresh WHERE true GROUP BY hour, app_id, event, session_id
-ON CONFLICT (hour, app_id, event_name, session_id) DO UPDATE SET events = events + excluded.events""",
-    _FRESH + """INSERT INTO apps (app_id, first_seen, last_seen, events)
-SELECT app_id, MIN(ts), MAX(ts), COUNT(*) FROM fresh WHERE true GROUP BY app_id
-ON CONFLICT (app_id) DO UPDATE SET first_seen = MIN(apps.first_seen, excluded.first_seen),
-  last_seen = MAX(apps.last_seen, excluded.last_seen), events = apps.events + excluded.events""",
-]
-
-INSERT_SQL = f"""INSERT INTO events (event_id, app_id, event_name, session_id, user_id, ts, received_at,
+# Ids increase with every insert and stay above the fold watermark, even after the newest events
+# were deleted: folding relies on "id > folded" meaning "not yet counted".
+INSERT_SQL = f"""INSERT INTO events (id, event_id, app_id, event_name, session_id, user_id, ts, received_at,
   platform, app_version, country, properties)
-SELECT event_id, app_id, event, session_id, user_id, ts, received_at, platform, app_version, country, properties
-FROM ({_BATCH}) WHERE true
-ON CONFLICT DO NOTHING"""
+SELECT base.id + batch.key + 1, {", ".join(f"json_extract(batch.value, '$[{i}]')" for i in range(len(FIELDS)))}
+FROM json_each(?1) AS batch,
+  (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
+WHERE true
+ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING"""
+
+
+def payloads(rows):
+    """Rows -> JSON arrays of rows, each under MAX_PAYLOAD_BYTES of UTF-8 (non-ASCII is not escaped)."""
+    chunks, current, size = [], [], 2
+    for row in rows:
+        text = json.dumps([row[f] for f in FIELDS], ensure_ascii=False, allow_nan=False)
+        length = len(text.encode("utf-8")) + 1
+        if current and size + length > MAX_PAYLOAD_BYTES:
+            chunks.append("[" + ",".join(current) + "]")
+            current, size = [], 2
+        current.append(text)
+        size += length
+    if current:
+        chunks.append("[" + ",".join(current) + "]")
+    return chunks
 
 
 def check_content_type(headers):
@@ -64,9 +61,7 @@ async def post_track(ctx):
     check_declared_length(ctx.request.headers)
     text = await ctx.request.text()
     rows, batch_duplicates = parse_track_body(text, ctx.now_ms, ctx.request.cf_country)
-    payload = json.dumps(rows)
-    statements = [Statement(sql, [payload]) for sql in ROLLUP_SQL] + [Statement(INSERT_SQL, [payload])]
-    results = await ctx.db.batch(statements)
-    stored = int(results[-1]["meta"].get("changes", 0))
+    results = await ctx.db.batch([Statement(INSERT_SQL, [payload]) for payload in payloads(rows)])
+    stored = sum(int(result["meta"].get("changes", 0)) for result in results)
     duplicates = batch_duplicates + len(rows) - stored
     return ok({"success": True, "count": stored, "duplicates": duplicates})

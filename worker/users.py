@@ -1,53 +1,95 @@
-"""GET /users: people seen in the range, with their figures, read from the hourly session rollup.
+"""GET /users: people seen in the range, most recently seen first, from the `users` rollup (one row per user
+and app). Figures are all-time: events, sessions, apps, first and last seen.
 
-Only sessions that carry a user_id count. `events` are the events of the user's sessions, and
-`first_seen`/`last_seen` are UTC hour starts: the rollup keeps hours, not instants.
+A user counts as seen in the range when their first and last event in some app bracket it, which is exact
+for ranges that reach the present (the dashboard's) and may include, for a range in the past, someone active
+before and after it but not within it: such responses say `"approximate": true`.
+
+A page reads about apps x limit rows through (app_id, last_seen), whatever the number of users; `search`
+(a substring) has to look at every user of the range.
 """
+import json
+
 import cursor as cursors
+import rollups
 import zones
 from filters import Scope, int_param, text_param
-from stats import SESSION_KEY
-from timeutil import seconds_to_iso
+from timeutil import HOUR, MS, to_iso
 from web import ok
 
 
-def user_filter(scope, search):
-    where, params = scope.where(scope.range.start, scope.range.end)
-    where += " AND user_id IS NOT NULL"
+def candidate_filter(search, after):
+    sql, params = "x.last_seen >= ? AND x.first_seen < ?", []
     if search is not None:
         # instr, not LIKE: the search text is matched literally (no % or _ wildcards).
-        where += " AND instr(lower(user_id), lower(?)) > 0"
+        sql += " AND instr(lower(x.user_id), lower(?)) > 0"
         params.append(search)
-    return where, params
+    if after is not None:
+        sql += " AND (x.last_seen < ? OR (x.last_seen = ? AND x.user_id > ?))"
+        params += [after[0], after[0], after[1]]
+    return sql, params
+
+
+async def candidates(db, scope, search, after, limit):
+    """Per app, the limit + 1 users seen last (before the cursor): (user_id, last_seen) pairs."""
+    source, source_params = rollups.app_source(scope)
+    where, params = candidate_filter(search, after)
+    bounds = [scope.range.start * MS, scope.range.end * MS]
+    # The (limit + 1)-th last_seen of each app, then that app's index range down to it: apps x limit rows.
+    rows = await db.query(
+        f"""WITH floors AS (SELECT a.app_id AS app_id, (SELECT x.last_seen FROM users x
+    WHERE x.app_id = a.app_id AND {where} ORDER BY x.last_seen DESC LIMIT 1 OFFSET ?) AS floor FROM {source})
+SELECT x.user_id, x.last_seen FROM floors f CROSS JOIN users x
+  ON x.app_id = f.app_id AND x.last_seen >= COALESCE(f.floor, 0) AND {where}""",
+        *bounds, *params, limit, *source_params, *bounds, *params)
+    return rows
 
 
 async def list_users(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 50, 1, 1000)
     search = text_param(ctx.query, "search")
-    after = text_param(ctx.query, "cursor", max_length=400)
-    where, params = user_filter(scope, search)
-    having, having_params = "", []
+    after_text = text_param(ctx.query, "cursor", max_length=400)
+    after = cursors.decode(after_text, (int, str)) if after_text is not None else None
+    unfolded = await rollups.fold_tail(ctx)
+    found = await candidates(ctx.db, scope, search, after, limit)
+    figures = await user_figures(ctx.db, scope, {row["user_id"] for row in found})
+    # Ordered by the user's last event over all apps; one already listed on an earlier page (because
+    # another app saw them later) is not listed again.
+    ordered = sorted(figures, key=lambda user: (-figures[user]["last_seen"], user))
     if after is not None:
-        last_hour, user_id = cursors.decode(after, (int, str))
-        having = "HAVING last_hour < ? OR (last_hour = ? AND user_id > ?)"
-        having_params = [last_hour, last_hour, user_id]
-    rows = await ctx.db.query(
-        f"""SELECT user_id, SUM(events) AS events, COUNT(DISTINCT {SESSION_KEY}) AS sessions,
-  COUNT(DISTINCT app_id) AS apps, MIN(hour) AS first_hour, MAX(hour) AS last_hour
-FROM hourly_sessions WHERE {where} GROUP BY user_id {having}
-ORDER BY last_hour DESC, user_id LIMIT ?""",
-        *params, *having_params, limit + 1,
-    )
-    total = await ctx.db.first(f"SELECT COUNT(DISTINCT user_id) AS n FROM hourly_sessions WHERE {where}", *params)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = cursors.encode(last["last_hour"], last["user_id"])
-    users = [
-        {"user_id": r["user_id"], "events": r["events"], "sessions": r["sessions"], "apps": r["apps"],
-         "first_seen": seconds_to_iso(r["first_hour"]), "last_seen": seconds_to_iso(r["last_hour"])}
-        for r in rows[:limit]
-    ]
-    return ok({"range": scope.as_json(), "search": search, "total": total["n"], "users": users,
-               "next_cursor": next_cursor})
+        ordered = [user for user in ordered if (-figures[user]["last_seen"], user) > (-after[0], after[1])]
+    page, next_cursor = ordered[:limit], None
+    if len(ordered) > limit:
+        next_cursor = cursors.encode(figures[page[-1]]["last_seen"], page[-1])
+    total, approximate = await total_users(ctx.db, scope, search)
+    past_range = scope.range.end * MS < ctx.now_ms - HOUR * MS
+    users = [{"user_id": user, "events": figures[user]["events"], "sessions": figures[user]["sessions"],
+              "apps": figures[user]["apps"], "first_seen": to_iso(figures[user]["first_seen"]),
+              "last_seen": to_iso(figures[user]["last_seen"])} for user in page]
+    return ok({"range": scope.as_json(), "search": search, "total": total, "users": users, "next_cursor": next_cursor,
+               **rollups.freshness(unfolded, approximate or past_range)})
+
+
+async def user_figures(db, scope, user_ids):
+    app_filter, app_params = (" AND app_id = ?", [scope.app_id]) if scope.app_id else ("", [])
+    rows = await db.query(
+        f"""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
+  MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
+FROM users WHERE user_id IN (SELECT value FROM json_each(?)){app_filter} GROUP BY user_id""",
+        json.dumps(sorted(user_ids), ensure_ascii=False), *app_params)
+    return {row["user_id"]: row for row in rows}
+
+
+async def total_users(db, scope, search):
+    """Users seen in the range: the distinct-users figure, or with a search, the matching users counted."""
+    if search is None:
+        start, end = scope.range.start, scope.range.end
+        totals = await rollups.counter_totals(db, scope, start, end)
+        users, approximate = await rollups.distinct_users(db, scope, start, end, totals)
+        return (users.get(None, 0), approximate)
+    source, source_params = rollups.app_source(scope)
+    where, params = candidate_filter(search, None)
+    row = await db.first(f"SELECT COUNT(DISTINCT x.user_id) AS n FROM {source} CROSS JOIN users x ON x.app_id = a.app_id "
+                         f"AND {where}", *source_params, scope.range.start * MS, scope.range.end * MS, *params)
+    return row["n"], False

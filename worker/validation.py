@@ -3,10 +3,10 @@ import json
 import re
 
 from errors import BadRequest, PayloadTooLarge, detail
-from timeutil import HOUR, MS, parse_event_time
+from timeutil import parse_event_time
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_BATCH = 100
+MAX_BATCH = 1000
 MAX_PROPERTIES_BYTES = 10 * 1024
 # Deeper values are stored fine but break readers: Python's json (the dashboard) recurses per level.
 MAX_PROPERTIES_DEPTH = 32
@@ -57,7 +57,7 @@ def events_from_body(body):
     if not isinstance(events, list):
         raise BadRequest("'events' must be an array", [detail(None, "events", "expected an array")])
     if not events:
-        raise BadRequest("'events' is empty: send 1 to 100 events", [detail(None, "events", "empty batch")])
+        raise BadRequest("'events' is empty: send 1 to 1000 events", [detail(None, "events", "empty batch")])
     if len(events) > MAX_BATCH:
         raise BadRequest(
             f"batch has {len(events)} events; the limit is {MAX_BATCH}",
@@ -143,7 +143,6 @@ def normalise_event(raw, index, now_ms, country):
     if problems:
         return None, problems
     row["ts"] = ts
-    row["hour"] = ts // MS - (ts // MS) % HOUR
     row["received_at"] = now_ms
     row["country"] = country if isinstance(country, str) and COUNTRY.match(country) else None
     return row, []

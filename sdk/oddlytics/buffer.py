@@ -7,7 +7,24 @@ Callers serialise access (the client's lock).
 """
 import collections
 import json
+import logging
+import os
 import sqlite3
+import stat
+
+logger = logging.getLogger("oddlytics")
+
+# `track` writes under the client's lock: while another process holds the file's write lock, a write
+# gives up after this long and the event waits in memory for the next attempt, instead of blocking the
+# app for sqlite3's default 5 s.
+BUSY_TIMEOUT_MS = 5
+# Opening happens once, in the constructor; a writer of a few hundred ms must not cost persistence.
+OPEN_TIMEOUT_S = 1.0
+# The queue holds user ids and properties: owner-only, whatever the umask.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+# SQLite gives these the main file's mode when it creates them; ones left by an older version may be wider.
+SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
 class MemoryBuffer:
@@ -24,9 +41,12 @@ class MemoryBuffer:
     def add(self, event):
         if len(self._items) >= self.capacity:
             return False
+        self._append(event)
+        return True
+
+    def _append(self, event):
         self._items.append((self._next_key, event))
         self._next_key += 1
-        return True
 
     def head(self, count):
         """The oldest `count` events as (key, event) pairs; they stay queued until removed."""
@@ -34,15 +54,27 @@ class MemoryBuffer:
 
     def remove(self, keys):
         """Remove events by key; every key must be among the current head (what `head` returned)."""
+        self._take(keys)
+
+    def requeue(self, key):
+        """Move one event from the head to the back of the queue. Returns its new key."""
+        for event in self._take([key]):
+            self._append(event)
+            return self._next_key - 1
+        return None
+
+    def _take(self, keys):
         keys = set(keys)
-        kept = []
+        kept, taken = [], []
         while keys and self._items:
             key, event = self._items.popleft()
             if key in keys:
                 keys.discard(key)
+                taken.append(event)
             else:
                 kept.append((key, event))
         self._items.extendleft(reversed(kept))
+        return taken
 
     def last_key(self):
         return self._items[-1][0] if self._items else None
@@ -50,12 +82,33 @@ class MemoryBuffer:
     def first_key(self):
         return self._items[0][0] if self._items else None
 
+    @property
+    def unsaved(self):
+        return len(self._items)
+
     def close(self):
         pass
 
 
+def queue_file(path):
+    """`persist_path` -> an absolute path whose folder exists and whose files only the owner can read."""
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    os.makedirs(os.path.dirname(path), mode=FOLDER_MODE, exist_ok=True)
+    # SQLite would create the file with 0644 (umask permitting); create it first, owner-only.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for suffix in SIDE_FILES:
+        try:
+            if stat.S_IMODE(os.stat(path + suffix).st_mode) & 0o077:
+                os.chmod(path + suffix, FILE_MODE)
+        except FileNotFoundError:
+            pass
+    return path
+
+
 class SqliteBuffer:
-    """A queue table in an SQLite file. Every `add` is committed before `track` returns.
+    """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless another
+    connection holds the write lock: then the event waits in memory (`unsaved`), and the sender's next
+    `head` writes it, never waiting for the lock longer than BUSY_TIMEOUT_MS.
 
     WAL with synchronous=NORMAL: an event survives the process being killed (the case that
     matters for an app), not necessarily a power cut; that keeps `track` well under a millisecond.
@@ -67,48 +120,133 @@ class SqliteBuffer:
 
     def __init__(self, path, capacity):
         self.capacity = capacity
-        self.path = str(path)
+        self.path = queue_file(path)
         # Autocommit; the client's lock, not SQLite's thread check, keeps threads apart.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
-        self._count = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
+            self._saved = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except Exception:
+            self._db.close()
+            raise
+        self._unsaved = collections.deque()  # JSON texts, oldest first, all newer than every saved row
+        self._unremoved = set()  # keys the worker answered for whose DELETE found the file locked
+        self._failing = False
 
     def __len__(self):
-        return self._count
+        return self._saved - len(self._unremoved) + len(self._unsaved)
+
+    @property
+    def unsaved(self):
+        """Events that would be lost if the process ended now."""
+        return len(self._unsaved)
 
     def add(self, event):
-        if self._count >= self.capacity:
+        if len(self) >= self.capacity:
             return False
-        self._db.execute("INSERT INTO queue (event) VALUES (?)", (json.dumps(event),))
-        self._count += 1
+        self._unsaved.append(json.dumps(event))
+        if not self._failing:  # once the file is known to be locked, only the sender (`head`) tries again
+            self._save()
         return True
 
     def head(self, count):
-        rows = self._db.execute("SELECT key, event FROM queue ORDER BY key LIMIT ?", (count,)).fetchall()
+        """The oldest `count` saved events as (key, event) pairs. Empty while nothing could be saved."""
+        self._save()
+        self._delete_answered()
+        rows = self._db.execute("SELECT key, event FROM queue ORDER BY key LIMIT ?",
+                                (count + len(self._unremoved),)).fetchall()
         events, unreadable = [], []
         for key, text in rows:
+            if key in self._unremoved:
+                continue
             try:
                 events.append((key, json.loads(text)))
             except ValueError:
                 unreadable.append(key)
-        # A damaged row would otherwise sit at the head and stall the queue forever.
-        self.remove(unreadable)
-        return events
+        if unreadable:  # a damaged row would otherwise sit at the head and stall the queue forever
+            self.remove(unreadable)
+        return events[:count]
 
     def remove(self, keys):
-        keys = list(keys)
-        if not keys:
-            return
-        cursor = self._db.execute(f"DELETE FROM queue WHERE key IN ({','.join('?' * len(keys))})", keys)
-        self._count -= cursor.rowcount
+        self._unremoved.update(keys)
+        self._delete_answered()
+
+    def requeue(self, key):
+        """Move one event to the back of the queue. Returns its new key; None if the file was locked."""
+        def move():
+            moved = self._db.execute("INSERT INTO queue (event) SELECT event FROM queue WHERE key = ?", (key,))
+            self._db.execute("DELETE FROM queue WHERE key = ?", (key,))
+            return moved.lastrowid if moved.rowcount else None
+        try:
+            return self._write(move)
+        except sqlite3.Error as error:
+            self._trouble(error)
+            return None
 
     def last_key(self):
+        if self._unsaved:
+            return float("inf")  # newer than every saved row; its real key is not known yet
         return self._db.execute("SELECT MAX(key) FROM queue").fetchone()[0]
 
     def first_key(self):
-        return self._db.execute("SELECT MIN(key) FROM queue").fetchone()[0]
+        rows = self._db.execute("SELECT key FROM queue ORDER BY key LIMIT ?", (len(self._unremoved) + 1,)).fetchall()
+        first = next((key for (key,) in rows if key not in self._unremoved), None)
+        return float("inf") if first is None and self._unsaved else first
 
     def close(self):
+        self._save()
+        self._delete_answered()
         self._db.close()
+
+    # --- writing without waiting for another connection's lock -----------------------------
+
+    def _save(self):
+        if not self._unsaved:
+            return
+        texts = list(self._unsaved)
+        try:
+            self._write(lambda: self._db.executemany("INSERT INTO queue (event) VALUES (?)", ((t,) for t in texts)))
+        except sqlite3.Error as error:
+            self._trouble(error)
+            return
+        self._saved += len(texts)
+        self._unsaved.clear()
+        self._recovered()
+
+    def _delete_answered(self):
+        if not self._unremoved:
+            return
+        keys = list(self._unremoved)
+        try:
+            deleted = self._write(lambda: self._db.execute(
+                f"DELETE FROM queue WHERE key IN ({','.join('?' * len(keys))})", keys).rowcount)
+        except sqlite3.Error as error:
+            self._trouble(error)
+            return
+        self._saved -= deleted
+        self._unremoved.clear()
+
+    def _write(self, statements):
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = statements()
+            self._db.execute("COMMIT")
+            return result
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.rollback()
+            raise
+
+    def _trouble(self, error):
+        if not self._failing:
+            self._failing = True
+            logger.warning("oddlytics: cannot write to %s (%s); %d new events wait in memory until it can",
+                           self.path, error, len(self._unsaved))
+
+    def _recovered(self):
+        if self._failing:
+            self._failing = False
+            logger.info("oddlytics: %s is writable again", self.path)

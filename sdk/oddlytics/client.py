@@ -10,12 +10,15 @@ from datetime import datetime, timezone
 
 from .backoff import Backoff
 from .buffer import MemoryBuffer, SqliteBuffer
+from .plan import SplitPlan
 from .session import DEFAULT_IDLE_TIMEOUT, Session
-from .transport import Delivered, Rejected, Retry, post_batch
+from .transport import Delivered, Refused, Rejected, Retry, Split, encoded_size, fit_body, post_batch
 
 logger = logging.getLogger("oddlytics")
 
-MAX_BATCH = 100  # the worker's limit per request
+MAX_BATCH = 1000  # the most events the worker accepts per request (older workers: 100, see Split)
+# While the queue file is locked by another process nothing can be read from it: look again this soon.
+STORAGE_RETRY_S = 0.1
 
 
 @dataclass
@@ -23,7 +26,8 @@ class Stats:
     tracked: int = 0          # accepted by track() into the queue
     stored: int = 0           # stored by the worker
     duplicates: int = 0       # already stored (a retry whose first answer was lost)
-    rejected: int = 0         # refused by the worker (4xx) and dropped
+    rejected: int = 0         # refused by the worker (400 naming them, 413 alone) and dropped
+    parked: int = 0           # moved behind the rest of the queue after max_attempts 5xx answers
     dropped_full: int = 0     # refused by track() because the queue was full
     retries: int = 0          # failed attempts that were retried
 
@@ -37,14 +41,16 @@ class Client:
 
     Events are queued (in memory, or in the SQLite file `persist_path` so they survive a restart),
     sent in batches of up to `batch_size` at least every `flush_interval` seconds, and retried with
-    backoff on network errors, 5xx and 429 until the worker answers. Each event carries an
-    `event_id` fixed when it is tracked, so a retry after a lost answer is stored once.
+    backoff on network errors, 5xx, 429 and configuration errors (401, 403, redirects) until the
+    worker answers. Each event carries an `event_id` fixed when it is tracked, so a retry after a
+    lost answer is stored once. A batch answered 5xx `max_attempts` times in a row is split, and a
+    single event is then moved behind the rest of the queue, so one bad batch never blocks the others.
     """
 
     def __init__(self, url, key, app_id, *, platform=None, app_version=None, batch_size=25,
                  flush_interval=5.0, max_queue=10_000, persist_path=None,
                  session_timeout=DEFAULT_IDLE_TIMEOUT, request_timeout=10.0, backoff=None,
-                 close_timeout=10.0, send=post_batch):
+                 close_timeout=10.0, max_attempts=5, send=post_batch):
         self.url = url
         self.key = key
         self.app_id = app_id
@@ -54,6 +60,7 @@ class Client:
         self.flush_interval = flush_interval
         self.request_timeout = request_timeout
         self.close_timeout = close_timeout
+        self.max_attempts = max(1, int(max_attempts))
         self._backoff = backoff or Backoff()
         self._send = send
         self._session = Session(session_timeout)
@@ -62,13 +69,17 @@ class Client:
         self._buffer = self._open_buffer(persist_path, max_queue)
         self._disabled = self._configuration_problem()
         self._closed = False
+        self._shut = False  # close() finished and closed the queue
         self._left_behind = 0  # events still queued when close() finished
         self._stopping = False
         self._stop_deadline = None
         self._drain_until = None  # send everything up to this queue key now (flush / interval)
         self._next_interval = time.monotonic() + flush_interval
         self._retry_at = 0.0
-        self._attempt = 0
+        self._attempt = 0  # failed attempts in a row, any batch: the backoff
+        self._server_errors = 0  # 5xx answers in a row for the batch at the head
+        self._plan = SplitPlan()
+        self._parked = {}  # key of a parked event -> its key before it was first parked (for flush)
         self._warned_full = False
         if self._disabled:
             logger.error("oddlytics: client disabled, events will be dropped: %s", self._disabled)
@@ -81,11 +92,12 @@ class Client:
     def track(self, event, properties=None, user_id=None):
         """Queue one event. Returns its event_id, or None if it was dropped (the reason is logged)."""
         try:
-            if self._disabled or self._closed:
-                logger.warning("oddlytics: event %r dropped: the client is %s", event, "closed" if self._closed else "disabled")
-                return None
+            if self._disabled:
+                return self._refuse_track(event, "disabled")
             record = self._record(event, properties, user_id)
             with self._lock:
+                if self._closed:
+                    return self._refuse_track(event, "closed")
                 if not self._buffer.add(record):
                     self._stats.dropped_full += 1
                     if not self._warned_full:
@@ -106,53 +118,26 @@ class Client:
             return None
 
     def flush(self, timeout=30.0):
-        """Send everything queued so far; wait until each event is stored or dropped. False on timeout."""
-        deadline = time.monotonic() + timeout if timeout is not None else None
-        with self._lock:
-            if self._closed:
-                return self._left_behind == 0
-            target = self._buffer.last_key()
-            if target is None:
-                return True
-            self._drain_until = max(target, self._drain_until if self._drain_until is not None else target)
-            self._lock.notify_all()
-            while True:
-                first = self._buffer.first_key()
-                if first is None or first > target:
-                    return True
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if (remaining is not None and remaining <= 0) or not self._thread.is_alive():
-                    return False
-                self._lock.wait(remaining)
+        """Send everything queued so far; wait until each event is stored or dropped (a parked event keeps
+        it waiting). False on timeout or trouble (logged); never raises."""
+        try:
+            return self._flush(timeout)
+        except Exception as error:  # noqa: BLE001 - e.g. a damaged queue file: the app must carry on
+            logger.error("oddlytics: flush failed: %s: %s", type(error).__name__, error)
+            return False
 
     def close(self, timeout=None):
-        """Send what is queued (for up to `timeout` seconds) and stop. True if nothing was left behind."""
-        timeout = self.close_timeout if timeout is None else timeout
-        with self._lock:
-            if self._closed:
-                return self._left_behind == 0
-            self._closed = True
-            self._stopping = True
-            self._stop_deadline = time.monotonic() + timeout
-            self._lock.notify_all()
-        atexit.unregister(self._close_at_exit)
-        self._thread.join(timeout + 1)
-        if self._thread.is_alive():
-            # Still inside an HTTP request: leave the queue to it rather than close it underneath.
-            logger.warning("oddlytics: close() timed out with a request in flight")
-            self._left_behind = len(self._buffer)
+        """Send what is queued (for up to `timeout` seconds) and stop. True if nothing was left behind.
+        Never raises."""
+        try:
+            return self._close(self.close_timeout if timeout is None else timeout)
+        except Exception as error:  # noqa: BLE001
+            logger.error("oddlytics: close failed: %s: %s", type(error).__name__, error)
             return False
-        left = self._left_behind = len(self._buffer)
-        if left and self._buffer.persistent:
-            logger.warning("oddlytics: %d events not sent yet; kept in %s for the next start", left, self._buffer.path)
-        elif left:
-            logger.warning("oddlytics: %d events not sent and lost (no persist_path)", left)
-        self._buffer.close()
-        return left == 0
 
     @property
     def pending(self):
-        """Events queued and not yet stored or dropped."""
+        """Events queued (parked ones included) and not yet stored or dropped."""
         with self._lock:
             return len(self._buffer)
 
@@ -166,6 +151,64 @@ class Client:
 
     def __exit__(self, *exc):
         self.close()
+
+    def _refuse_track(self, event, state):
+        logger.warning("oddlytics: event %r dropped: the client is %s", event, state)
+        return None
+
+    def _flush(self, timeout):
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        with self._lock:
+            if self._shut:
+                return self._left_behind == 0
+            target = self._buffer.last_key()
+            if target is None:
+                return True
+            self._drain_until = max(target, self._drain_until if self._drain_until is not None else target)
+            self._lock.notify_all()
+            while True:
+                # close() may have finished (and closed the queue file) while this waited.
+                if self._shut:
+                    return self._left_behind == 0
+                if self._done_up_to(target):
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if (remaining is not None and remaining <= 0) or not self._thread.is_alive():
+                    return False
+                self._lock.wait(remaining)
+
+    def _done_up_to(self, target):
+        """No event queued at or before `target` is waiting, at the head or parked at the back."""
+        first = self._buffer.first_key()
+        return (first is None or first > target) and all(origin > target for origin in self._parked.values())
+
+    def _close(self, timeout):
+        with self._lock:
+            if self._closed:
+                return self._left_behind == 0
+            self._closed = True
+            self._stopping = True
+            self._stop_deadline = time.monotonic() + timeout
+            self._lock.notify_all()
+        atexit.unregister(self._close_at_exit)
+        self._thread.join(timeout + 1)
+        with self._lock:
+            left = self._left_behind = len(self._buffer)
+            if self._thread.is_alive():
+                # Still inside an HTTP request: leave the queue to it rather than close it underneath.
+                logger.warning("oddlytics: close() timed out with a request in flight")
+                return False
+            self._buffer.close()
+            self._shut = True
+            self._lock.notify_all()
+            lost = self._buffer.unsaved
+        if left - lost:
+            logger.warning("oddlytics: %d events not sent yet; kept in %s for the next start",
+                           left - lost, self._buffer.path)
+        if lost:
+            logger.warning("oddlytics: %d events not sent and lost (%s)", lost,
+                           "the queue file stayed locked" if self._buffer.persistent else "no persist_path")
+        return left == 0
 
     # --- building events ----------------------------------------------------------------------
 
@@ -205,7 +248,9 @@ class Client:
         try:
             return SqliteBuffer(path, capacity)
         except Exception as error:  # noqa: BLE001 - an unusable file must not stop the app starting
-            logger.error("oddlytics: cannot use %s (%s); queueing in memory only", path, error)
+            logger.error("oddlytics: persistence is off: cannot use %s as the queue file (%s: %s); events "
+                         "wait in memory only and are lost if the app exits before they are sent",
+                         path, type(error).__name__, error)
             return MemoryBuffer(capacity)
 
     # --- the sender thread --------------------------------------------------------------------
@@ -217,13 +262,18 @@ class Client:
                     batch = self._wait_for_batch()
                 if batch is None:
                     return
+                if not batch:
+                    with self._lock:  # events are queued but the file is locked: nothing to read yet
+                        self._retry_at = time.monotonic() + STORAGE_RETRY_S
+                    continue
+                batch = batch[:fit_body([encoded_size(event) for _, event in batch])]
                 outcome = self._send(self.url, self.key, [event for _, event in batch], self.request_timeout)
                 with self._lock:
                     self._settle(batch, outcome)
             except Exception:  # noqa: BLE001 - the thread must survive anything and keep the queue
                 logger.exception("oddlytics: unexpected error in the sender; retrying")
                 with self._lock:
-                    self._retry_later(Retry("unexpected error"))
+                    self._retry_later("unexpected error")
 
     def _wait_for_batch(self):
         """With the lock held: the next batch to send, or None when it is time to stop."""
@@ -236,10 +286,10 @@ class Client:
             if queued:
                 if not self._stopping and self._drain_until is None and now >= self._next_interval:
                     self._drain_until = self._buffer.last_key()
-                urgent = self._stopping or queued >= self.batch_size or self._draining()
+                urgent = self._stopping or queued >= self.batch_size or self._plan.active or self._draining()
                 if urgent and now >= self._retry_at:
                     self._next_interval = now + self.flush_interval
-                    return self._buffer.head(self.batch_size)
+                    return self._buffer.head(self._plan.next_size(self.batch_size))
                 wake.append(self._retry_at if urgent else max(self._retry_at, self._next_interval))
             self._lock.wait(max(0.0, min(wake) - now) if wake else None)
 
@@ -255,34 +305,104 @@ class Client:
     def _settle(self, batch, outcome):
         """With the lock held: apply the worker's answer to the queue."""
         if isinstance(outcome, Delivered):
-            self._buffer.remove(key for key, _ in batch)
-            self._stats.stored += outcome.stored
-            self._stats.duplicates += outcome.duplicates
-            if self._attempt:
-                logger.info("oddlytics: delivered after %d failed attempts", self._attempt)
-            self._attempt = 0
-            self._retry_at = 0.0
+            self._delivered(batch, outcome)
         elif isinstance(outcome, Rejected):
-            named = [batch[i][0] for i in sorted(outcome.indices or ()) if 0 <= i < len(batch)]
-            dropped = named or [key for key, _ in batch]
-            self._buffer.remove(dropped)
-            self._stats.rejected += len(dropped)
-            logger.error("oddlytics: worker refused %d of %d events, dropped them: %s",
-                         len(dropped), len(batch), outcome.reason)
+            named = [batch[i][0] for i in sorted(outcome.indices) if 0 <= i < len(batch)]
+            if named:
+                self._drop(named, len(batch), outcome.reason)
+            else:  # indices that are not in the batch: judge the events apart instead
+                self._split_or_drop(batch, outcome.reason)
+        elif isinstance(outcome, Split):
+            self._split_or_drop(batch, outcome.reason)
+        elif isinstance(outcome, Refused):
+            self._refused(outcome)
         else:
-            self._retry_later(outcome)
+            self._failed(batch, outcome)
         if len(self._buffer) < self._buffer.capacity:
             self._warned_full = False
         self._lock.notify_all()
 
-    def _retry_later(self, outcome):
+    def _answered(self, count):
+        """The worker answered for `count` events at the head: the failure streaks end."""
+        self._plan.settled(count)
+        self._server_errors = 0
+        self._attempt = 0
+        self._retry_at = 0.0
+
+    def _remove(self, keys):
+        self._buffer.remove(keys)
+        for key in keys:
+            self._parked.pop(key, None)
+
+    def _delivered(self, batch, outcome):
+        self._remove([key for key, _ in batch])
+        self._stats.stored += outcome.stored
+        self._stats.duplicates += outcome.duplicates
+        if self._attempt:
+            logger.info("oddlytics: delivered after %d failed attempts", self._attempt)
+        self._answered(len(batch))
+
+    def _drop(self, keys, sent, reason):
+        self._remove(keys)
+        self._stats.rejected += len(keys)
+        logger.error("oddlytics: worker refused %d of %d events, dropped them: %s", len(keys), sent, reason)
+        self._answered(len(keys))
+
+    def _split_or_drop(self, batch, reason):
+        if len(batch) == 1:
+            self._drop([batch[0][0]], 1, reason)
+            return
+        self._answered(0)
+        self._split(batch, reason)
+
+    def _split(self, batch, reason):
+        self._plan.split(len(batch))
+        self._server_errors = 0
+        logger.warning("oddlytics: sending a batch of %d events again in halves to find the one at fault (%s)",
+                       len(batch), reason)
+
+    def _refused(self, outcome):
+        if outcome.https_url:
+            # Only a same-host, same-path move to https: the key goes to the same worker, now encrypted.
+            logger.warning("oddlytics: %s redirects to https; sending to %s from now on. Set the client's url "
+                           "to https: the first request sent the key unencrypted", self.url, outcome.https_url)
+            self.url = outcome.https_url
+            return
+        # A wrong key or URL is the app's configuration: every attempt says so, and nothing is dropped.
+        self._retry_later(outcome.reason, log=logger.error)
+
+    def _failed(self, batch, outcome):
+        if outcome.server_error:
+            self._server_errors += 1
+            if self._server_errors >= self.max_attempts:
+                self._give_up_on(batch, outcome.reason)
+        self._retry_later(outcome.reason, outcome.retry_after)
+
+    def _give_up_on(self, batch, reason):
+        """This batch got 5xx max_attempts times in a row: split it, or move a lone event to the back."""
+        if len(batch) > 1:
+            self._split(batch, reason)
+            return
+        self._server_errors = 0
+        key, event = batch[0]
+        new_key = self._buffer.requeue(key)
+        if new_key is not None:
+            origin = self._parked[new_key] = self._parked.pop(key, key)
+            if self._drain_until is not None and origin <= self._drain_until:
+                self._drain_until = max(self._drain_until, new_key)  # a flush waiting for it keeps it going
+            self._plan.settled(1)
+            self._stats.parked += 1
+            logger.error("oddlytics: event %s (%r) failed %d times (%s); moved behind the rest of the queue",
+                         event.get("event_id"), event.get("event"), self.max_attempts, reason)
+
+    def _retry_later(self, reason, retry_after=None, log=None):
         self._attempt += 1
         self._stats.retries += 1
-        delay = self._backoff.delay(self._attempt, outcome.retry_after)
+        delay = self._backoff.delay(self._attempt, retry_after)
         self._retry_at = time.monotonic() + delay
         # One warning per outage; the attempts after it would only repeat it.
-        log = logger.warning if self._attempt == 1 else logger.debug
-        log("oddlytics: send failed (%s); retry %d in %.1fs", outcome.reason, self._attempt, delay)
+        log = log or (logger.warning if self._attempt == 1 else logger.debug)
+        log("oddlytics: send failed (%s); retry %d in %.1fs", reason, self._attempt, delay)
 
     def _close_at_exit(self):
         self.close()

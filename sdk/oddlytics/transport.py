@@ -4,10 +4,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .backoff import parse_retry_after
 
-USER_AGENT = "oddlytics-python/0.1"
+USER_AGENT = "oddlytics-python/0.2"
+TRACK_PATH = "/track"
+# The worker's request body limit; batches are cut to fit it before they are sent.
+MAX_BODY_BYTES = 1024 * 1024
+# The worker's answers are a few hundred bytes; a misbehaving proxy must not make the app buffer megabytes.
+MAX_RESPONSE_BYTES = 64 * 1024
+_BATCH_ENVELOPE_BYTES = len('{"events":[]}')
 
 
 @dataclass(frozen=True)
@@ -18,17 +25,64 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Retry:
-    """Nothing is known to be stored; send the same events (same event_ids) again later."""
+    """Nothing is known to be stored; send the same events (same event_ids) again later.
+    `server_error`: the worker answered 5xx, which may be this batch's fault (see the client's attempt cap)."""
     reason: str
     retry_after: Optional[float] = None
+    server_error: bool = False
 
 
 @dataclass(frozen=True)
 class Rejected:
-    """The worker refused the batch and nothing was stored. `indices`: the events it named as invalid
-    (the rest are fine and go again); None when it named none, so the whole batch is dropped."""
+    """The worker named these events (by index) as invalid and stored nothing: drop them, send the rest again."""
     reason: str
-    indices: Optional[FrozenSet[int]] = None
+    indices: FrozenSet[int]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The worker refused the batch as a whole (413, or a 400 naming no event): send it again in halves;
+    a single event refused this way is dropped."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A configuration problem (wrong key, redirect, wrong URL) that no event caused: keep every event and
+    retry with backoff. `https_url`: the same worker over https, which the client may switch to."""
+    reason: str
+    https_url: Optional[str] = None
+
+
+def track_url(base):
+    return base.rstrip("/") + TRACK_PATH
+
+
+def encoded_size(event):
+    """Bytes this event takes in a request body, exactly as `post_batch` encodes it."""
+    return len(_encode(event))
+
+
+def fit_body(sizes, limit=MAX_BODY_BYTES):
+    """How many of the leading events (their `encoded_size`s) fit in one request body. At least one:
+    an event too big on its own is still sent once, alone, and the worker's refusal decides."""
+    total = _BATCH_ENVELOPE_BYTES
+    for count, size in enumerate(sizes):
+        total += size + (1 if count else 0)
+        if total > limit and count:
+            return count
+    return len(sizes)
+
+
+def https_upgrade(request_url, location):
+    """The base URL to use if `location` only moves this http request to https on the same host and path."""
+    if not location:
+        return None
+    old, new = urlsplit(request_url), urlsplit(urljoin(request_url, location))
+    same_place = (old.hostname, old.path, old.query) == (new.hostname, new.path, new.query)
+    if old.scheme != "http" or new.scheme != "https" or not same_place or new.username or new.password:
+        return None
+    return urlunsplit((new.scheme, new.netloc, new.path[:-len(TRACK_PATH)], "", ""))
 
 
 def _error_body(raw):
@@ -44,31 +98,58 @@ def _count(value):
     return value if isinstance(value, int) else 0
 
 
-def outcome_for(status, body_bytes, retry_after_header=None):
-    """An HTTP answer -> Delivered, Retry or Rejected. Pure, so each case is unit-tested."""
-    if 200 <= status < 300:
-        body = _error_body(body_bytes)
-        return Delivered(_count(body.get("count")), _count(body.get("duplicates")))
+def _named_indices(details):
+    if not isinstance(details, list):
+        return None
+    named = {d.get("index") for d in details if isinstance(d, dict)}
+    if named and all(isinstance(i, int) and not isinstance(i, bool) for i in named):
+        return frozenset(named)
+    return None
+
+
+def outcome_for(status, body_bytes, retry_after_header=None, request_url=None, location=None):
+    """An HTTP answer -> Delivered, Retry, Rejected, Split or Refused. Pure, so each case is unit-tested."""
     body = _error_body(body_bytes)
+    if 200 <= status < 300:
+        return Delivered(_count(body.get("count")), _count(body.get("duplicates")))
     message = str(body.get("error") or f"HTTP {status}")[:500]
+    reason = f"HTTP {status}: {message}"
+    if 300 <= status < 400:
+        return Refused(f"HTTP {status}: the worker URL redirects to {str(location)[:200]!r}; "
+                       "set the client's url to the final address", https_upgrade(request_url or "", location))
     if status == 429 or status >= 500 or status == 408:
-        return Retry(f"HTTP {status}: {message}", parse_retry_after(retry_after_header))
-    indices = None
-    details = body.get("details")
-    if status == 400 and isinstance(details, list):
-        named = {d.get("index") for d in details if isinstance(d, dict)}
-        if named and all(isinstance(i, int) for i in named):
-            indices = frozenset(named)
-            problems = "; ".join(f"event {d['index']} {d.get('field')} {d.get('message')}" for d in details[:5])
-            message = f"{message} ({problems})"
-    return Rejected(f"HTTP {status}: {message}", indices)
+        return Retry(reason, parse_retry_after(retry_after_header), server_error=status >= 500)
+    if status == 413:
+        return Split(reason)
+    if status == 400:
+        indices = _named_indices(body.get("details"))
+        if indices is None:
+            return Split(reason)
+        problems = "; ".join(f"event {d['index']} {d.get('field')} {d.get('message')}" for d in body["details"][:5])
+        return Rejected(f"{reason} ({problems})", indices)
+    # 401/403 (a rotated or read-only key), 404/405 (a wrong URL), 415 (a proxy): no event is at fault.
+    return Refused(reason)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would turn a redirected POST into a GET and send every header, the key included, to any host."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _encode(value):
+    return json.dumps(value, separators=(",", ":"))
 
 
 def post_batch(url, key, events, timeout):
     """POST the events as one batch. Never raises: network trouble is a Retry."""
-    body = json.dumps({"events": events}, separators=(",", ":")).encode("utf-8")
+    body = ('{"events":[' + ",".join(_encode(event) for event in events) + "]}").encode("ascii")
     request = urllib.request.Request(
-        url.rstrip("/") + "/track", data=body, method="POST",
+        track_url(url), data=body, method="POST",
         headers={"Content-Type": "application/json", "X-API-KEY": key, "User-Agent": USER_AGENT},
     )
     try:
@@ -79,10 +160,11 @@ def post_batch(url, key, events, timeout):
 
 def _exchange(request, timeout):
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return outcome_for(response.status, response.read())
+        with _opener.open(request, timeout=timeout) as response:
+            return outcome_for(response.status, response.read(MAX_RESPONSE_BYTES))
     except urllib.error.HTTPError as error:
         try:
-            return outcome_for(error.code, error.read(), error.headers.get("Retry-After"))
+            return outcome_for(error.code, error.read(MAX_RESPONSE_BYTES), error.headers.get("Retry-After"),
+                               request.full_url, error.headers.get("Location"))
         finally:
             error.close()

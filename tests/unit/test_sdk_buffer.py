@@ -1,5 +1,7 @@
 """The SDK's queues: bounded, oldest first, removal by key; the SQLite one survives reopening."""
+import os
 import sqlite3
+import stat
 
 import pytest
 
@@ -74,3 +76,88 @@ def test_sqlite_buffer_skips_a_damaged_row(tmp_path):
     assert len(buffer) == 3
     assert events(buffer, buffer.head(10)) == [0, 2]
     assert len(buffer) == 2
+
+
+def test_requeue_moves_an_event_to_the_back_under_a_new_key(make_buffer):
+    buffer = make_buffer(10)
+    for n in range(3):
+        buffer.add({"n": n})
+    first_key = buffer.head(1)[0][0]
+    new_key = buffer.requeue(first_key)
+    assert new_key > buffer.head(10)[-2][0]
+    assert events(buffer, buffer.head(10)) == [1, 2, 0] and len(buffer) == 3
+
+
+# --- the queue file ---------------------------------------------------------------------------
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_tilde_path_is_expanded_and_missing_folders_are_created(tmp_path, monkeypatch, umask_022):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    buffer = SqliteBuffer("~/.cache/my-app/oddlytics.db", 10)
+    buffer.add({"n": 1})
+    assert buffer.path == str(tmp_path / ".cache" / "my-app" / "oddlytics.db")
+    assert mode(tmp_path / ".cache" / "my-app") == 0o700
+    buffer.close()
+    assert len(SqliteBuffer(tmp_path / ".cache/my-app/oddlytics.db", 10)) == 1
+
+
+def test_the_queue_files_are_readable_by_the_owner_only(tmp_path, umask_022):
+    path = tmp_path / "q.db"
+    buffer = SqliteBuffer(path, 10)
+    buffer.add({"user_id": "u-1"})
+    files = [path, tmp_path / "q.db-wal", tmp_path / "q.db-shm"]
+    assert [mode(f) for f in files] == [0o600] * 3
+    buffer.close()
+
+
+def test_a_queue_file_left_world_readable_is_tightened(tmp_path, umask_022):
+    path = tmp_path / "q.db"
+    SqliteBuffer(path, 10).close()
+    os.chmod(path, 0o644)
+    SqliteBuffer(path, 10).close()
+    assert mode(path) == 0o600
+
+
+@pytest.fixture
+def locked(tmp_path):
+    """The queue file, and a second connection that holds its write lock until released."""
+    path = tmp_path / "q.db"
+    buffer = SqliteBuffer(path, 10)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    yield buffer, other
+    other.close()
+    buffer.close()
+
+
+def test_add_does_not_wait_for_a_locked_file_and_saves_later(locked):
+    buffer, other = locked
+    assert buffer.add({"n": 0}) and buffer.add({"n": 1})
+    assert (len(buffer), buffer.unsaved, buffer.head(10)) == (2, 2, [])
+    assert buffer.first_key() > 10**9 and buffer.last_key() > 10**9  # "after everything saved"
+    other.execute("ROLLBACK")
+    assert events(buffer, buffer.head(10)) == [0, 1] and buffer.unsaved == 0
+
+
+def test_events_answered_while_the_file_is_locked_are_not_sent_again(locked):
+    buffer, other = locked
+    other.execute("ROLLBACK")
+    for n in range(3):
+        buffer.add({"n": n})
+    head = buffer.head(10)
+    other.execute("BEGIN IMMEDIATE")
+    buffer.remove([head[0][0]])
+    assert events(buffer, buffer.head(10)) == [1, 2] and len(buffer) == 2
+    other.execute("ROLLBACK")
+    buffer.head(10)
+    assert other.execute("SELECT COUNT(*) FROM queue").fetchone()[0] == 2

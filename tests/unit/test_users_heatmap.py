@@ -22,3 +22,15 @@ def test_heatmap_cells_start_monday_and_map_sqlite_sunday():
     assert cells[0] == {"weekday": "Mon", "day": 1, "hour": 0, "events": 2}
     assert cells[-1] == {"weekday": "Sun", "day": 7, "hour": 23, "events": 5}
     assert sum(c["events"] for c in cells) == 7
+
+
+def test_ranges_read_whole_utc_days_with_hours_at_the_ends():
+    from fold import DAILY, HOURLY
+    from rollups import pieces
+
+    day, hour = 86400, 3600
+    assert pieces(5 * day + 22 * hour, 8 * day + 3 * hour) == [
+        (HOURLY, 5 * day + 22 * hour, 6 * day), (DAILY, 6 * day, 8 * day), (HOURLY, 8 * day, 8 * day + 3 * hour)]
+    assert pieces(6 * day, 8 * day) == [(DAILY, 6 * day, 8 * day)]
+    assert pieces(6 * day + hour, 6 * day + 5 * hour) == [(HOURLY, 6 * day + hour, 6 * day + 5 * hour)]
+    assert pieces(6 * day, 6 * day) == []

@@ -1,0 +1,62 @@
+"""Bring an Oddlytics D1 database to the current schema: `python3 scripts/migrate.py --remote` (or --local).
+
+Runs `wrangler d1 migrations apply`. Before that, if the database was created by the original Oddlytics
+(TypeScript), whose `events` table has `metadata`/`timestamp` columns, it sets that table aside
+(upgrade/from-oddlytics-typescript.sql) so migration 0002 converts its events. Needs only the standard
+library and the pinned wrangler (`npm ci`).
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts.devserver import wrangler  # noqa: E402
+
+DATABASE = "oddlytics-db"
+FROM_TYPESCRIPT = ROOT / "upgrade" / "from-oddlytics-typescript.sql"
+
+
+def query(target, sql):
+    output = wrangler("d1", "execute", DATABASE, *target, "--json", "--command", sql)
+    return json.loads(output[output.index("["):])[0]["results"]
+
+
+def events_columns(target):
+    return {row["name"] for row in query(target, "SELECT name FROM pragma_table_info('events')")}
+
+
+def is_original(columns):
+    return {"metadata", "timestamp"} <= columns and "ts" not in columns
+
+
+def migrate(target):
+    """`target`: ["--remote"] or ["--local", "--persist-to", DIR]. Returns what it did, as lines."""
+    done = []
+    columns = events_columns(target)
+    if is_original(columns):
+        wrangler("d1", "execute", DATABASE, *target, "--file", FROM_TYPESCRIPT)
+        if "user_id" not in columns:  # its first versions had no user ids
+            wrangler("d1", "execute", DATABASE, *target, "--command", "ALTER TABLE original_events ADD COLUMN user_id TEXT")
+        done.append("set the original Oddlytics events aside for conversion (original_events)")
+    output = wrangler("d1", "migrations", "apply", DATABASE, *target)
+    done.append("no migrations to apply" if "No migrations to apply" in output else "migrations applied")
+    return done
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--remote", action="store_true", help="the database in your Cloudflare account")
+    where.add_argument("--local", action="store_true", help="the local database of `wrangler dev`")
+    parser.add_argument("--persist-to", help="with --local: wrangler's state folder (default .wrangler/state)")
+    args = parser.parse_args()
+    target = ["--remote"] if args.remote else ["--local", *(["--persist-to", args.persist_to] if args.persist_to else [])]
+    for line in migrate(target):
+        print(line)
+    print("Then rebuild the statistics if the schema changed: POST /admin/fold until it answers \"complete\": true.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Upgrades in place: migrations end in schema.sql; a version-1 database and an original Oddlytics
+(TypeScript) database keep their events, and after folding every figure equals what those events say."""
+import re
+import uuid
+
+import pytest
+import requests
+
+from conftest import KEYS, Api
+from consistency import all_events, assert_rollups_match_events
+from scripts.devserver import ROOT, Worker, wrangler
+from scripts.migrate import migrate, query
+
+WINDOW = {"from": "2024-03-18", "to": "2024-03-22"}
+
+
+def local(state):
+    return ["--local", "--persist-to", str(state)]
+
+
+def execute(state, sql):
+    wrangler("d1", "execute", "oddlytics-db", *local(state), "--command", sql)
+
+
+def schema(state):
+    rows = query(local(state), "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                               "AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY type, name")
+    return {(r["type"], r["name"]): " ".join(re.sub(r"--[^\n]*", "", r["sql"] or "").split()) for r in rows}
+
+
+def fold_all(api):
+    while not api.post("/admin/fold", params={"chunks": "10"}).json()["complete"]:
+        pass
+
+
+@pytest.fixture
+def upgraded_worker():
+    servers = []
+
+    def start(state):
+        server = Worker(state, variables=KEYS)  # start() migrates the database again: a no-op by now
+        servers.append(server.start())
+        return Api(server.url)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_migrations_end_in_exactly_schema_sql(tmp_path):
+    migrate(local(tmp_path / "migrated"))
+    wrangler("d1", "execute", "oddlytics-db", *local(tmp_path / "fresh"), "--file", ROOT / "schema.sql")
+    assert schema(tmp_path / "migrated") == schema(tmp_path / "fresh")
+    assert query(local(tmp_path / "migrated"), "SELECT value FROM meta WHERE key = 'schema_version'") == [{"value": "2"}]
+
+
+def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
+    state = tmp_path / "v1"
+    wrangler("d1", "execute", "oddlytics-db", *local(state), "--file", ROOT / "migrations" / "0001_initial.sql")
+    app = f"v1-{uuid.uuid4().hex[:8]}"
+    rows = [("e1", "Opened", "s1", "u1", "2024-03-20T09:59:00Z"), (None, "Viewed", "s1", "u1", "2024-03-20T10:01:00Z"),
+            ("e3", "Opened", "s2", None, "2024-03-19T23:30:00Z"), (None, "Viewed", "s2", "u2", "2024-03-20T00:30:00Z")]
+    values = ", ".join(
+        f"({'NULL' if eid is None else repr(eid)}, '{app}', '{name}', '{session}', {'NULL' if user is None else repr(user)}, "
+        f"CAST(round((julianday('{ts[:-1]}') - 2440587.5) * 86400000) AS INTEGER), 0, 'iOS', NULL, NULL, '{{\"k\": 1}}')"
+        for eid, name, session, user, ts in rows)
+    execute(state, "INSERT INTO events (event_id, app_id, event_name, session_id, user_id, ts, received_at, platform, "
+                   f"app_version, country, properties) VALUES {values}; "
+                   f"INSERT INTO apps VALUES ('{app}', 0, 0, 4); INSERT INTO hourly_events VALUES (0, '{app}', 'x', 4)")
+    assert migrate(local(state))[-1] == "migrations applied"
+    api = upgraded_worker(state)
+    fold_all(api)
+    events = assert_rollups_match_events(api, app, WINDOW)
+    assert len(events) == 4 and all(e["properties"] == {"k": 1} for e in events)
+    assert api.read("/stats/overview", app_id=app, **WINDOW)["users"] == 2
+    # Retries of events stored before the upgrade are still recognised.
+    retry = api.track({"event_id": "e1", "event": "Opened", "app_id": app, "session_id": "s1"})
+    assert retry.json() == {"success": True, "count": 0, "duplicates": 1}
+
+
+ORIGINAL_SCHEMA = """
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, event_name TEXT NOT NULL, app_id TEXT NOT NULL,
+  timestamp DATETIME DEFAULT CURRENT_TIMESTAMP, platform TEXT DEFAULT 'iOS', metadata TEXT, session_id TEXT, user_id TEXT);
+CREATE INDEX idx_timestamp ON events(timestamp); CREATE INDEX idx_app_id ON events(app_id);
+CREATE INDEX idx_event_name ON events(event_name); CREATE INDEX idx_session_id ON events(session_id);
+CREATE VIEW event_counts_by_app AS SELECT app_id, COUNT(*) AS total_events FROM events GROUP BY app_id;
+CREATE VIEW top_events AS SELECT event_name, COUNT(*) AS count FROM events GROUP BY event_name ORDER BY count DESC LIMIT 100;
+CREATE TABLE event_aliases (app_id TEXT NOT NULL, event_name TEXT NOT NULL, alias TEXT NOT NULL, PRIMARY KEY (app_id, event_name));
+CREATE TABLE app_settings (app_id TEXT PRIMARY KEY, icon_url TEXT, display_name TEXT);
+"""
+
+
+def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded_worker):
+    state = tmp_path / "original"
+    execute(state, ORIGINAL_SCHEMA)
+    app = f"ts-{uuid.uuid4().hex[:8]}"
+    execute(state, f"""INSERT INTO events (event_name, app_id, timestamp, platform, metadata, session_id, user_id) VALUES
+      ('App Opened', '{app}', '2024-03-20 10:00:00', 'iOS', '{{"group": "Onboarding", "step": 1}}', 'S1', 'U1'),
+      ('Break Taken', '{app}', '2024-03-20T10:30:00Z', 'iOS', '{{}}', 'S1', 'U1'),
+      ('App Opened', '{app}', '2024-03-21 23:59:59', 'macOS', 'not json', 'S2', NULL);
+      INSERT INTO event_aliases VALUES ('{app}', 'Break Taken', 'Took a break');
+      INSERT INTO app_settings VALUES ('{app}', 'https://example.com/icon.png', 'Focus Timer')""")
+    assert migrate(local(state))[0].startswith("set the original Oddlytics events aside")
+    api = upgraded_worker(state)
+    fold_all(api)
+    events = sorted(assert_rollups_match_events(api, app, WINDOW), key=lambda e: e["timestamp"])
+    assert [(e["event"], e["timestamp"], e["session_id"], e["user_id"], e["platform"], e["properties"]) for e in events] == [
+        ("App Opened", "2024-03-20T10:00:00.000Z", "S1", "U1", "iOS", {"group": "Onboarding", "step": 1}),
+        ("Break Taken", "2024-03-20T10:30:00.000Z", "S1", "U1", "iOS", {}),
+        ("App Opened", "2024-03-21T23:59:59.000Z", "S2", None, "macOS", {"metadata": "not json"}),
+    ]
+    (listed,) = api.read("/apps", app_id=app, **WINDOW)["apps"]
+    assert (listed["display_name"], listed["icon_url"]) == ("Focus Timer", "https://example.com/icon.png")
+    assert query(local(state), "SELECT alias FROM event_aliases") == [{"alias": "Took a break"}]
+    assert all_events(api, app) == list(reversed(events))
+    assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 2

@@ -1,0 +1,47 @@
+"""The user sketch: encodings round-trip, merging equals sketching the union, and the error bound."""
+import random
+
+import hll
+
+
+def users(count, prefix="user-"):
+    return [f"{prefix}{i}" for i in range(count)]
+
+
+def sketch_of(ids):
+    return hll.Sketch().add_all(hll.user_register(u) for u in ids)
+
+
+def test_register_and_rank_fit_the_packing():
+    for uh in map(hll.user_register, users(1000)):
+        assert 0 <= uh >> 6 < hll.M and 1 <= uh & 63 <= hll.RANK_BITS + 1
+
+
+def test_small_sets_are_exact_and_stay_sparse():
+    text = sketch_of(users(100)).encode()
+    assert text.startswith("s")
+    assert hll.Sketch().merge(text).estimate() == 100
+    assert hll.Sketch().merge("").merge(None).estimate() == 0
+
+
+def test_merging_stored_sketches_equals_sketching_the_union():
+    ids = users(30_000)
+    parts = [sketch_of(ids[i::7]).encode() for i in range(7)] + [sketch_of(ids[:50]).encode()]
+    assert any(p.startswith("d") for p in parts) and any(p.startswith("s") for p in parts)
+    merged = hll.Sketch()
+    for part in parts:
+        merged.merge(part)
+    assert merged.registers() == sketch_of(ids).registers()
+    assert hll.Sketch().merge(merged.encode()).registers() == merged.registers()
+
+
+def test_error_is_within_two_percent_on_sets_with_known_truth():
+    rng = random.Random(11)
+    for count in (10_000, 25_000, 60_000, 200_000):
+        ids = [f"u-{rng.getrandbits(64):x}" for _ in range(count)]
+        days = [sketch_of(ids[day::30]).encode() for day in range(30)]
+        merged = hll.Sketch()
+        for day in days + days[:5]:  # the same users seen again do not count twice
+            merged.merge(day)
+        error = abs(merged.estimate() - count) / count
+        assert error <= 0.02, (count, merged.estimate())

@@ -67,15 +67,13 @@ def pick_user(reader, typed):
 
 
 def matching_count(reader, filters, names):
-    """How many events match, from figures the API keeps (rollups); None when it keeps none for this mix."""
+    """How many events match, from figures the API keeps for the range (rollups); None when it keeps none
+    for these filters (a session or a user: /users figures are all-time, not the range's)."""
     if not filters:
         return reader.overview()["events"]
-    # A name or user missing from these lists (beyond their limits) has no known count: None, not 0.
     if set(filters) == {"event"}:
+        # A name missing from the list (beyond its limit) has no known count: None, not 0.
         return next((e["count"] for e in names if e["event"] == filters["event"]), None)
-    if set(filters) == {"user_id"}:
-        users = reader.users(limit=USER_SUGGESTIONS, search=filters["user_id"])["users"]
-        return next((u["events"] for u in users if u["user_id"] == filters["user_id"]), None)
     return None
 
 
@@ -105,7 +103,7 @@ def render_export(reader, filters, signature, expected, tz):
     size = text.plural(expected, "event") if expected is not None else None
     st.caption(("The table's own download icon saves only the page shown. " if expected != 0 else "")
                + (f"Matching these filters in this range: {size}." if size else
-                  "The worker keeps no count for this mix of filters; preparing the CSV counts them.")
+                  "The worker keeps no count for these filters in this range; preparing the CSV counts them.")
                + f" The CSV has the table's columns in that order, times in {tz}.")
     prepared = st.session_state.get("explorer_csv")
     if prepared is None or prepared["signature"] != signature:

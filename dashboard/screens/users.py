@@ -12,7 +12,7 @@ from dashboard.screens.paging import Pager
 PAGE_SIZE = 25
 ACTIVITY_LIMIT = 500
 TABLE_KEY = "users_table"
-# The API gives first/last seen to the hour: the table and the cards show them alike.
+# The table and the cards show first/last seen alike (the cards take them from the selected row).
 SEEN_FORMAT = "D MMM YYYY, HH:mm"
 
 
@@ -25,8 +25,8 @@ def render(reader, range_params):
         states.nothing_in_range("identified users" + (f" whose id contains {text.literal(search)}" if search else ""))
         return
     matching = f" whose id contains {text.literal(search)}" if search else ""
-    st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id in this range · "
-               "first/last seen to the hour · select a row (the box at its left) for that user's activity")
+    st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
+               "sessions and first/last seen are all-time · select a row (the box at its left) for that user's activity")
     tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
@@ -69,7 +69,7 @@ def users_frame(users, tz="UTC"):
 def render_activity(reader, user, tz):
     user_id = user["user_id"]
     st.subheader("Activity")
-    st.caption(f"User {text.literal(user_id)} in this range")
+    st.caption(f"User {text.literal(user_id)}: all-time figures; the chart and table show the events in this range")
     cards = [("Events", periods.count(int(user["events"]))), ("Sessions", periods.count(int(user["sessions"]))),
              (f"First seen ({tz})", seen_text(user["first_seen"])), (f"Last seen ({tz})", seen_text(user["last_seen"]))]
     # Wider cards for the dates, which are written out as in the table.

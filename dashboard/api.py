@@ -132,10 +132,13 @@ class Reader:
     def __init__(self, settings, scope):
         self.settings = settings
         self.scope = dict(scope)  # range params plus app_id, already as strings
+        self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
 
     def get(self, path, **params):
         merged = {**self.scope, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
-        return cached_get(self.settings.url, self.settings.key, path, tuple(sorted(merged.items())), session_epoch())
+        body = cached_get(self.settings.url, self.settings.key, path, tuple(sorted(merged.items())), session_epoch())
+        self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
+        return body
 
     def all_apps(self, wanted=None):
         """Every app ever seen. When `wanted` (e.g. from a link) is not among them, the list may predate it:

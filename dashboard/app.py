@@ -116,13 +116,19 @@ def render(settings):
         return
     screen, scope = sidebar(settings, app_ids)
     header(screen, scope)
+    notice = st.empty()  # filled once the screen's reads have said whether they are complete
     try:
         if error:
             raise error
+        reader = api.Reader(settings, scope)
         with st.spinner(f"Loading {screen.lower()} …"):
-            SCREENS[screen][1](api.Reader(settings, scope), {k: v for k, v in scope.items() if k != "app_id"})
+            SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
     except api.DashboardError as failure:
         states.failed(failure)
+        return
+    if reader.unfolded_events:
+        with notice.container():
+            states.still_folding(reader.unfolded_events)
 
 
 def header(screen, scope):

@@ -434,3 +434,4 @@ def test_heatmap_weeks_start_on_sunday_like_the_date_picker(monkeypatch, worker,
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
     heatmap = json.loads(at.get("arrow_vega_lite_chart")[1].proto.spec)
     assert heatmap["encoding"]["y"]["sort"][0] == "Sun"
+

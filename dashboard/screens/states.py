@@ -66,5 +66,11 @@ def no_events_yet(url):
     st.caption("Locally, `make demo` loads two months of realistic demo events instead.")
 
 
+def still_folding(unfolded):
+    st.caption(f":material/hourglass_top: {text.plural(unfolded, 'event')} stored but not yet in the statistics "
+               "(the worker adds them in steps, on every read and every few minutes): figures may be short of "
+               "them. **Refresh** in a moment.")
+
+
 def nothing_in_range(what="events"):
     st.info(f"No {what} in this range for this selection. Try a longer range or another app.", icon=":material/search_off:")

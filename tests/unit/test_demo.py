@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from scripts.demo import BATCH, generate
-from validation import parse_track_body
+from validation import MAX_BATCH, parse_track_body
 
 NOW = datetime(2024, 5, 20, 15, 30, tzinfo=timezone.utc)
 
@@ -47,6 +47,7 @@ def test_weekend_rhythm_differs_by_app():
 
 
 def test_every_batch_passes_the_workers_validation():
+    assert BATCH <= MAX_BATCH
     events = generate(now=NOW)
     now_ms = int(NOW.timestamp() * 1000)
     for offset in range(0, len(events), BATCH):

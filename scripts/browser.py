@@ -87,11 +87,20 @@ def pick_app(page, app_id, timeout_ms):
 
 
 def open_screen(page, name, timeout_ms):
+    """Open a screen from the sidebar and wait for its data (cards, a table or a chart) to show."""
     page.locator('[data-testid="stSidebar"] label', has_text=name).first.click()
     page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
                            timeout=timeout_ms)
+    settled(page, timeout_ms)
     page.wait_for_selector(f"{KPI}, {TABLE}, {CHART}", timeout=timeout_ms)
     page.wait_for_timeout(2000)
+
+
+def settled(page, timeout_ms):
+    """Wait until the rerun has replaced every element of the previous screen (Streamlit marks those
+    data-stale="true" until then), so what is found next belongs to this screen."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
 
 
 def select_first_row(page, timeout_ms):
@@ -116,11 +125,10 @@ def walk_first_steps(dashboard_url, send_first_event, app_id, users_app_id, shot
         page.wait_for_timeout(1500)
         found = {"cards": kpi_cards(page), "shots": []}
         for name in SCREENS:
+            if name == "Users":
+                pick_app(page, users_app_id, timeout_ms)  # the README's event carries no user id
             open_screen(page, name, timeout_ms)
             if name == "Users":
-                pick_app(page, users_app_id, timeout_ms)
-                page.wait_for_selector(TABLE, timeout=timeout_ms)
-                page.wait_for_timeout(1500)
                 select_first_row(page, timeout_ms)
                 found["user_cards"] = kpi_cards(page)
             path = Path(shots_dir) / f"{name.lower()}.png"

@@ -1,12 +1,18 @@
 """The worker's read API over HTTP: typed errors, and briefly cached reads.
 
-The key travels only in the X-API-KEY header; it is never part of an error message.
+The key travels only in the X-API-KEY header, only to the configured URL (redirects are refused, since
+`requests` would re-send the header to wherever they point); it is never part of an error message.
 """
+import time
+
 import requests
 import streamlit as st
 
 CACHE_SECONDS = 60
+APP_LIST_SECONDS = 10  # the sidebar's app picker: a new app shows up within seconds
 TIMEOUT_SECONDS = 20
+CACHE_ENTRIES = 2000
+EPOCH_KEY = "cache_epoch"
 
 
 class DashboardError(Exception):
@@ -14,16 +20,36 @@ class DashboardError(Exception):
 
 
 class WorkerUnreachable(DashboardError):
-    def __init__(self, url, reason):
+    REASONS = {
+        requests.exceptions.SSLError: "its TLS certificate was not accepted",
+        requests.exceptions.Timeout: f"it did not answer within {TIMEOUT_SECONDS} seconds",
+        requests.exceptions.ConnectionError: "nothing answered at that address",
+        requests.exceptions.InvalidURL: "the URL is not valid",
+        requests.exceptions.MissingSchema: "the URL needs to start with https:// or http://",
+        requests.exceptions.InvalidSchema: "the URL needs to start with https:// or http://",
+    }
+
+    def __init__(self, url, error):
         super().__init__(f"cannot reach the worker at {url}")
         self.url = url
-        self.reason = reason
+        self.reason = next((text for kind, text in self.REASONS.items() if isinstance(error, kind)),
+                           "the request failed before the worker answered")
 
 
 class WrongKey(DashboardError):
     def __init__(self, url):
         super().__init__(f"the worker at {url} rejected the API key")
         self.url = url
+
+
+class Redirected(DashboardError):
+    """The configured URL redirects: a configuration error, and the key must not follow it."""
+
+    def __init__(self, url, status, target):
+        super().__init__(f"the worker URL {url} redirects ({status}) to {target}")
+        self.url = url
+        self.status = status
+        self.target = target
 
 
 class ApiError(DashboardError):
@@ -45,20 +71,24 @@ class Client:
 
     def get(self, path, params=None):
         try:
-            response = self.session.get(self.url + path, params=params or {}, timeout=TIMEOUT_SECONDS)
+            response = self.session.get(self.url + path, params=params or {}, timeout=TIMEOUT_SECONDS,
+                                        allow_redirects=False)
         except requests.RequestException as error:
-            raise WorkerUnreachable(self.url, type(error).__name__) from None
+            raise WorkerUnreachable(self.url, error) from None
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise Redirected(self.url, response.status_code, response.headers.get("Location") or "(no Location)")
         if response.status_code == 401:
             raise WrongKey(self.url)
         try:
             body = response.json()
         except ValueError:
-            raise ApiError(response.status_code, f"the worker answered HTTP {response.status_code} without JSON; "
+            raise ApiError(response.status_code, f"the answer (HTTP {response.status_code}) is not JSON; "
                                                  "is this URL an Oddlytics worker?") from None
         if response.status_code >= 400 or not isinstance(body, dict):
             message = body.get("error") if isinstance(body, dict) else None
             details = body.get("details") if isinstance(body, dict) else None
-            raise ApiError(response.status_code, message or f"HTTP {response.status_code}", details)
+            raise ApiError(response.status_code, message or "the answer is not what the dashboard expects; "
+                                                            "is this URL an Oddlytics worker?", details)
         return body
 
 
@@ -67,15 +97,33 @@ def client_for(url, key):
     return Client(url, key)
 
 
-# The key is part of the cache key on purpose: another key must not see these answers.
+# The key is part of the cache key on purpose: another key must not see these answers. The epoch is
+# per browser session, so reloading the page (a new session) or pressing Refresh reads fresh figures.
 # Errors are raised, and st.cache_data never caches a raised error.
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def cached_get(url, key, path, params):
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_get(url, key, path, params, epoch):
     return client_for(url, key).get(path, dict(params))
+
+
+# /apps lists every app ever seen whatever the range; the shortest range keeps the D1 rows it reads (its
+# per-range figures come from hourly rollups) small, since this is read every few seconds.
+@st.cache_data(ttl=APP_LIST_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_app_list(url, key, epoch):
+    return client_for(url, key).get("/apps", {"days": "1"})["apps"]
+
+
+def session_epoch():
+    return st.session_state.setdefault(EPOCH_KEY, time.time_ns())
+
+
+def refresh():
+    """Fresh reads for this browser session only; other viewers keep their cache."""
+    st.session_state[EPOCH_KEY] = time.time_ns()
 
 
 def clear_cache():
     cached_get.clear()
+    cached_app_list.clear()
 
 
 class Reader:
@@ -84,13 +132,22 @@ class Reader:
     def __init__(self, settings, scope):
         self.settings = settings
         self.scope = dict(scope)  # range params plus app_id, already as strings
+        self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
 
     def get(self, path, **params):
         merged = {**self.scope, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
-        return cached_get(self.settings.url, self.settings.key, path, tuple(sorted(merged.items())))
+        body = cached_get(self.settings.url, self.settings.key, path, tuple(sorted(merged.items())), session_epoch())
+        self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
+        return body
 
-    def all_apps(self):
-        return cached_get(self.settings.url, self.settings.key, "/apps", ())["apps"]
+    def all_apps(self, wanted=None):
+        """Every app ever seen. When `wanted` (e.g. from a link) is not among them, the list may predate it:
+        read it again instead of waiting for the cache to expire."""
+        apps = cached_app_list(self.settings.url, self.settings.key, session_epoch())
+        if wanted and wanted not in {a["app_id"] for a in apps}:
+            refresh()
+            apps = cached_app_list(self.settings.url, self.settings.key, session_epoch())
+        return apps
 
     def apps(self):
         return self.get("/apps")["apps"]

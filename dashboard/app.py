@@ -1,7 +1,6 @@
 """Oddlytics dashboard: `streamlit run dashboard/app.py` with ODDLYTICS_API_URL and ODDLYTICS_API_KEY set."""
 import os
 import sys
-from datetime import date, timedelta
 from pathlib import Path
 
 # `streamlit run` puts only this folder on sys.path; the modules import as the `dashboard` package.
@@ -9,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from dashboard import api, config, periods  # noqa: E402
+from dashboard import api, config, periods, text  # noqa: E402
 from dashboard.screens import apps, explorer, overview, states, users  # noqa: E402
 
 ALL_APPS = "All apps"
@@ -33,19 +32,22 @@ def load_settings():
     return config.resolve(os.environ, secrets)
 
 
-def remember_query_params():
-    """Links carry the screen, app and range (?screen=Users&app=my-app&range=Last+7+days)."""
+def remember_query_params(settings):
+    """Links carry the screen, app and range, and a custom range's dates
+    (?screen=Users&app=my-app&range=Custom&from=2024-03-01&to=2024-03-31)."""
     if st.session_state.get("query_params_read"):
         return
     st.session_state["query_params_read"] = True
-    wanted = {"screen": st.query_params.get("screen"), "app": st.query_params.get("app"),
-              "range": st.query_params.get("range")}
-    for key, value in wanted.items():
-        if value:
-            st.session_state[key] = value
+    for key in ("screen", "app", "range"):
+        if st.query_params.get(key):
+            st.session_state[key] = st.query_params[key]
+    dates = periods.custom_dates(st.query_params.get("from"), st.query_params.get("to"),
+                                  periods.today_in(viewer_zone(settings)))
+    if dates:
+        st.session_state["custom_range"] = dates
 
 
-def sidebar(reader_settings, app_ids):
+def sidebar(settings, app_ids):
     with st.sidebar:
         st.markdown("## :material/insights: Oddlytics")
         if st.session_state.get("screen") not in SCREENS:
@@ -60,23 +62,34 @@ def sidebar(reader_settings, app_ids):
         if st.session_state.get("range") not in periods.RANGE_CHOICES:
             st.session_state["range"] = periods.DEFAULT_RANGE
         choice = st.selectbox("Range", periods.RANGE_CHOICES, key="range")
-        custom = None
-        tz = viewer_zone(reader_settings)
+        tz = viewer_zone(settings)
         today = periods.today_in(tz)
-        if choice == periods.CUSTOM:
-            custom = st.date_input(f"From – to ({tz}, inclusive)", periods.default_custom_range(today),
-                                   min_value=date(2000, 1, 1), max_value=today + timedelta(days=1), key="custom_range")
-            if not isinstance(custom, tuple) or len(custom) != 2:
-                st.caption("Pick an end date.")
-                custom = (custom[0], custom[0]) if custom else periods.default_custom_range(today)
+        custom = custom_range_picker(tz, today) if choice == periods.CUSTOM else None
         # A callback runs before the next script run, so every read of that run is fresh.
-        st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch", on_click=api.clear_cache)
-        st.caption(f"Worker: {reader_settings.url}  \nReads are cached for {api.CACHE_SECONDS} s · times in {tz}")
-    st.query_params.update(screen=screen, app=app, range=choice)
+        st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch", on_click=api.refresh)
+        st.caption(f"Worker: {text.literal(settings.url)}  \nReads are cached for {api.CACHE_SECONDS} s "
+                   f"(the app list for {api.APP_LIST_SECONDS} s) · times in {tz}")
+    link = {"screen": screen, "app": app, "range": choice}
+    if custom:
+        link.update({"from": custom[0].isoformat(), "to": custom[1].isoformat()})
+    st.query_params.from_dict(link)
     scope = periods.range_params(choice, tz, today, custom)
     if app != ALL_APPS:
         scope["app_id"] = app
     return screen, scope
+
+
+def custom_range_picker(tz, today):
+    """Whole local days up to today (there is no data from tomorrow)."""
+    picked = st.session_state.get("custom_range")
+    if not isinstance(picked, (tuple, list)) or not picked or any(day > today for day in picked):
+        st.session_state["custom_range"] = periods.default_custom_range(today)
+    custom = st.date_input(f"From – to ({tz}, inclusive)", min_value=periods.EARLIEST_DAY, max_value=today,
+                           key="custom_range")
+    if not isinstance(custom, (tuple, list)) or len(custom) != 2:
+        st.caption("Pick an end date.")
+        custom = (custom[0], custom[0]) if custom else periods.default_custom_range(today)
+    return tuple(custom)
 
 
 def viewer_zone(settings):
@@ -84,20 +97,42 @@ def viewer_zone(settings):
     return periods.zone_name(settings.timezone, getattr(st.context, "timezone", None))
 
 
+def app_ids_or_error(settings):
+    """The picker's app ids, or the error that stops every screen (the sidebar still shows)."""
+    wanted = st.session_state.get("app")
+    try:
+        apps = api.Reader(settings, {}).all_apps(wanted=None if wanted == ALL_APPS else wanted)
+    except api.DashboardError as error:
+        # Keep the app of the link in the picker, so Retry comes back to the same view.
+        return [wanted] if wanted and wanted != ALL_APPS else [], error
+    return [a["app_id"] for a in apps], None
+
+
 def render(settings):
-    all_apps = api.Reader(settings, {}).all_apps()
-    if not all_apps:
+    app_ids, error = app_ids_or_error(settings)
+    if not app_ids and error is None:
         st.title("Oddlytics")
         states.no_events_yet(settings.url)
         return
-    screen, scope = sidebar(settings, [a["app_id"] for a in all_apps])
-    reader = api.Reader(settings, scope)
+    screen, scope = sidebar(settings, app_ids)
     header(screen, scope)
-    SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
+    notice = st.empty()  # filled once the screen's reads have said whether they are complete
+    try:
+        if error:
+            raise error
+        reader = api.Reader(settings, scope)
+        with st.spinner(f"Loading {screen.lower()} …"):
+            SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
+    except api.DashboardError as failure:
+        states.failed(failure)
+        return
+    if reader.unfolded_events:
+        with notice.container():
+            states.still_folding(reader.unfolded_events)
 
 
 def header(screen, scope):
-    what = scope.get("app_id", ALL_APPS)
+    what = text.literal(scope["app_id"]) if "app_id" in scope else ALL_APPS
     st.title(screen)
     dates = "" if "days" in scope else f"{scope['from']} → {scope['to']}"
     choice = st.session_state["range"]
@@ -113,15 +148,8 @@ def main():
         st.title("Oddlytics")
         states.not_configured()
         return
-    remember_query_params()
-    try:
-        render(settings)
-    except api.WorkerUnreachable as error:
-        states.unreachable(error)
-    except api.WrongKey as error:
-        states.wrong_key(error)
-    except api.ApiError as error:
-        states.api_error(error)
+    remember_query_params(settings)
+    render(settings)
 
 
 main()

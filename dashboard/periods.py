@@ -8,6 +8,7 @@ CUSTOM = "Custom"
 RANGE_CHOICES = [*PRESETS, CUSTOM]
 DEFAULT_RANGE = "Last 30 days"
 HOURLY_UP_TO_DAYS = 2
+EARLIEST_DAY = date(2000, 1, 1)  # the worker refuses older timestamps
 
 
 def zone_name(*candidates):
@@ -77,6 +78,31 @@ def parse_time(text, tz="UTC"):
 
 def default_custom_range(today):
     return today - timedelta(days=6), today
+
+
+def custom_dates(start_text, end_text, today):
+    """A link's ?from=&to= -> (start, end) dates within what the picker offers, or None."""
+    try:
+        start, end = date.fromisoformat(start_text or ""), date.fromisoformat(end_text or "")
+    except ValueError:
+        return None
+    start, end = (min(max(day, EARLIEST_DAY), today) for day in (start, end))
+    return (start, end) if start <= end else (end, start)
+
+
+def started_by(buckets, now):
+    """The buckets that have begun: a range that ends later today (custom dates, hourly) has zero-filled
+    future hours, which would draw a drop that has not happened."""
+    return [bucket for bucket in buckets if parse_time(bucket["t"]) <= now] or buckets[:1]
+
+
+def is_unfinished(bucket, interval, tz, now):
+    """Whether a timeline bucket still runs at `now`, so its count is not final: the current UTC hour,
+    or today's local date in `tz` (day buckets carry their local `date`)."""
+    if interval == "day":
+        return bucket["date"] == today_in(tz, now).isoformat()
+    start = parse_time(bucket["t"])
+    return start <= now < start + timedelta(hours=1)
 
 
 def range_label(range_json, tz="UTC"):

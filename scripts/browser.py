@@ -1,8 +1,10 @@
-"""Open the dashboard in Debian's headless Chromium (Playwright, system browser) and capture the Overview.
+"""Open the dashboard in Debian's headless Chromium (Playwright, system browser): capture the Overview, and
+walk the README's first steps screen by screen.
 
 Shared by the browser test and `make screenshot`. Never `playwright install`: it downloads browsers.
 """
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -10,6 +12,13 @@ CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KPI = '[data-testid="stMetric"]'
+TABLE = '[data-testid="stDataFrame"]'
+CHART = ".vega-embed canvas, .vega-embed svg"
+SCREENS = ("Overview", "Apps", "Events", "Users")
+VIEWER_ZONE = "Europe/Berlin"
+# Streamlit's own console output (chart-library notes, an offline font fetch) is not ours; these words
+# mark messages about our configuration (.streamlit/config.toml: theme, client, server).
+OUR_CONFIGURATION = ("theme", "color", "config")
 
 
 def find_chromium():
@@ -19,24 +28,112 @@ def find_chromium():
     return shutil.which("chromium")
 
 
-def capture_overview(page_url, screenshot_path, viewport=(1440, 1300), timeout_ms=45000):
-    """Load the page, wait for the four KPI cards and the charts, save a PNG. Returns {label: value}."""
+@contextmanager
+def browser_page(viewport=(1440, 1300)):
+    """A page in the viewer's zone, and the list its console messages are collected in."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-            page.goto(page_url)
-            page.wait_for_function(f"document.querySelectorAll('{KPI}').length === 4", timeout=timeout_ms)
-            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=timeout_ms)
-            page.wait_for_timeout(1500)  # let the charts finish their first paint
-            cards = {}
-            for card in page.query_selector_all(KPI):
-                label = card.query_selector('[data-testid="stMetricLabel"]').inner_text().strip()
-                cards[label] = card.query_selector('[data-testid="stMetricValue"]').inner_text().strip()
-            Path(screenshot_path).parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot_path), full_page=True)
-            return cards
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                          timezone_id=VIEWER_ZONE)
+            page = context.new_page()
+            console = []
+            page.on("console", lambda message: console.append((message.type, message.text)))
+            yield page, console
         finally:
             browser.close()
+
+
+def kpi_cards(page):
+    cards = {}
+    for card in page.query_selector_all(KPI):
+        label = card.query_selector('[data-testid="stMetricLabel"]').inner_text().strip()
+        cards[label] = card.query_selector('[data-testid="stMetricValue"]').inner_text().strip()
+    return cards
+
+
+def wait_for_overview(page, timeout_ms):
+    page.wait_for_function(f"document.querySelectorAll('{KPI}').length === 4", timeout=timeout_ms)
+    page.wait_for_selector(CHART, timeout=timeout_ms)
+    page.wait_for_timeout(1500)  # let the charts and tables finish their first paint
+
+
+def screenshot(page, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def capture_overview(page_url, screenshot_path, timeout_ms=45000):
+    """Load the page, wait for the four KPI cards and the charts, save a PNG. Returns {label: value}."""
+    with browser_page() as (page, _):
+        page.goto(page_url)
+        wait_for_overview(page, timeout_ms)
+        screenshot(page, screenshot_path)
+        return kpi_cards(page)
+
+
+def pick_app(page, app_id, timeout_ms):
+    """Choose an app in the sidebar's picker, as a person would (open it, type, press Enter)."""
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    picker.click()
+    page.keyboard.type(app_id)
+    page.locator('[role="option"]', has_text=app_id).first.wait_for(timeout=timeout_ms)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(app) => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".some(c => c.innerText.startsWith(app + ' · '))", arg=app_id, timeout=timeout_ms)
+
+
+def open_screen(page, name, timeout_ms):
+    """Open a screen from the sidebar and wait for its data (cards, a table or a chart) to show."""
+    page.locator('[data-testid="stSidebar"] label', has_text=name).first.click()
+    page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
+                           timeout=timeout_ms)
+    settled(page, timeout_ms)
+    page.wait_for_selector(f"{KPI}, {TABLE}, {CHART}", timeout=timeout_ms)
+    page.wait_for_timeout(2000)
+
+
+def settled(page, timeout_ms):
+    """Wait until the rerun has replaced every element of the previous screen (Streamlit marks those
+    data-stale="true" until then), so what is found next belongs to this screen."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
+
+
+def select_first_row(page, timeout_ms):
+    """Tick the first row's box in the first table (the Users screen opens that user)."""
+    box = page.locator(TABLE).first.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the row marker column; header and rows are 35 px
+    page.wait_for_selector(KPI, timeout=timeout_ms)
+    page.wait_for_timeout(2000)
+
+
+def walk_first_steps(dashboard_url, send_first_event, app_id, users_app_id, shots_dir, timeout_ms=60000):
+    """The README's first steps in a browser: open the dashboard, send the example event, reload, pick its
+    app, then every screen (Users for an app with users, opening one). Saves a screenshot per screen;
+    returns what a test checks."""
+    with browser_page() as (page, console):
+        page.goto(dashboard_url)
+        page.wait_for_selector(KPI, timeout=timeout_ms)
+        send_first_event()
+        page.reload()
+        page.wait_for_selector(KPI, timeout=timeout_ms)
+        pick_app(page, app_id, timeout_ms)
+        page.wait_for_timeout(1500)
+        found = {"cards": kpi_cards(page), "shots": []}
+        for name in SCREENS:
+            if name == "Users":
+                pick_app(page, users_app_id, timeout_ms)  # the README's event carries no user id
+            open_screen(page, name, timeout_ms)
+            if name == "Users":
+                select_first_row(page, timeout_ms)
+                found["user_cards"] = kpi_cards(page)
+            path = Path(shots_dir) / f"{name.lower()}.png"
+            screenshot(page, path)
+            found["shots"].append(path)
+        found["our_console_messages"] = [text for kind, text in console if kind in ("warning", "error")
+                                         and any(word in text.lower() for word in OUR_CONFIGURATION)]
+        return found

@@ -1,4 +1,4 @@
-"""`make demo`: a month of realistic, seeded demo events sent through the real POST /track API.
+"""`make demo`: two months of realistic, seeded demo events sent through the real POST /track API.
 
 Three apps with their own audiences and rhythms (a habit tracker used mornings and evenings, a recipe
 app busiest at dinner time and weekends, a focus timer used in office hours on weekdays). Countries
@@ -17,8 +17,12 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH = 100  # the worker's per-request limit
+BATCH = 1000  # the worker's per-request limit (worker/validation.py MAX_BATCH)
+FOLD_CHUNKS = 10  # the most POST /admin/fold takes per call
+FOLD_CALLS = 200  # bounded: a worker that never says "complete" does not keep us here
 DEFAULT_URL = "http://127.0.0.1:8787"
+# Twice the default 30-day view, so the first screen already has a previous period to compare with.
+DAYS = 60
 
 # Relative activity by UTC hour, 0..23.
 MORNING_EVENING = [1, 1, 1, 1, 2, 5, 9, 12, 10, 6, 5, 5, 6, 5, 5, 6, 7, 9, 11, 12, 11, 8, 5, 2]
@@ -28,21 +32,21 @@ OFFICE = [0, 0, 0, 0, 0, 1, 2, 6, 11, 13, 13, 11, 7, 10, 12, 12, 10, 7, 4, 2, 2,
 APPS = [
     {
         "app_id": "habit-tracker", "users": 150, "hours": MORNING_EVENING, "weekend": 1.0,
-        "platforms": {"ios": 6, "android": 4}, "versions": [(0, "2.3.0"), (11, "2.4.0"), (23, "2.4.1")],
+        "platforms": {"ios": 6, "android": 4}, "versions": [(0, "2.2.0"), (22, "2.3.0"), (41, "2.4.0"), (53, "2.4.1")],
         "screens": ["Today", "Habits", "Stats", "Settings", "Habit Detail"],
         "actions": [("Habit Completed", 5), ("Habit Created", 1), ("Reminder Set", 1)],
         "purchase": ("Premium Yearly", 29.99, 0.012),
     },
     {
         "app_id": "recipe-box", "users": 130, "hours": DINNER, "weekend": 1.6,
-        "platforms": {"ios": 4, "android": 4, "web": 2}, "versions": [(0, "5.1.2"), (16, "5.2.0")],
+        "platforms": {"ios": 4, "android": 4, "web": 2}, "versions": [(0, "5.1.2"), (46, "5.2.0")],
         "screens": ["Home", "Search", "Recipe", "Shopping List", "Favourites"],
         "actions": [("Recipe Viewed", 6), ("Recipe Saved", 2), ("Ingredient Checked", 3)],
         "purchase": ("Meal Plan Monthly", 4.99, 0.02),
     },
     {
         "app_id": "focus-timer", "users": 90, "hours": OFFICE, "weekend": 0.35,
-        "platforms": {"macos": 5, "windows": 3, "web": 2}, "versions": [(0, "1.8.0"), (20, "1.9.0")],
+        "platforms": {"macos": 5, "windows": 3, "web": 2}, "versions": [(0, "1.8.0"), (30, "1.8.1"), (50, "1.9.0")],
         "screens": ["Timer", "History", "Projects", "Preferences"],
         "actions": [("Focus Session Started", 4), ("Focus Session Completed", 3), ("Break Taken", 2)],
         "purchase": ("Pro Lifetime", 14.99, 0.008),
@@ -99,14 +103,14 @@ def session_events(rng, app, user, session_id, start, day, first_session):
     return out
 
 
-def generate(seed=7, days=30, now=None):
+def generate(seed=7, days=DAYS, now=None):
     """Every demo event up to `now`, oldest first. Same seed and UTC day -> same events."""
     now = now or datetime.now(timezone.utc)
     first_day = datetime(now.year, now.month, now.day, tzinfo=timezone.utc) - timedelta(days=days - 1)
     rng = random.Random(seed)
     events = []
     for app in APPS:
-        # A third of the users were there before the month started; the rest sign up over the month
+        # A third of the users were there before the first day; the rest sign up over the period
         # (growth). Some are daily users, most are not, and everybody drifts away a little.
         existing = app["users"] // 3
         users = [{"id": f"{app['app_id'][:5]}-user-{n:03d}", "platform": weighted(rng, app["platforms"]),
@@ -138,13 +142,17 @@ def generate(seed=7, days=30, now=None):
     return events
 
 
-def send(url, key, events):
-    """POST the events in batches of BATCH. Returns (stored, duplicates)."""
+def keyed_session(key):
     session = requests.Session()
     session.headers.update({"X-API-KEY": key})
+    return session
+
+
+def send(session, url, events):
+    """POST the events in batches of BATCH. Returns (stored, duplicates)."""
     stored = duplicates = 0
     for offset in range(0, len(events), BATCH):
-        response = session.post(f"{url.rstrip('/')}/track", json={"events": events[offset:offset + BATCH]}, timeout=60)
+        response = session.post(f"{url}/track", json={"events": events[offset:offset + BATCH]}, timeout=60)
         if response.status_code != 200:
             raise SystemExit(f"demo: the worker refused a batch ({response.status_code}): {response.text[:300]}")
         body = response.json()
@@ -153,15 +161,32 @@ def send(url, key, events):
     return stored, duplicates
 
 
-def load_demo(url, key, seed=7, days=30, quiet=False):
+def fold_all(session, url):
+    """The worker adds stored events to its statistics in steps (a little on every read, and by cron in
+    production); doing it all now makes the first screen show the whole demo. Needs the AUTH_KEY
+    (POST /admin/fold); with another key, or a worker without the route, the reads catch up on their own.
+    Returns whether everything is folded."""
+    for _ in range(FOLD_CALLS):
+        response = session.post(f"{url}/admin/fold", params={"chunks": FOLD_CHUNKS}, timeout=120)
+        if response.status_code != 200:
+            return False
+        if response.json().get("complete"):
+            return True
+    return False
+
+
+def load_demo(url, key, seed=7, days=DAYS, quiet=False):
     started = time.monotonic()
     events = generate(seed, days)
-    stored, duplicates = send(url, key, events)
+    session, url = keyed_session(key), url.rstrip("/")
+    stored, duplicates = send(session, url, events)
+    folded = fold_all(session, url)
     if not quiet:
         users = len({e["user_id"] for e in events})
         sessions = len({(e["app_id"], e["session_id"]) for e in events})
+        note = "" if folded else "; the statistics catch up over the next reads"
         print(f"Demo data: {len(events)} events ({stored} new, {duplicates} already there), {len(APPS)} apps, "
-              f"{users} users, {sessions} sessions, sent in {time.monotonic() - started:.1f} s", flush=True)
+              f"{users} users, {sessions} sessions, sent in {time.monotonic() - started:.1f} s{note}", flush=True)
     return stored
 
 
@@ -179,7 +204,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("ODDLYTICS_API_URL") or DEFAULT_URL)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--days", type=int, default=30, choices=range(1, 31), metavar="1..30")
+    parser.add_argument("--days", type=int, default=DAYS, choices=range(1, DAYS + 1), metavar=f"1..{DAYS}")
     args = parser.parse_args()
     key = os.environ.get("ODDLYTICS_API_KEY") or dev_vars_key()
     if not key:

@@ -1,8 +1,8 @@
-"""Events explorer: filter by event, session and user; raw events newest first, paged; CSV download."""
+"""Events explorer: filter by event, session and user; raw events newest first, paged; CSV of all matches."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports, periods
+from dashboard import exports, periods, text
 from dashboard.screens import states
 from dashboard.screens.paging import Pager
 
@@ -10,10 +10,13 @@ ANY_EVENT = "Any event"
 PAGE_SIZES = [25, 50, 100, 250]
 EXPORT_PAGE = 1000
 EXPORT_MAX_PAGES = 50
+USER_SUGGESTIONS = 20
 
 
 def render(reader, range_params):
-    filters = render_filters(reader)
+    tz = range_params["tz"]
+    names = reader.top_events(limit=1000)
+    filters = render_filters(reader, [e["event"] for e in names])
     signature = (tuple(sorted(reader.scope.items())), tuple(sorted(filters.items())))
     size = st.session_state.get("explorer_page_size", 50)
     pager = Pager("explorer", signature + (size,))
@@ -21,58 +24,97 @@ def render(reader, range_params):
     if not body["events"] and pager.page == 1:
         states.nothing_in_range("events matching these filters")
         return
-    tz = range_params["tz"]
-    time_column = st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss")
-    st.dataframe(events_frame(body["events"], tz), hide_index=True, width="stretch", height=min(38 + 35 * size, 640),
-                 column_config={"timestamp": time_column,
-                                "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
-                                "platform": "Platform", "app_version": "Version", "country": "Country",
-                                "properties": "Properties"})
+    events_table(body["events"], tz, height=min(38 + 35 * size, 640))
     pager.controls(body["next_cursor"], len(body["events"]))
-    render_export(reader, filters, signature)
+    render_export(reader, filters, signature, matching_count(reader, filters, names), tz)
 
 
-def render_filters(reader):
-    names = [e["event"] for e in reader.top_events(limit=1000)]
+def events_table(events, tz, height=None):
+    """The one way raw events are shown (Events screen, a user's events): same columns, names and times."""
+    st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
+                 column_config={
+                     "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss"),
+                     "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
+                     "platform": "Platform", "app_version": "Version", "country": "Country",
+                     "properties": "Properties"})
+
+
+def render_filters(reader, names):
     event, session, user, size = st.columns([2, 2, 2, 1])
     chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event")
-    session_id = session.text_input("Session", key="explorer_session", placeholder="session id").strip()
-    user_id = user.text_input("User", key="explorer_user", placeholder="user id").strip()
+    session_id = session.text_input("Session (exact id)", key="explorer_session", placeholder="the whole session id",
+                                    help="Session ids must match exactly; there is no index to search them by part.")
+    typed = user.text_input("User", key="explorer_user", placeholder="a user id or part of one",
+                            help="Any part of a user id, as on the Users screen; pick one of the matches.")
     size.selectbox("Per page", PAGE_SIZES, index=1, key="explorer_page_size")
-    filters = {"event": None if chosen == ANY_EVENT else chosen, "session_id": session_id, "user_id": user_id}
+    filters = {"event": None if chosen == ANY_EVENT else chosen, "session_id": session_id.strip(),
+               "user_id": pick_user(reader, typed.strip())}
     return {k: v for k, v in filters.items() if v}
+
+
+def pick_user(reader, typed):
+    """An exact user id, or one picked among the users whose id contains what was typed."""
+    if not typed:
+        return None
+    matches = [u["user_id"] for u in reader.users(limit=USER_SUGGESTIONS, search=typed)["users"]]
+    if typed in matches or not matches:
+        if not matches:
+            st.caption(f"No user id in this range contains {text.literal(typed)}.")
+        return typed
+    return st.selectbox(f"User ids containing {text.literal(typed)} (the {len(matches)} most recently seen)"
+                        if len(matches) == USER_SUGGESTIONS else f"User ids containing {text.literal(typed)}",
+                        matches, key="explorer_user_match")
+
+
+def matching_count(reader, filters, names):
+    """How many events match, from figures the API keeps for the range (rollups); None when it keeps none
+    for these filters (a session or a user: /users figures are all-time, not the range's)."""
+    if not filters:
+        return reader.overview()["events"]
+    if set(filters) == {"event"}:
+        # A name missing from the list (beyond its limit) has no known count: None, not 0.
+        return next((e["count"] for e in names if e["event"] == filters["event"]), None)
+    return None
 
 
 def events_frame(events, tz="UTC"):
     rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz),
              "properties": exports.properties_text(e["properties"])} for e in events]
-    columns = ["timestamp", "event", "app_id", "user_id", "session_id", "platform", "app_version", "country",
-               "properties"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=exports.TABLE_COLUMNS)
 
 
-def all_events(reader, filters):
+def all_events(reader, filters, expected):
+    """Every matching event, page by page, with a progress bar in events fetched."""
     events, cursor = [], None
+    progress = st.progress(0.0, text="Fetching events …")
     for _ in range(EXPORT_MAX_PAGES):
         body = reader.events(limit=EXPORT_PAGE, cursor=cursor, **filters)
         events += body["events"]
         cursor = body["next_cursor"]
+        of = f" of {expected:,}" if expected else ""
+        progress.progress(min(len(events) / expected, 1.0) if expected else 0.0,
+                          text=f"Fetched {len(events):,}{of} {'event' if (expected or len(events)) == 1 else 'events'}")
         if cursor is None:
             break
     return events, cursor is not None
 
 
-def render_export(reader, filters, signature):
+def render_export(reader, filters, signature, expected, tz):
+    size = text.plural(expected, "event") if expected is not None else None
+    st.caption(("The table's own download icon saves only the page shown. " if expected != 0 else "")
+               + (f"Matching these filters in this range: {size}." if size else
+                  "The worker keeps no count for these filters in this range; preparing the CSV counts them.")
+               + f" The CSV has the table's columns in that order, times in {tz}.")
     prepared = st.session_state.get("explorer_csv")
     if prepared is None or prepared["signature"] != signature:
-        if st.button("Prepare CSV of all matching events", key="explorer_prepare_csv", icon=":material/download:"):
-            events, truncated = all_events(reader, filters)
-            prepared = {"signature": signature, "csv": exports.events_csv(events), "count": len(events),
-                        "truncated": truncated}
-            st.session_state["explorer_csv"] = prepared
-        else:
+        label = f"Prepare CSV of all {size}" if size else "Prepare CSV of all matching events"
+        if not st.button(label, key="explorer_prepare_csv", icon=":material/download:"):
             return
-    note = f" (the first {prepared['count']:,}; narrow the filters for the rest)" if prepared["truncated"] else ""
-    st.download_button(f"Download {prepared['count']:,} events as CSV{note}", prepared["csv"],
+        events, truncated = all_events(reader, filters, expected)
+        prepared = {"signature": signature, "csv": exports.events_csv(events, tz), "count": len(events),
+                    "truncated": truncated}
+        st.session_state["explorer_csv"] = prepared
+    note = " (the first ones; narrow the filters for the rest)" if prepared["truncated"] else ""
+    st.download_button(f"Download {text.plural(prepared['count'], 'event')} as CSV{note}", prepared["csv"],
                        file_name="oddlytics-events.csv", mime="text/csv", key="explorer_download",
                        icon=":material/download:", type="primary")

@@ -1,9 +1,16 @@
 """Overview: KPI cards with change vs the previous period, events over time, top events, weekday x hour."""
+from datetime import datetime, timezone
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, periods
+from dashboard import charts, periods, text
 from dashboard.screens import states
+
+
+TOP_SHOWN = 10
+SMALL_COLUMN = 80  # px
+ALL_EVENT_NAMES = 1000  # the worker's largest /stats/events limit
 
 
 def render(reader, range_params):
@@ -15,11 +22,12 @@ def render(reader, range_params):
         return
     interval = periods.interval_for(range_params)
     buckets = reader.timeline(interval)
-    left, right = st.columns([3, 2], gap="large")
+    # Equal halves: at 1440 px the top events table (name, two counts, share bar) fits without clipping.
+    left, right = st.columns(2, gap="large")
     with left:
         render_timeline(buckets, interval, tz)
     with right:
-        render_top_events(reader.top_events(limit=10), figures["events"])
+        render_top_events(reader.top_events(limit=ALL_EVENT_NAMES), figures["events"])
     render_heatmap(reader.heatmap(), tz)
 
 
@@ -39,32 +47,57 @@ def render_kpis(figures, tz):
 
 def render_timeline(buckets, interval, tz):
     st.subheader("Events over time")
+    now = datetime.now(timezone.utc)
+    buckets = periods.started_by(buckets, now)
     peak = max(buckets, key=lambda b: b["events"])
     when = periods.parse_time(peak["t"], tz)
     when_text = f"at {when:%d %b %H:%M} {tz}" if interval == "hour" else f"on {when:%a %d %b}"
-    st.caption(f"Per {interval} · peak {periods.count(peak['events'])} events {when_text} · "
-               "sessions dashed")
-    st.altair_chart(charts.timeline(buckets, interval, tz), width="stretch")
+    unfinished = periods.is_unfinished(buckets[-1], interval, tz, now)
+    st.caption(f"Per {interval} · peak {text.plural(peak['events'], 'event')} {when_text}"
+               + (f" · the current {interval} is still running (dashed)" if unfinished else ""))
+    st.altair_chart(charts.timeline(buckets, interval, tz, unfinished), width="stretch")
+
+
+def top_events_frame(events, total, shown=TOP_SHOWN):
+    """The `shown` most frequent names, and one "Other" row for the rest so the shares add up to 100%."""
+    frame = pd.DataFrame(events[:shown], columns=["event", "count", "sessions"])
+    rest = events[shown:]
+    other = total - int(frame["count"].sum())
+    if other > 0:
+        label = f"Other ({text.plural(len(rest), 'event name')})" if rest else "Other"
+        # Sessions of different names overlap, so the rest has no session count to show.
+        frame.loc[len(frame)] = [label, other, float("nan")]
+    frame["share"] = frame["count"] / total * 100 if total else 0
+    return frame
+
+
+def top_events_table(frame, height):
+    st.dataframe(
+        frame, hide_index=True, width="stretch", height=height,
+        column_config={
+            "event": st.column_config.TextColumn("Event", width="medium"),
+            "count": st.column_config.NumberColumn("Events", format="localized", width=SMALL_COLUMN),
+            "sessions": st.column_config.NumberColumn(
+                "Sessions", format="localized", width=SMALL_COLUMN,
+                help="Distinct sessions with this event. None for Other: one session can hold several of its names."),
+            "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100,
+                                                     width=SMALL_COLUMN),
+        },
+    )
 
 
 def render_top_events(events, total):
     st.subheader("Top events")
-    frame = pd.DataFrame(events, columns=["event", "count", "sessions"])
-    frame["share"] = frame["count"] / total * 100 if total else 0
-    st.dataframe(
-        frame, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 400),
-        column_config={
-            "event": st.column_config.TextColumn("Event"),
-            "count": st.column_config.NumberColumn("Events", format="localized"),
-            "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
-            "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100),
-        },
-    )
+    frame = top_events_frame(events, total)
+    top_events_table(frame, min(38 + 35 * len(frame), 440))
+    if len(events) > TOP_SHOWN:
+        with st.expander(f"All {text.plural(len(events), 'event name')}"):
+            top_events_table(top_events_frame(events, total, shown=len(events)), min(38 + 35 * len(events), 600))
 
 
 def render_heatmap(cells, tz):
     st.subheader("When people use your apps")
     busiest = max(cells, key=lambda c: c["events"])
     st.caption(f"Events by weekday and hour ({tz}) · busiest: {busiest['weekday']} "
-               f"{busiest['hour']:02d}:00 with {periods.count(busiest['events'])} events")
+               f"{busiest['hour']:02d}:00 with {text.plural(busiest['events'], 'event')}")
     st.altair_chart(charts.heatmap(cells, tz), width="stretch")

@@ -11,6 +11,10 @@ class Pager:
         self.state = state
 
     @property
+    def signature(self):
+        return self.state["signature"]
+
+    @property
     def cursor(self):
         return self.state["cursors"][-1]
 

@@ -3,6 +3,7 @@ import json
 
 import streamlit as st
 
+from dashboard import api, text
 from dashboard.config import KEY_NAME, URL_NAME
 
 FIRST_EVENT = {"event": "App Opened", "app_id": "my-app", "session_id": "session-1"}
@@ -22,28 +23,53 @@ def not_configured():
             language="toml")
 
 
+def failed(error):
+    """An error in place of the screen, under the usual title and sidebar, with a way to try again."""
+    show = {api.WorkerUnreachable: unreachable, api.WrongKey: wrong_key, api.Redirected: redirected}
+    show.get(type(error), api_error)(error)
+    # A new cache epoch: the retry reads the worker again instead of an answer cached before the failure.
+    st.button("Retry", key="retry", icon=":material/refresh:", on_click=api.refresh)
+
+
 def unreachable(error):
-    st.error(f"**Cannot reach the Oddlytics worker at {error.url}** ({error.reason}).", icon=":material/cloud_off:")
+    st.error(f"**Cannot reach the Oddlytics worker at {text.literal(error.url)}**: {error.reason}.",
+             icon=":material/cloud_off:")
     st.markdown("Is it running, and is the URL right? Locally, `make worker` starts it on http://127.0.0.1:8787. "
                 f"The URL comes from `{URL_NAME}`.")
 
 
 def wrong_key(error):
-    st.error(f"**The worker at {error.url} rejected the API key (401).**", icon=":material/key_off:")
+    st.error(f"**The worker at {text.literal(error.url)} did not accept the API key.**", icon=":material/key_off:")
     st.markdown(f"Check `{KEY_NAME}`: it must be the worker's `AUTH_KEY` or `READ_KEY` secret. "
                 "Locally that is `AUTH_KEY` in `.dev.vars`.")
 
 
+def redirected(error):
+    st.error(f"**The worker URL {text.literal(error.url)} redirects to {text.literal(error.target)}.**",
+             icon=":material/alt_route:")
+    st.markdown(f"The dashboard does not follow redirects, so the API key is never sent anywhere else. If that "
+                f"address is your worker, set `{URL_NAME}` to it.")
+
+
 def api_error(error):
-    st.error(f"**The worker answered with an error ({error.status}):** {error.message}", icon=":material/error:")
+    what = "did not accept this request" if 400 <= error.status < 500 else "could not answer"
+    st.error(f"**The worker {what}:** {text.literal(error.message)}", icon=":material/error:")
     for item in error.details[:10]:
-        st.caption(f"{item.get('field') or ''}: {item.get('message') or ''}")
+        st.caption(text.literal(f"{item.get('field') or ''}: {item.get('message') or ''}"))
+    if error.status >= 500:
+        st.caption("This is usually temporary; try again in a moment. The worker's log says more.")
 
 
 def no_events_yet(url):
-    st.info("**No events yet.** Send the first one and it shows up here within a minute:", icon=":material/rocket_launch:")
+    st.info("**No events yet.** Send the first one, then reload this page:", icon=":material/rocket_launch:")
     st.code(first_event_command(url), language="bash")
-    st.caption("Locally, `make demo` loads a month of realistic demo events instead.")
+    st.caption("Locally, `make demo` loads two months of realistic demo events instead.")
+
+
+def still_folding(unfolded):
+    st.caption(f":material/hourglass_top: {text.plural(unfolded, 'event')} stored but not yet in the statistics "
+               "(the worker adds them in steps, on every read and every few minutes): figures may be short of "
+               "them. **Refresh** in a moment.")
 
 
 def nothing_in_range(what="events"):

@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from scripts.demo import BATCH, generate
-from validation import parse_track_body
+from validation import MAX_BATCH, parse_track_body
 
 NOW = datetime(2024, 5, 20, 15, 30, tzinfo=timezone.utc)
 
@@ -14,11 +14,18 @@ def test_same_seed_and_day_give_the_same_events():
     assert generate(seed=3, now=NOW) != generate(seed=4, now=NOW)
 
 
-def test_events_span_the_last_30_days_and_never_the_future():
+def test_events_span_60_days_so_the_default_30_day_view_has_a_previous_period():
     events = generate(now=NOW)
     stamps = [datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")) for e in events]
-    assert NOW - timedelta(days=30) < min(stamps) and max(stamps) <= NOW
+    assert NOW - timedelta(days=60) < min(stamps) < NOW - timedelta(days=59) and max(stamps) <= NOW
     assert stamps == sorted(stamps)
+    previous = sum(NOW - timedelta(days=60) < s <= NOW - timedelta(days=30) for s in stamps)
+    assert len(events) / 3 < previous < len(events) * 2 / 3
+
+
+def test_a_later_run_the_same_day_repeats_every_event_and_id_so_make_demo_is_idempotent():
+    earlier = generate(now=NOW)
+    assert generate(now=NOW + timedelta(hours=6))[:len(earlier)] == earlier
 
 
 def test_three_apps_hundreds_of_users_and_a_few_purchases():
@@ -40,6 +47,7 @@ def test_weekend_rhythm_differs_by_app():
 
 
 def test_every_batch_passes_the_workers_validation():
+    assert BATCH <= MAX_BATCH
     events = generate(now=NOW)
     now_ms = int(NOW.timestamp() * 1000)
     for offset in range(0, len(events), BATCH):

@@ -169,3 +169,7 @@ class Reader:
 
     def users(self, limit=50, cursor=None, search=None):
         return self.get("/users", limit=limit, cursor=cursor, search=search)
+
+    def suggest(self, field, prefix, limit=10):
+        """Session or user ids starting with `prefix` (read through an index by the worker)."""
+        return self.get("/suggest", field=field, prefix=prefix, limit=limit)["values"]

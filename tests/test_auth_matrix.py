@@ -28,6 +28,7 @@ GRANTED_STATUS = {
     ("POST", "/admin/purge"): 400,  # the session worker has no RETENTION_DAYS
     ("DELETE", "/admin/users"): 400,  # the query form, sent without the id it needs
     ("DELETE", "/admin/apps"): 400,
+    ("GET", "/suggest"): 400,  # sent without the prefix it needs
 }
 
 

@@ -406,11 +406,15 @@ def test_timeline_draws_real_counts_marks_the_running_day_and_has_a_legend(monke
     assert "the current day is still running (dashed)" in shown_text(at)
 
 
-def test_events_explorer_suggests_users_by_part_and_counts_before_the_csv(monkeypatch, worker, known):
+def test_events_explorer_suggests_ids_by_prefix_and_counts_before_the_csv(monkeypatch, worker, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=known)
     assert "Matching these filters in this range: 6 events." in shown_text(at)
-    assert at.text_input(key="explorer_session").label == "Session (exact id)"
+    at.text_input(key="explorer_session").input("s").run()
+    assert at.selectbox(key="explorer_session_match").options == ["s0", "s1", "s2", "s3"]
+    at.text_input(key="explorer_session").input("").run()
     at.text_input(key="explorer_user").input("LIC").run()
+    assert "No user id starts with" in shown_text(at)
+    at.text_input(key="explorer_user").input("ali").run()
     assert at.selectbox(key="explorer_user_match").options == ["alice"]
     assert set(at.dataframe[0].value["user_id"]) == {"alice"}
     assert "The worker keeps no count for these filters in this range" in shown_text(at)

@@ -85,3 +85,19 @@ def test_heatmap_rejects_bad_range(api):
     response = api.get("/stats/heatmap", params={"from": "tomorrow"})
     assert response.status_code == 400
     assert "from" in response.json()["error"]
+
+
+def test_suggest_offers_ids_by_prefix_through_an_index(api, app_id):
+    send(api, app_id)
+    api.fold_all()
+
+    def values(field, prefix, **params):
+        return api.read("/suggest", field=field, prefix=prefix, app_id=app_id, **params)["values"]
+
+    assert values("user_id", "a") == ["alice"] and values("user_id", "AL") == [] and values("user_id", "%") == []
+    assert values("session_id", "s") == ["s1", "s2", "s3", "s4"] and values("session_id", "s", limit=2) == ["s1", "s2"]
+    assert values("session_id", "an") == ["anon"]
+    response = api.get("/suggest", params={"field": "session_id", "prefix": "s", "limit": 2})
+    assert response.status_code == 200 and int(response.headers["x-d1-rows-read"]) < 2000
+    assert api.get("/suggest", params={"field": "user_id"}).status_code == 400
+    assert api.get("/suggest", params={"field": "event", "prefix": "a"}).status_code == 400

@@ -65,6 +65,7 @@ def build_routes():
     import heatmap
     import maintenance
     import stats
+    import suggest
     import track
     import users
     from ratelimit import check_track
@@ -87,6 +88,7 @@ def build_routes():
         Route("GET", "/stats/events", stats.top_events, READ),
         Route("GET", "/events", events.list_events, READ),
         Route("GET", "/users", users.list_users, READ),
+        Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
     ]
 

@@ -10,7 +10,7 @@ ANY_EVENT = "Any event"
 PAGE_SIZES = [25, 50, 100, 250]
 EXPORT_PAGE = 1000
 EXPORT_MAX_PAGES = 50
-USER_SUGGESTIONS = 20
+ID_SUGGESTIONS = 20
 
 
 def render(reader, range_params):
@@ -42,28 +42,29 @@ def events_table(events, tz, height=None):
 def render_filters(reader, names):
     event, session, user, size = st.columns([2, 2, 2, 1])
     chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event")
-    session_id = session.text_input("Session (exact id)", key="explorer_session", placeholder="the whole session id",
-                                    help="Session ids must match exactly; there is no index to search them by part.")
-    typed = user.text_input("User", key="explorer_user", placeholder="a user id or part of one",
-                            help="Any part of a user id, as on the Users screen; pick one of the matches.")
+    typed_session = session.text_input("Session", key="explorer_session", placeholder="a session id or its start",
+                                       help="The whole id, or its first characters: pick one of the matches.")
+    typed_user = user.text_input("User", key="explorer_user", placeholder="a user id or its start",
+                                 help="The whole id, or its first characters: pick one of the matches.")
     size.selectbox("Per page", PAGE_SIZES, index=1, key="explorer_page_size")
-    filters = {"event": None if chosen == ANY_EVENT else chosen, "session_id": session_id.strip(),
-               "user_id": pick_user(reader, typed.strip())}
+    filters = {"event": None if chosen == ANY_EVENT else chosen,
+               "session_id": pick_id(reader, "session_id", "session", typed_session.strip()),
+               "user_id": pick_id(reader, "user_id", "user", typed_user.strip())}
     return {k: v for k, v in filters.items() if v}
 
 
-def pick_user(reader, typed):
-    """An exact user id, or one picked among the users whose id contains what was typed."""
+def pick_id(reader, field, noun, typed):
+    """An exact id, or one picked among the ids that start with what was typed (the worker's index)."""
     if not typed:
         return None
-    matches = [u["user_id"] for u in reader.users(limit=USER_SUGGESTIONS, search=typed)["users"]]
+    matches = reader.suggest(field, typed, limit=ID_SUGGESTIONS)
     if typed in matches or not matches:
         if not matches:
-            st.caption(f"No user id in this range contains {text.literal(typed)}.")
+            st.caption(f"No {noun} id starts with {text.literal(typed)}.")
         return typed
-    return st.selectbox(f"User ids containing {text.literal(typed)} (the {len(matches)} most recently seen)"
-                        if len(matches) == USER_SUGGESTIONS else f"User ids containing {text.literal(typed)}",
-                        matches, key="explorer_user_match")
+    first = f"the first {len(matches)} " if len(matches) == ID_SUGGESTIONS else ""
+    return st.selectbox(f"{noun.capitalize()} ids starting with {text.literal(typed)} ({first}in order)",
+                        matches, key=f"explorer_{noun}_match")
 
 
 def matching_count(reader, filters, names):

@@ -46,9 +46,10 @@ def port_in_use(port):
 # ---- Process groups that must not outlive this process ------------------------------------------------------
 
 _groups = []  # Popen objects, each the leader of a process group started here and not yet stopped
-_signal_received = None  # the signal turned into KeyboardInterrupt; later ones are ignored
+_signal_received = None  # the first stop signal, turned into KeyboardInterrupt
 _deferred_signal = None  # a signal that arrived while signals were deferred
 _defer_depth = 0
+_stopping = False  # run_until_stopped is stopping everything
 
 
 def _on_stop_signal(signum, frame):
@@ -60,6 +61,13 @@ def _on_stop_signal(signum, frame):
         return
     _signal_received = signum
     raise KeyboardInterrupt
+
+
+def raise_if_stop_requested():
+    """For waiting loops. A KeyboardInterrupt raised while a finalizer runs is swallowed ("Exception ignored
+    in ..."), and later signals are ignored: the stop that signal asked for must still happen."""
+    if _signal_received and not _stopping:
+        raise KeyboardInterrupt
 
 
 @contextmanager
@@ -153,16 +161,19 @@ def start_group(command, env=None, **popen_args):
 def run_until_stopped(main):
     """Run `main()` with stop_on_signals; stop what it started, however it ends. Returns the exit status: main's,
     1 with one line after a ServerError, 128 + signal after a stop signal (and no traceback)."""
+    global _stopping
     try:
         stop_on_signals()
         return main()
     except KeyboardInterrupt:
+        _stopping = True
         print(f"{Path(sys.argv[0]).name}: interrupted; stopping what it started", file=sys.stderr)
         return stop_signal_status()
     except ServerError as error:
         print(f"{Path(sys.argv[0]).name}: {error}", file=sys.stderr)
         return 1
     finally:
+        _stopping = True
         stop_all()
         # CPython puts the default handlers back while finalizing: a late Ctrl-C would then kill the exiting
         # process with a misleading status. Nothing is left to stop, so later signals are ignored.

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.dashboard_server import Dashboard  # noqa: E402
 from scripts.demo import dev_vars_key, load_demo  # noqa: E402
-from scripts.devserver import ROOT, ServerError, Worker, port_in_use, run_until_stopped  # noqa: E402
+from scripts.devserver import (  # noqa: E402
+    ROOT, ServerError, Worker, port_in_use, raise_if_stop_requested, run_until_stopped)
 
 DEFAULT_DASHBOARD_PORT = 8501
 DASHBOARD_PORT_TRIES = 20
@@ -81,6 +82,7 @@ def serve(args):
     say("\nPress Ctrl-C to stop.")
     while worker.process.poll() is None and (dashboard is None or dashboard.process.poll() is None):
         time.sleep(1)
+        raise_if_stop_requested()
     raise ServerError("the worker or the dashboard exited; see its log above")
 
 

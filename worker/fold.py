@@ -11,13 +11,12 @@ touches), computes, and commits only onto that snapshot: its first statement che
 whole batch back (the next call simply tries again).
 """
 import json
+from collections import namedtuple
 
 import hll
 from d1 import D1Error, Statement
 
 CHUNK = 2000
-HOUR_OF_TS = "(ts / 1000 - ts / 1000 % 3600)"
-DAY_OF_TS = "(ts / 1000 - ts / 1000 % 86400)"
 
 
 class Grain:
@@ -34,6 +33,8 @@ class Grain:
 HOURLY = Grain("hour", "hour", 3600, "hourly", "hourly_names", "hourly_users")
 DAILY = Grain("day", "day", 86400, "daily", "daily_names", "daily_users")
 GRAINS = (HOURLY, DAILY)
+HOUR_OF_TS = HOURLY.bucket("ts")
+DAY_OF_TS = DAILY.bucket("ts")
 
 CHUNK_CTE = "chunk AS (SELECT * FROM events WHERE id > ?1 AND id <= ?2)"
 # Each session of the chunk with its known start (old_ts, NULL if new) and its start once the chunk is in.
@@ -174,17 +175,21 @@ JOIN {grain.counters} t ON t.app_id = k.app_id AND t.{grain.column} = k.bucket""
 CHUNK_USERS_SQL = f"""SELECT json_group_array(json_array(app_id, hour, user_id)) AS users FROM (
   SELECT DISTINCT app_id, {HOUR_OF_TS} AS hour, user_id FROM events WHERE id > ?1 AND id <= ?2 AND user_id IS NOT NULL)"""
 
-STATE_SQL = "SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id FROM fold_state WHERE id = 1"
+STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
+  EXISTS (SELECT 1 FROM stale_sketches) AS stale FROM fold_state WHERE id = 1"""
+
+
+class FoldState(namedtuple("FoldState", "folded version last_id stale")):
+    @property
+    def unfolded(self):
+        """Events not counted yet, by id (an upper bound: ids have gaps)."""
+        return max(self.last_id - self.folded, 0)
 
 
 async def state(db):
+    """One query, so a read route with nothing to fold or rebuild pays one row or two."""
     row = await db.first(STATE_SQL)
-    return row["folded"], row["version"], row["last_id"] or 0
-
-
-async def state_unfolded(db):
-    folded, _, last_id = await state(db)
-    return max(last_id - folded, 0), folded
+    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]))
 
 
 async def merged_sketches(db, grain, additions):
@@ -284,16 +289,14 @@ async def rebuild_stale_sketches(db, folded, version):
 async def catch_up(db, max_chunks=1, chunk=CHUNK):
     """Rebuild stale sketches, then fold up to `max_chunks` chunks of the tail.
     Returns (events still unfolded (by id), whether stale sketches remain)."""
-    folded, version, last_id = await state(db)
+    current = await state(db)
     for _ in range(2):  # hours, then the days built from them
-        if not await rebuild_stale_sketches(db, folded, version):
+        if not current.stale or not await rebuild_stale_sketches(db, current.folded, current.version):
             break
-        folded, version, last_id = await state(db)
+        current = await state(db)
     for _ in range(max_chunks):
-        if last_id <= folded:
+        if not current.unfolded:
             break
-        upto = min(last_id, folded + chunk)
-        await fold_chunk(db, folded, version, upto)
-        folded, version, last_id = await state(db)
-    stale = await db.first("SELECT EXISTS (SELECT 1 FROM stale_sketches) AS stale")
-    return max(last_id - folded, 0), bool(stale["stale"])
+        await fold_chunk(db, current.folded, current.version, min(current.last_id, current.folded + chunk))
+        current = await state(db)
+    return current.unfolded, current.stale

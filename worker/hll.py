@@ -111,6 +111,3 @@ class Sketch:
             estimate = M * math.log(M / zeros)  # linear counting: more exact while many registers are empty
         return round(estimate)
 
-
-def encode_users(uhs):
-    return Sketch().add_all(uhs).encode()

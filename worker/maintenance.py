@@ -26,8 +26,7 @@ async def rebuild(ctx):
     statements = [Statement(f"DELETE FROM {table}") for table in ROLLUP_TABLES]
     statements.append(Statement("UPDATE fold_state SET folded = 0, version = version + 1 WHERE id = 1"))
     await ctx.db.batch(statements)
-    unfolded, _ = await fold.state_unfolded(ctx.db)
-    return ok({"success": True, "complete": False, "unfolded_events": unfolded,
+    return ok({"success": True, "complete": False, "unfolded_events": (await fold.state(ctx.db)).unfolded,
                "next": "call POST /admin/fold until it answers \"complete\": true"})
 
 

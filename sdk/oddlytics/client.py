@@ -12,7 +12,7 @@ from .backoff import Backoff
 from .buffer import MemoryBuffer, SqliteBuffer
 from .plan import SplitPlan
 from .session import DEFAULT_IDLE_TIMEOUT, Session
-from .transport import Delivered, Refused, Rejected, Retry, Split, encoded_size, fit_body, post_batch
+from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_body, post_batch
 
 logger = logging.getLogger("oddlytics")
 

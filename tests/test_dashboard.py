@@ -35,10 +35,12 @@ def known(api):
     """One app: 6 events in 3 sessions by 2 users in the last 30 days, 2 events in the 30 days before."""
     app_id = f"dash-{int(time.time() * 1000) % 10**9}"
     now = time.time()
+    # Session s1 sits inside one UTC hour (the last whole one), whatever the minute the tests run at.
+    last_hour = now - now % HOUR - HOUR + 60
     sent = [
-        event(app_id, "App Opened", "s1", user_id="alice", timestamp=iso(now - HOUR)),
-        event(app_id, "Screen Viewed", "s1", user_id="alice", timestamp=iso(now - HOUR + 60)),
-        event(app_id, "Purchase", "s1", user_id="alice", timestamp=iso(now - HOUR + 120)),
+        event(app_id, "App Opened", "s1", user_id="alice", timestamp=iso(last_hour)),
+        event(app_id, "Screen Viewed", "s1", user_id="alice", timestamp=iso(last_hour + 60)),
+        event(app_id, "Purchase", "s1", user_id="alice", timestamp=iso(last_hour + 120)),
         event(app_id, "App Opened", "s2", user_id="bob", timestamp=iso(now - 26 * HOUR)),
         event(app_id, "Screen Viewed", "s2", user_id="bob", timestamp=iso(now - 26 * HOUR + 60)),
         event(app_id, "App Opened", "s3", timestamp=iso(now - 50 * HOUR)),

@@ -4,6 +4,7 @@ The key travels only in the X-API-KEY header, only to the configured URL (redire
 `requests` would re-send the header to wherever they point); it is never part of an error message.
 """
 import time
+from urllib.parse import quote
 
 import requests
 import streamlit as st
@@ -60,6 +61,18 @@ class ApiError(DashboardError):
         self.details = details or []
 
 
+class MissingRoute(ApiError):
+    """The worker has no such route: it is older than this dashboard (the router's 404 says "no route")."""
+
+    def __init__(self, path):
+        super().__init__(404, f"no route for {path}")
+        self.path = path
+
+
+class Refused(ApiError):
+    """A change the worker refused (a key that may only read: 403), or bad input."""
+
+
 class Client:
     def __init__(self, url, key):
         self.url = url.rstrip("/")
@@ -70,9 +83,12 @@ class Client:
         return f"Client({self.url!r})"
 
     def get(self, path, params=None):
+        return self.send("GET", path, params)
+
+    def send(self, method, path, params=None, body=None):
         try:
-            response = self.session.get(self.url + path, params=params or {}, timeout=TIMEOUT_SECONDS,
-                                        allow_redirects=False)
+            response = self.session.request(method, self.url + path, params=params or {}, json=body,
+                                            timeout=TIMEOUT_SECONDS, allow_redirects=False)
         except requests.RequestException as error:
             raise WorkerUnreachable(self.url, error) from None
         if response.is_redirect or 300 <= response.status_code < 400:
@@ -87,6 +103,10 @@ class Client:
         if response.status_code >= 400 or not isinstance(body, dict):
             message = body.get("error") if isinstance(body, dict) else None
             details = body.get("details") if isinstance(body, dict) else None
+            if response.status_code == 404 and str(message).startswith("no route for "):
+                raise MissingRoute(path)
+            if method != "GET" and 400 <= response.status_code < 500:
+                raise Refused(response.status_code, message or f"HTTP {response.status_code}", details)
             raise ApiError(response.status_code, message or "the answer is not what the dashboard expects; "
                                                             "is this URL an Oddlytics worker?", details)
         return body
@@ -102,7 +122,7 @@ def client_for(url, key):
 # Errors are raised, and st.cache_data never caches a raised error.
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def cached_get(url, key, path, params, epoch):
-    return client_for(url, key).get(path, dict(params))
+    return client_for(url, key).get(path, list(params))  # a list keeps repeated names (step=)
 
 
 # /apps lists every app ever seen whatever the range; the shortest range keeps the D1 rows it reads (its
@@ -110,6 +130,22 @@ def cached_get(url, key, path, params, epoch):
 @st.cache_data(ttl=APP_LIST_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def cached_app_list(url, key, epoch):
     return client_for(url, key).get("/apps", {"days": "1"})["apps"]
+
+
+# DELETE /admin/events/0 needs AUTH_KEY (403 with any other key) and deletes nothing: the router checks the
+# key before the handler, which refuses id 0 (400). The worker has no admin-only read to ask instead.
+ADMIN_PROBE = "/admin/events/0"
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_is_admin(url, key, epoch):
+    try:
+        client_for(url, key).send("DELETE", ADMIN_PROBE)
+    except Refused as refused:
+        return refused.status == 400
+    except ApiError:
+        return False
+    return False
 
 
 def session_epoch():
@@ -124,6 +160,7 @@ def refresh():
 def clear_cache():
     cached_get.clear()
     cached_app_list.clear()
+    cached_is_admin.clear()
 
 
 class Reader:
@@ -134,11 +171,11 @@ class Reader:
         self.scope = dict(scope)  # range params plus app_id, already as strings
         self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
 
-    def get(self, path, **params):
-        merged = {**self.scope, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
-        body = cached_get(self.settings.url, self.settings.key, path, tuple(sorted(merged.items())), session_epoch())
-        self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
-        return body
+    def get(self, path, span=None, **params):
+        """A read of this app and range; `span` (range params) replaces the range (a previous period, a year)."""
+        scope = self.scope if span is None else {**{k: v for k, v in self.scope.items() if k == "app_id"}, **span}
+        merged = {**scope, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
+        return self.read(path, tuple(sorted(merged.items())))
 
     def all_apps(self, wanted=None):
         """Every app ever seen. When `wanted` (e.g. from a link) is not among them, the list may predate it:
@@ -155,11 +192,68 @@ class Reader:
     def overview(self):
         return self.get("/stats/overview")
 
-    def timeline(self, interval, app_id=None, event=None):
-        return self.get("/stats/timeline", interval=interval, app_id=app_id, event=event)["buckets"]
+    def timeline(self, interval, app_id=None, event=None, span=None):
+        return self.get("/stats/timeline", span=span, interval=interval, app_id=app_id, event=event)["buckets"]
 
-    def top_events(self, limit=20):
-        return self.get("/stats/events", limit=limit)["events"]
+    def top_events(self, limit=20, app_id=None):
+        return self.get("/stats/events", limit=limit, app_id=app_id)["events"]
+
+    def active(self, interval="day", span=None):
+        return self.get("/stats/active", span=span, interval=interval)
+
+    def breakdown(self, by, event=None, limit=None):
+        return self.get("/stats/breakdown", by=by, event=event, limit=limit)
+
+    def properties(self, event=None):
+        return self.get("/stats/properties", event=event)["properties"]
+
+    def groups(self, app_id=None):
+        return self.get("/stats/groups", app_id=app_id)["groups"]
+
+    def sessions(self):
+        return self.get("/stats/sessions")
+
+    def funnel(self, steps, within, by):
+        # Repeated step= parameters: a comma inside an event name would split a steps=A,B list.
+        params = tuple(sorted({**self.scope, "within": within, "by": by}.items())) + tuple(("step", s) for s in steps)
+        return self.read("/stats/funnel", params)
+
+    def retention(self, cohort, periods, event=None):
+        return self.get("/stats/retention", cohort=cohort, periods=periods, event=event)
+
+    def user(self, user_id):
+        """One user's all-time figures (GET /users/{id}: the id percent-encoded, "/" included)."""
+        return self.read(f"/users/{quote(user_id, safe='')}", ())
+
+    def aliases(self):
+        return self.read("/settings/aliases", ())["aliases"]
+
+    def aliases_for_app(self, app_id=None):
+        """{event name: alias} of one app (the picked one by default); none with all apps (each app names its
+        events) or from a worker without aliases."""
+        app_id = app_id or self.scope.get("app_id")
+        if app_id is None:
+            return {}
+        try:
+            return {a["event_name"]: a["alias"] for a in self.read("/settings/aliases", (("app_id", app_id),))["aliases"]
+                    if a["app_id"] == app_id}
+        except MissingRoute:
+            return {}
+
+    def read(self, path, params):
+        body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())
+        self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
+        return body
+
+    def is_admin(self):
+        """Whether the key is AUTH_KEY: admin controls show only then (the worker would refuse them anyway)."""
+        return cached_is_admin(self.settings.url, self.settings.key, session_epoch())
+
+    def change(self, method, path, params=None, body=None):
+        """An admin change; afterwards this session reads fresh figures."""
+        answer = client_for(self.settings.url, self.settings.key).send(method, path, params, body)
+        refresh()
+        return answer
 
     def heatmap(self):
         return self.get("/stats/heatmap")["cells"]

@@ -8,12 +8,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from dashboard import api, config, periods, text  # noqa: E402
-from dashboard.screens import apps, explorer, overview, states, users  # noqa: E402
+from dashboard import api, config, periods, shapes, text  # noqa: E402
+from dashboard.screens import apps, behaviour, breakdowns, explorer, overview, states, users  # noqa: E402
 
 ALL_APPS = "All apps"
 SCREENS = {
     "Overview": (":material/monitoring:", overview.render),
+    "Breakdowns": (":material/bar_chart:", breakdowns.render),
+    "Sessions": (":material/timer:", behaviour.render_sessions),
+    "Funnels": (":material/filter_alt:", behaviour.render_funnel),
+    "Retention": (":material/event_repeat:", behaviour.render_retention),
     "Apps": (":material/apps:", apps.render),
     "Events": (":material/list_alt:", explorer.render),
     "Users": (":material/group:", users.render),
@@ -41,13 +45,15 @@ def remember_query_params(settings):
     for key in ("screen", "app", "range"):
         if st.query_params.get(key):
             st.session_state[key] = st.query_params[key]
+    if st.query_params.get("user"):
+        st.session_state[users.PAGE_KEY] = st.query_params["user"]
     dates = periods.custom_dates(st.query_params.get("from"), st.query_params.get("to"),
                                   periods.today_in(viewer_zone(settings)))
     if dates:
         st.session_state["custom_range"] = dates
 
 
-def sidebar(settings, app_ids):
+def sidebar(settings, app_ids, names):
     with st.sidebar:
         st.markdown("## :material/insights: Oddlytics")
         if st.session_state.get("screen") not in SCREENS:
@@ -58,7 +64,8 @@ def sidebar(settings, app_ids):
         options = [ALL_APPS, *app_ids]
         if st.session_state.get("app") not in options:
             st.session_state["app"] = ALL_APPS
-        app = st.selectbox("App", options, key="app")
+        app = st.selectbox("App", options, key="app",
+                           format_func=lambda a: a if a == ALL_APPS else shapes.app_label(a, names))
         if st.session_state.get("range") not in periods.RANGE_CHOICES:
             st.session_state["range"] = periods.DEFAULT_RANGE
         choice = st.selectbox("Range", periods.RANGE_CHOICES, key="range")
@@ -70,6 +77,8 @@ def sidebar(settings, app_ids):
         st.caption(f"Worker: {text.literal(settings.url)}  \nReads are cached for {api.CACHE_SECONDS} s "
                    f"(the app list for {api.APP_LIST_SECONDS} s) · times in {tz}")
     link = {"screen": screen, "app": app, "range": choice}
+    if screen == "Users" and st.session_state.get(users.PAGE_KEY):
+        link["user"] = st.session_state[users.PAGE_KEY]
     if custom:
         link.update({"from": custom[0].isoformat(), "to": custom[1].isoformat()})
     st.query_params.from_dict(link)
@@ -97,25 +106,25 @@ def viewer_zone(settings):
     return periods.zone_name(settings.timezone, getattr(st.context, "timezone", None))
 
 
-def app_ids_or_error(settings):
-    """The picker's app ids, or the error that stops every screen (the sidebar still shows)."""
+def apps_or_error(settings):
+    """The picker's apps, or the error that stops every screen (the sidebar still shows)."""
     wanted = st.session_state.get("app")
     try:
-        apps = api.Reader(settings, {}).all_apps(wanted=None if wanted == ALL_APPS else wanted)
+        return api.Reader(settings, {}).all_apps(wanted=None if wanted == ALL_APPS else wanted), None
     except api.DashboardError as error:
         # Keep the app of the link in the picker, so Retry comes back to the same view.
-        return [wanted] if wanted and wanted != ALL_APPS else [], error
-    return [a["app_id"] for a in apps], None
+        return ([{"app_id": wanted}] if wanted and wanted != ALL_APPS else []), error
 
 
 def render(settings):
-    app_ids, error = app_ids_or_error(settings)
-    if not app_ids and error is None:
+    apps_listed, error = apps_or_error(settings)
+    if not apps_listed and error is None:
         st.title("Oddlytics")
         states.no_events_yet(settings.url)
         return
-    screen, scope = sidebar(settings, app_ids)
-    header(screen, scope)
+    names = {a["app_id"]: a.get("display_name") for a in apps_listed}
+    screen, scope = sidebar(settings, list(names), names)
+    header(screen, scope, next((a for a in apps_listed if a["app_id"] == scope.get("app_id")), None))
     notice = st.empty()  # filled once the screen's reads have said whether they are complete
     try:
         if error:
@@ -123,6 +132,9 @@ def render(settings):
         reader = api.Reader(settings, scope)
         with st.spinner(f"Loading {screen.lower()} …"):
             SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
+    except api.MissingRoute as missing:
+        states.needs_worker(missing)
+        return
     except api.DashboardError as failure:
         states.failed(failure)
         return
@@ -131,9 +143,18 @@ def render(settings):
             states.still_folding(reader.unfolded_events)
 
 
-def header(screen, scope):
+def header(screen, scope, app=None):
     what = text.literal(scope["app_id"]) if "app_id" in scope else ALL_APPS
-    st.title(screen)
+    if app and app.get("display_name"):
+        what = f"{text.literal(app['display_name'])} ({what})"
+    icon = shapes.https_icon(app.get("icon_url")) if app else None
+    if icon:
+        picture, title = st.columns([1, 15], vertical_alignment="center")
+        picture.image(icon, width=48)
+        with title:
+            st.title(screen)
+    else:
+        st.title(screen)
     dates = "" if "days" in scope else f"{scope['from']} → {scope['to']}"
     choice = st.session_state["range"]
     shown = dates if choice == periods.CUSTOM else f"{choice.lower()}{' · ' + dates if dates else ''}"

@@ -6,8 +6,10 @@ ACCENT = "#6C5CE7"
 SECONDARY = "#00B894"
 # Sunday first, as in the sidebar's date picker: Streamlit 1.51's calendar always starts on Sunday.
 WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-SERIES = {"Events": ACCENT, "Sessions": SECONDARY}
-SERIES_COLUMNS = {"events": "Events", "sessions": "Sessions"}
+MUTED = "#A4B0BE"
+ACTIVE_COLOUR = "#E17055"
+SERIES = {"Events": ACCENT, "Sessions": SECONDARY, "Active users": ACTIVE_COLOUR, "Previous period": MUTED}
+SERIES_COLUMNS = {"events": "Events", "sessions": "Sessions", "active": "Active users"}
 
 
 def wall_clock(values, tz):
@@ -15,18 +17,24 @@ def wall_clock(values, tz):
     return pd.to_datetime(values, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
 
 
-def _frame(buckets, tz):
-    frame = pd.DataFrame(buckets, columns=["t", "events", "sessions"])
+def _frame(buckets, tz, columns=("events", "sessions")):
+    frame = pd.DataFrame(buckets, columns=["t", *columns])
     frame["t"] = wall_clock(frame["t"], tz)
     return frame
 
 
-def timeline(buckets, interval, tz="UTC", unfinished=False):
+def timeline(buckets, interval, tz="UTC", unfinished=False, previous=None, active=None):
     """Events (area) and sessions per bucket, straight segments between the real counts (a smoothed curve
-    invents shapes); when the last bucket is still running, the segment into it is dashed."""
-    frame = _frame(buckets, tz)
+    invents shapes); when the last bucket is still running, the segment into it is dashed. `previous`
+    ([{t, previous}]): the previous period's events at the same offsets, dotted grey. `active`
+    ({t: users}): active users per bucket, a third line."""
+    columns = ["events", "sessions"] + (["active"] if active is not None else [])
+    rows = [{**b, "active": active.get(b["t"], 0)} if active is not None else b for b in buckets]
+    frame = _frame(rows, tz, columns)
     finished = frame.iloc[:-1] if unfinished and len(frame) > 1 else frame
-    series = alt.Color("series:N", title=None, scale=alt.Scale(domain=list(SERIES), range=list(SERIES.values())),
+    shown = [SERIES_COLUMNS[c] for c in columns] + (["Previous period"] if previous else [])
+    series = alt.Color("series:N", title=None,
+                       scale=alt.Scale(domain=shown, range=[SERIES[name] for name in shown]),
                        legend=alt.Legend(orient="top", direction="horizontal"))
     x = alt.X("t:T", title=None, axis=alt.Axis(format="%H:%M" if interval == "hour" else "%d %b", grid=False))
     y = alt.Y("count:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1))
@@ -36,20 +44,31 @@ def timeline(buckets, interval, tz="UTC", unfinished=False):
                            stops=[alt.GradientStop(color="rgba(108,92,231,0.02)", offset=0),
                                   alt.GradientStop(color="rgba(108,92,231,0.30)", offset=1)]),
     ).encode(x=x, y=alt.Y("events:Q", title=None))
-    layers = [area, _lines(finished, x, y, series)]
+    layers = [area, _lines(finished, x, y, series, columns)]
     if finished is not frame:
-        layers.append(_lines(frame.iloc[-2:], x, y, series, dashed=True))
+        layers.append(_lines(frame.iloc[-2:], x, y, series, columns, dashed=True))
+    if previous:
+        layers.append(_previous_line(previous, tz, x, y, series))
     time_format = "%d %b %H:%M" if interval == "hour" else "%a %d %b"
     hover = alt.Chart(frame).mark_circle(size=120, opacity=0).encode(
         x=x, y=alt.Y("events:Q", title=None),
         tooltip=[alt.Tooltip("t:T", title=f"From ({tz})", format=time_format),
-                 alt.Tooltip("events:Q", title="Events", format=","),
-                 alt.Tooltip("sessions:Q", title="Sessions", format=",")])
+                 *(alt.Tooltip(f"{c}:Q", title=SERIES_COLUMNS[c], format=",") for c in columns)])
     return alt.layer(*layers, hover).properties(height=300).configure_view(strokeWidth=0)
 
 
-def _lines(frame, x, y, series, dashed=False):
-    long = frame.rename(columns=SERIES_COLUMNS).melt(id_vars="t", value_vars=list(SERIES), var_name="series",
+def _previous_line(previous, tz, x, y, series):
+    frame = pd.DataFrame(previous, columns=["t", "previous"])
+    frame["t"] = wall_clock(frame["t"], tz)
+    frame = frame.rename(columns={"previous": "count"}).assign(series="Previous period")
+    return alt.Chart(frame).mark_line(strokeWidth=1.5, strokeDash=[2, 3], interpolate="linear").encode(
+        x=x, y=y, color=series,
+        tooltip=[alt.Tooltip("count:Q", title="Previous period, events", format=",")])
+
+
+def _lines(frame, x, y, series, columns, dashed=False):
+    names = [SERIES_COLUMNS[c] for c in columns]
+    long = frame.rename(columns=SERIES_COLUMNS).melt(id_vars="t", value_vars=names, var_name="series",
                                                      value_name="count")
     mark = {"strokeWidth": 2, "interpolate": "linear"}
     if dashed:
@@ -79,3 +98,65 @@ def user_activity(events, tz="UTC"):
         tooltip=[alt.Tooltip("timestamp:T", title=f"When ({tz})", format="%d %b %Y %H:%M:%S"),
                  "event:N", alt.Tooltip("session_id:N", title="Session"), alt.Tooltip("app_id:N", title="App")],
     ).properties(height=max(120, 34 * frame["event"].nunique())).configure_view(strokeWidth=0)
+
+
+# A week column is labelled with its month when its Sunday is one of the month's first 7 days: one label a month.
+MONTH_STARTS = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
+
+
+def calendar(cells):
+    """A year of daily active users, GitHub style: a column per week, a row per weekday (Sunday first)."""
+    return alt.Chart(cells).mark_rect(cornerRadius=2, stroke="white", strokeWidth=1.5).encode(
+        x=alt.X("week:O", title=None, axis=alt.Axis(labelExpr=MONTH_STARTS,
+                                                      labelAngle=0, labelOverlap=True, ticks=False, domain=False)),
+        y=alt.Y("weekday:O", title=None, sort=WEEKDAYS, axis=alt.Axis(ticks=False, domain=False)),
+        color=alt.Color("active:Q", title="Active users", scale=alt.Scale(scheme="purples"), legend=None),
+        tooltip=[alt.Tooltip("date:N", title="Day"), alt.Tooltip("active:Q", title="Active users", format=","),
+                 alt.Tooltip("new:Q", title="New users", format=",")],
+    ).properties(height=150).configure_view(strokeWidth=0)
+
+
+def bars(frame, label, value="events", title="Events"):
+    """Horizontal bars in the frame's order, labels whole (Vega cuts them at 180 px by default)."""
+    return alt.Chart(frame).mark_bar(color=ACCENT, cornerRadiusEnd=3).encode(
+        x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=",d", tickMinStep=1)),
+        y=alt.Y(f"{label}:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),
+        tooltip=[alt.Tooltip(f"{label}:N", title="Value"), alt.Tooltip(f"{value}:Q", title=title, format=",")],
+    ).properties(height=max(80, 30 * len(frame))).configure_view(strokeWidth=0)
+
+
+def funnel(frame):
+    base = alt.Chart(frame).encode(
+        y=alt.Y("step:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),
+        x=alt.X("count:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1)))
+    bars_layer = base.mark_bar(color=ACCENT, cornerRadiusEnd=3).encode(
+        tooltip=[alt.Tooltip("event:N", title="Event"), alt.Tooltip("count:Q", title="Did it", format=","),
+                 alt.Tooltip("from_first:Q", title="% of the first step", format=".1f"),
+                 alt.Tooltip("from_previous:Q", title="% of the previous step", format=".1f")])
+    labels = base.mark_text(align="left", dx=4).encode(text=alt.Text("from_first:Q", format=".1f"))
+    return alt.layer(bars_layer, labels).properties(height=max(120, 48 * len(frame))).configure_view(strokeWidth=0)
+
+
+def retention(frame, cohort_title):
+    base = alt.Chart(frame).encode(
+        x=alt.X("period:O", title="Periods after the first", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cohort:O", title=cohort_title))
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("share:Q", title="Active (%)", scale=alt.Scale(scheme="purples", domain=[0, 100])),
+        tooltip=[alt.Tooltip("cohort:O", title=cohort_title), alt.Tooltip("size:Q", title="Cohort size", format=","),
+                 alt.Tooltip("period:O", title="Period"), alt.Tooltip("users:Q", title="Active users", format=","),
+                 alt.Tooltip("share:Q", title="Active (%)", format=".1f")])
+    labels = base.mark_text(fontSize=11).encode(
+        text=alt.Text("share:Q", format=".0f"),
+        color=alt.condition("datum.share > 55", alt.value("white"), alt.value("#2d3436")))
+    return alt.layer(cells, labels).properties(height=max(120, 26 * frame["cohort"].nunique())).configure_view(
+        strokeWidth=0)
+
+
+def histogram(rows):
+    frame = pd.DataFrame(rows, columns=["label", "sessions"])
+    return alt.Chart(frame).mark_bar(color=SECONDARY, cornerRadiusEnd=3).encode(
+        x=alt.X("label:N", title="Session duration", sort=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("sessions:Q", title="Sessions", axis=alt.Axis(format=",d", tickMinStep=1)),
+        tooltip=[alt.Tooltip("label:N", title="Duration"), alt.Tooltip("sessions:Q", title="Sessions", format=",")],
+    ).properties(height=240).configure_view(strokeWidth=0)

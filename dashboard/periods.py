@@ -108,3 +108,20 @@ def is_unfinished(bucket, interval, tz, now):
 def range_label(range_json, tz="UTC"):
     start, end = parse_time(range_json["from"], tz), parse_time(range_json["to"], tz)
     return f"{start:%d %b %Y %H:%M} → {end:%d %b %Y %H:%M} {tz}"
+
+
+def previous_params(params, previous_json):
+    """The range just before `params`, as long, for the previous period's timeline: the same number of whole
+    local days before a date range (day buckets then align with the current ones, across a DST change too);
+    the overview's previous instants for a rolling range."""
+    if "days" in params:
+        return {"from": previous_json["from"], "to": previous_json["to"], "tz": params["tz"]}
+    days = range_days(params)
+    start = date.fromisoformat(params["from"])
+    return {"from": (start - timedelta(days=days)).isoformat(), "to": (start - timedelta(days=1)).isoformat(),
+            "tz": params["tz"]}
+
+
+def year_params(tz, today):
+    """The 365 whole local days ending today (the calendar heatmap)."""
+    return {"from": (today - timedelta(days=364)).isoformat(), "to": today.isoformat(), "tz": tz}

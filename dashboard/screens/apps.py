@@ -1,11 +1,15 @@
-"""Apps: every app with its figures for the range, when it was first and last seen, and a sparkline."""
+"""Apps: every app with its figures for the range, when it was first and last seen, and a sparkline; select
+one for its page (every event name by group; in admin mode its settings, aliases and deletion)."""
+import zlib
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import periods, text
-from dashboard.screens import states
+from dashboard import periods, shapes, text
+from dashboard.screens import admin, states
 
 MAX_SPARKLINES = 30  # one timeline request per app; beyond this the column stays empty
+ALL_EVENT_NAMES = 1000  # the worker's largest /stats/events limit
 
 
 def render(reader, range_params):
@@ -17,11 +21,14 @@ def render(reader, range_params):
     frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
     active = int((frame["events"] > 0).sum())
     st.caption(f"{text.plural(len(frame), 'app')} · {active} active in this range · trend per {interval}, "
-               "on one scale for every app")
-    st.dataframe(
-        frame, hide_index=True, width="stretch",
+               "on one scale for every app · select a row (the box at its left) for the app's page")
+    key = f"apps_table_{zlib.crc32(repr(sorted(reader.scope.items())).encode())}"
+    selection = st.dataframe(
+        frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={
+            "icon": st.column_config.ImageColumn("", width="small", help="Icon (https URLs only)"),
             "app_id": st.column_config.TextColumn("App", pinned=True),
+            "display_name": st.column_config.TextColumn("Name"),
             "trend": st.column_config.LineChartColumn(f"Events per {interval}", width="medium", y_min=0,
                                                      y_max=trend_ceiling(frame["trend"])),
             "events": st.column_config.NumberColumn("Events", format="localized"),
@@ -32,6 +39,39 @@ def render(reader, range_params):
             "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format="D MMM YYYY, HH:mm"),
         },
     )
+    rows = selection.selection.rows if selection else []
+    st.divider()
+    if not rows or rows[0] >= len(apps):
+        st.info("Select a row above (the box at its left) to see that app's page.", icon=":material/touch_app:")
+        return
+    render_app_page(reader, apps[rows[0]])
+
+
+def render_app_page(reader, app):
+    app_id = app["app_id"]
+    icon = shapes.https_icon(app.get("icon_url"))
+    if icon:
+        st.image(icon, width=64)
+    name = app.get("display_name")
+    st.subheader(text.literal(name or app_id))
+    st.caption(f"App id {text.literal(app_id)} · every event name in "
+               "this range with its count and share, by group (an event's group is its `group` property)")
+    events = reader.top_events(limit=ALL_EVENT_NAMES, app_id=app_id)
+    groups = states.unless_missing(lambda: reader.groups(app_id=app_id))
+    aliases = reader.aliases_for_app(app_id)
+    frame = shapes.groups_frame(groups or [], events, aliases)
+    if frame.empty:
+        states.nothing_in_range(f"events of {text.literal(app_id)}")
+    else:
+        st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 640), column_config={
+            "group": st.column_config.TextColumn("Group"),
+            "event": st.column_config.TextColumn("Event", width="large",
+                                                 help="An alias shows first, the real name in brackets"),
+            "count": st.column_config.NumberColumn("Events", format="localized"),
+            "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100),
+        })
+    if reader.is_admin():
+        admin.app_controls(reader, app, [e["event"] for e in events], aliases)
 
 
 def trend_ceiling(trends):
@@ -44,8 +84,8 @@ def apps_frame(apps, trend_for, tz="UTC"):
     rows = []
     for index, app in enumerate(apps):
         trend = trend_for(app["app_id"]) if index < MAX_SPARKLINES else None
-        rows.append({**app, "trend": trend,
+        rows.append({**app, "trend": trend, "icon": shapes.https_icon(app.get("icon_url")),
                      "first_seen": periods.parse_time(app["first_seen"], tz),
                      "last_seen": periods.parse_time(app["last_seen"], tz)})
-    columns = ["app_id", "trend", "events", "sessions", "users", "total_events", "first_seen", "last_seen"]
+    columns = ["icon", "app_id", "display_name", "trend", "events", "sessions", "users", "total_events", "first_seen", "last_seen"]
     return pd.DataFrame(rows, columns=columns)

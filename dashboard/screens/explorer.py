@@ -1,9 +1,11 @@
 """Events explorer: filter by event, session and user; raw events newest first, paged; CSV of all matches."""
+import zlib
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import exports, periods, text
-from dashboard.screens import states
+from dashboard.screens import admin, states
 from dashboard.screens.paging import Pager
 
 ANY_EVENT = "Any event"
@@ -24,23 +26,43 @@ def render(reader, range_params):
     if not body["events"] and pager.page == 1:
         states.nothing_in_range("events matching these filters")
         return
-    events_table(body["events"], tz, height=min(38 + 35 * size, 640))
+    admin_mode = reader.is_admin()
+    picked = events_table(body["events"], tz, height=min(38 + 35 * size, 640),
+                          select_key=f"explorer_table_{zlib.crc32(repr((signature, pager.page)).encode())}"
+                          if admin_mode else None)
     pager.controls(body["next_cursor"], len(body["events"]))
+    if admin_mode:
+        render_admin(reader, body["events"], picked)
     render_export(reader, filters, signature, matching_count(reader, filters, names), tz)
 
 
-def events_table(events, tz, height=None):
-    """The one way raw events are shown (Events screen, a user's events): same columns, names and times."""
-    st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
-                 column_config={
-                     "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss"),
-                     "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
-                     "platform": "Platform", "app_version": "Version", "country": "Country",
-                     "properties": "Properties"})
+def render_admin(reader, events, picked):
+    admin.show_outcome()
+    if picked is None:
+        st.caption("Admin: select an event (the box at its left) to delete it.")
+        return
+    admin.delete_event(reader, events[picked])
+
+
+def events_table(events, tz, height=None, select_key=None):
+    """The one way raw events are shown (Events screen, a user's events): same columns, names and times.
+    With `select_key`, one row is selectable: returns its position, or None."""
+    selectable = {"key": select_key, "on_select": "rerun", "selection_mode": "single-row"} if select_key else {}
+    shown = st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
+                         **selectable, column_config={
+                             "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss"),
+                             "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
+                             "platform": "Platform", "app_version": "Version", "country": "Country",
+                             "properties": "Properties"})
+    rows = shown.selection.rows if select_key and shown else []
+    return rows[0] if rows and rows[0] < len(events) else None
 
 
 def render_filters(reader, names):
     event, session, user, size = st.columns([2, 2, 2, 1])
+    if st.session_state.get("explorer_event") not in (ANY_EVENT, *names):
+        # Set by another screen (a breakdown's value) for a name this range does not have.
+        st.session_state["explorer_event"] = ANY_EVENT
     chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event")
     typed_session = session.text_input("Session", key="explorer_session", placeholder="a session id or its start",
                                        help="The whole id, or its first characters: pick one of the matches.")

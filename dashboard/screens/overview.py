@@ -1,10 +1,11 @@
-"""Overview: KPI cards with change vs the previous period, events over time, top events, weekday x hour."""
+"""Overview: KPI cards with change vs the previous period, active users, events over time against the previous
+period, top events, weekday x hour, and a year of daily active users."""
 from datetime import datetime, timezone
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, periods, text
+from dashboard import charts, periods, shapes, text
 from dashboard.screens import states
 
 
@@ -17,18 +18,32 @@ def render(reader, range_params):
     tz = range_params["tz"]
     figures = reader.overview()
     render_kpis(figures, tz)
+    active = states.unless_missing(lambda: reader.active("day"))
+    if active:
+        render_active_cards(active)
     if figures["events"] == 0:
         states.nothing_in_range()
         return
     interval = periods.interval_for(range_params)
     buckets = reader.timeline(interval)
+    previous = reader.timeline(interval, span=periods.previous_params(range_params, figures["previous"]))
     # Equal halves: at 1440 px the top events table (name, two counts, share bar) fits without clipping.
     left, right = st.columns(2, gap="large")
     with left:
-        render_timeline(buckets, interval, tz)
+        render_timeline(buckets, interval, tz, previous, active if interval == "day" else None)
     with right:
-        render_top_events(reader.top_events(limit=ALL_EVENT_NAMES), figures["events"])
+        render_top_events(reader.top_events(limit=ALL_EVENT_NAMES), figures["events"], reader.aliases_for_app())
     render_heatmap(reader.heatmap(), tz)
+    render_calendar(reader, tz)
+
+
+def render_active_cards(active):
+    day = active["buckets"][-1]["date"] if active["buckets"] else None
+    cards = [("Daily active users", active["dau"], f"Users with an event on {day}"),
+             ("Weekly active users", active["wau"], f"Users with an event in the 7 days ending {day}"),
+             ("Monthly active users", active["mau"], f"Users with an event in the 30 days ending {day}")]
+    for column, (label, value, help_text) in zip(st.columns(4), cards):
+        column.metric(label, periods.count(value), help=help_text, border=True)
 
 
 def render_kpis(figures, tz):
@@ -45,7 +60,7 @@ def render_kpis(figures, tz):
         column.metric(label, value, delta, help=help_text, border=True)
 
 
-def render_timeline(buckets, interval, tz):
+def render_timeline(buckets, interval, tz, previous=None, active=None):
     st.subheader("Events over time")
     now = datetime.now(timezone.utc)
     buckets = periods.started_by(buckets, now)
@@ -53,14 +68,21 @@ def render_timeline(buckets, interval, tz):
     when = periods.parse_time(peak["t"], tz)
     when_text = f"at {when:%d %b %H:%M} {tz}" if interval == "hour" else f"on {when:%a %d %b}"
     unfinished = periods.is_unfinished(buckets[-1], interval, tz, now)
-    st.caption(f"Per {interval} · peak {text.plural(peak['events'], 'event')} {when_text}"
+    overlay = shapes.previous_overlay(buckets, previous) if previous else None
+    earlier = f" · previous period: {text.plural(sum(b['events'] for b in previous), 'event')} (dotted)" \
+        if previous else ""
+    st.caption(f"Per {interval} · peak {text.plural(peak['events'], 'event')} {when_text}{earlier}"
                + (f" · the current {interval} is still running (dashed)" if unfinished else ""))
-    st.altair_chart(charts.timeline(buckets, interval, tz, unfinished), width="stretch")
+    by_date = {b["date"]: b["active"] for b in active["buckets"]} if active else None
+    active_by_t = {b["t"]: by_date.get(b["date"], 0) for b in buckets} if by_date is not None else None
+    st.altair_chart(charts.timeline(buckets, interval, tz, unfinished, overlay, active_by_t), width="stretch")
 
 
-def top_events_frame(events, total, shown=TOP_SHOWN):
-    """The `shown` most frequent names, and one "Other" row for the rest so the shares add up to 100%."""
-    frame = pd.DataFrame(events[:shown], columns=["event", "count", "sessions"])
+def top_events_frame(events, total, shown=TOP_SHOWN, aliases=None):
+    """The `shown` most frequent names, and one "Other" row for the rest so the shares add up to 100%.
+    `aliases` ({name: alias}) shows an alias with its real name."""
+    named = [{**e, "event": shapes.event_label(e["event"], aliases or {})} for e in events[:shown]]
+    frame = pd.DataFrame(named, columns=["event", "count", "sessions"])
     rest = events[shown:]
     other = total - int(frame["count"].sum())
     if other > 0:
@@ -86,13 +108,16 @@ def top_events_table(frame, height):
     )
 
 
-def render_top_events(events, total):
+def render_top_events(events, total, aliases=None):
     st.subheader("Top events")
-    frame = top_events_frame(events, total)
+    frame = top_events_frame(events, total, aliases=aliases)
     top_events_table(frame, min(38 + 35 * len(frame), 440))
+    if aliases:
+        st.caption("An event with an alias shows it first, its real name in brackets.")
     if len(events) > TOP_SHOWN:
         with st.expander(f"All {text.plural(len(events), 'event name')}"):
-            top_events_table(top_events_frame(events, total, shown=len(events)), min(38 + 35 * len(events), 600))
+            top_events_table(top_events_frame(events, total, shown=len(events), aliases=aliases),
+                             min(38 + 35 * len(events), 600))
 
 
 def render_heatmap(cells, tz):
@@ -101,3 +126,17 @@ def render_heatmap(cells, tz):
     st.caption(f"Events by weekday and hour ({tz}) · busiest: {busiest['weekday']} "
                f"{busiest['hour']:02d}:00 with {text.plural(busiest['events'], 'event')}")
     st.altair_chart(charts.heatmap(cells, tz), width="stretch")
+
+
+def render_calendar(reader, tz):
+    st.subheader("Daily active users, last 365 days")
+    year = states.unless_missing(lambda: reader.active("day", span=periods.year_params(tz, periods.today_in(tz))))
+    if not year:
+        return
+    cells = shapes.calendar_frame(year["buckets"])
+    busiest = cells.loc[cells["active"].idxmax()] if len(cells) else None
+    days_active = int((cells["active"] > 0).sum())
+    st.caption(f"{text.plural(days_active, 'day')} with active users ({tz} days, weeks start on Sunday)"
+               + (f" · busiest: {busiest['date']} with {text.plural(int(busiest['active']), 'user')}"
+                  if busiest is not None and busiest["active"] else ""))
+    st.altair_chart(charts.calendar(cells), width="stretch")

@@ -74,3 +74,17 @@ def still_folding(unfolded):
 
 def nothing_in_range(what="events"):
     st.info(f"No {what} in this range for this selection. Try a longer range or another app.", icon=":material/search_off:")
+
+
+def needs_worker(missing):
+    st.info(f"This needs a newer worker: the one configured has no {text.literal(missing.path)} route yet. "
+            "Deploy the worker of this dashboard's version.", icon=":material/upgrade:")
+
+
+def unless_missing(read):
+    """`read()`, or None after saying which route the worker lacks (an older worker than this dashboard)."""
+    try:
+        return read()
+    except api.MissingRoute as missing:
+        needs_worker(missing)
+        return None

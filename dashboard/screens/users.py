@@ -1,16 +1,20 @@
-"""Users: who was active in the range (search, paging); click a row for that user's activity."""
+"""Users: who was active in the range (search, paging); pick one for their page: all-time figures per app,
+activity in the range with repeats folded and properties readable, and (admin) deletion."""
 import zlib
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, periods, text
-from dashboard.screens import states
+from dashboard import charts, periods, shapes, text
+from dashboard.api import ApiError, MissingRoute
+from dashboard.screens import admin, states
 from dashboard.screens.explorer import events_table
 from dashboard.screens.paging import Pager
 
 PAGE_SIZE = 25
 ACTIVITY_LIMIT = 500
+RUNS_SHOWN = 50
+PAGE_KEY = "user_page"  # the user whose page is open (a row picked, or ?user= in a link)
 TABLE_KEY = "users_table"
 # The table and the cards show first/last seen alike (the cards take them from the selected row).
 SEEN_FORMAT = "D MMM YYYY, HH:mm"
@@ -21,21 +25,27 @@ def render(reader, range_params):
                            icon=":material/search:").strip()
     pager = Pager("users", (tuple(sorted(reader.scope.items())), search))
     body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
-    if not body["users"] and pager.page == 1:
+    linked = st.session_state.get(PAGE_KEY)
+    if not body["users"] and pager.page == 1 and not linked:
         states.nothing_in_range("identified users" + (f" whose id contains {text.literal(search)}" if search else ""))
         return
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
-               "sessions and first/last seen are all-time · select a row (the box at its left) for that user's activity")
+               "sessions and first/last seen are all-time · select a row (the box at its left) for that user's page")
     tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
     st.divider()
-    if picked is None:
-        st.info("Select a row above (the box at its left) to see that user's activity.", icon=":material/touch_app:")
+    if picked is not None:
+        linked = st.session_state[PAGE_KEY] = frame.iloc[picked]["user_id"]
+    if not linked:
+        st.info("Select a row above (the box at its left) to see that user's page.", icon=":material/touch_app:")
         return
-    render_activity(reader, frame.iloc[picked], tz)
+    if picked is None:
+        st.button("Close this user's page", key="users_close", icon=":material/close:",
+                  on_click=st.session_state.pop, args=(PAGE_KEY, None))
+    render_user_page(reader, linked, tz)
 
 
 def seen_text(moment):
@@ -66,22 +76,98 @@ def users_frame(users, tz="UTC"):
     return pd.DataFrame(rows, columns=["user_id", "events", "sessions", "apps", "first_seen", "last_seen"])
 
 
-def render_activity(reader, user, tz):
-    user_id = user["user_id"]
-    st.subheader("Activity")
-    st.caption(f"User {text.literal(user_id)}: all-time figures; the chart and table show the events in this range")
-    cards = [("Events", periods.count(int(user["events"]))), ("Sessions", periods.count(int(user["sessions"]))),
-             (f"First seen ({tz})", seen_text(user["first_seen"])), (f"Last seen ({tz})", seen_text(user["last_seen"]))]
+def render_user_page(reader, user_id, tz):
+    st.subheader("User")
+    st.code(user_id, language=None)  # literal, with a copy button
+    try:
+        detail = reader.user(user_id)
+    except MissingRoute as missing:
+        states.needs_worker(missing)  # the activity below needs only GET /events
+        detail = None
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        st.info(f"No events of the user {text.literal(user_id)} are stored.", icon=":material/person_off:")
+        return
+    if detail:
+        render_cards(detail, tz)
+        render_apps(reader, detail, tz)
+    render_activity(reader, user_id, tz)
+    if detail and reader.is_admin():
+        st.subheader("Admin")
+        admin.show_outcome()
+        admin.delete_user(reader, user_id, detail["events"])
+
+
+def render_cards(detail, tz):
+    first, last = (periods.parse_time(detail[k], tz) for k in ("first_seen", "last_seen"))
+    st.caption("All-time figures of this user" + "".join(
+        f" · {label}: " + ", ".join(text.literal(v) for v in detail.get(key) or []) for label, key in
+        (("platforms", "platforms"), ("app versions", "app_versions")) if detail.get(key)))
+    cards = [("Events", periods.count(detail["events"])), ("Sessions", periods.count(detail["sessions"])),
+             (f"First seen ({tz})", seen_text(first)), (f"Last seen ({tz})", seen_text(last))]
     # Wider cards for the dates, which are written out as in the table.
     for column, (label, value) in zip(st.columns([1, 1, 2, 2]), cards):
         column.metric(label, value, border=True)
+
+
+def filter_by_app(app_id):
+    st.session_state["app"] = app_id
+
+
+def render_apps(reader, detail, tz):
+    apps = detail["apps"]
+    frame = pd.DataFrame([{**a, "first_seen": periods.parse_time(a.get("first_seen"), tz),
+                           "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
+                         columns=["app_id", "events", "sessions", "first_seen", "last_seen"])
+    st.caption("Per app, all-time · select an app to filter every screen by it")
+    selection = st.dataframe(frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",
+                             on_select="rerun", selection_mode="single-row", column_config={
+                                 "app_id": st.column_config.TextColumn("App"),
+                                 "events": st.column_config.NumberColumn("Events", format="localized"),
+                                 "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
+                                 "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format=SEEN_FORMAT),
+                                 "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format=SEEN_FORMAT)})
+    rows = selection.selection.rows if selection else []
+    if rows and rows[0] < len(apps):
+        app = apps[rows[0]]
+        st.button(f"Show only {text.literal(app['app_id'])}", key="user_filter_app", icon=":material/filter_alt:",
+                  on_click=filter_by_app, args=(app["app_id"],))
+        if reader.is_admin():
+            admin.delete_user(reader, detail["user_id"], app["events"], app_id=app["app_id"])
+
+
+def render_activity(reader, user_id, tz):
+    st.subheader("Activity")
     body = reader.events(limit=ACTIVITY_LIMIT, user_id=user_id)
     events = body["events"]
     if not events:
         states.nothing_in_range(f"events carrying the user id {text.literal(user_id)}")
         return
-    if body["next_cursor"]:
-        st.caption(f"The chart and the table show the latest {ACTIVITY_LIMIT:,} events.")
+    st.caption(f"Events in this range{f' (the latest {ACTIVITY_LIMIT:,})' if body['next_cursor'] else ''}")
     st.altair_chart(charts.user_activity(events, tz), width="stretch")
+    render_event_runs(events, tz)
     with st.expander(f"Events of {text.literal(user_id)}, newest first", expanded=False):
         events_table(events, tz)
+
+
+def render_event_runs(events, tz):
+    """Newest first, repeats folded ("3× within 5 min"); each opens to its properties, shown as JSON."""
+    runs = shapes.fold_repeats(events)
+    st.caption(f"{text.plural(len(events), 'event')} as {text.plural(len(runs), 'entry', 'entries')}: the same "
+               f"event repeated in one session within {shapes.REPEAT_WINDOW_LABEL} is folded · open one for its "
+               "properties")
+    for run in runs[:RUNS_SHOWN]:
+        when = periods.parse_time(run["events"][0]["timestamp"], tz)
+        repeat = f" · {shapes.run_label(run)}" if len(run["events"]) > 1 else ""
+        with st.expander(f"{when:%d %b %H:%M:%S} · {text.literal(run['event'])}{repeat} · app "
+                         f"{text.literal(run['app_id'])}"):
+            for event in run["events"]:
+                st.caption(f"{periods.parse_time(event['timestamp'], tz):%d %b %Y %H:%M:%S} {tz} · session "
+                           f"{text.literal(event['session_id'])}" + "".join(
+                               f" · {label} {text.literal(event[key])}" for label, key in
+                               (("platform", "platform"), ("version", "app_version"), ("country", "country"))
+                               if event.get(key)))
+                st.json(event["properties"] or {}, expanded=True)
+    if len(runs) > RUNS_SHOWN:
+        st.caption(f"The latest {RUNS_SHOWN} entries are shown; the table below has every event.")

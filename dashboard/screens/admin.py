@@ -1,0 +1,133 @@
+"""Admin controls, shown only when the dashboard's key is AUTH_KEY (`Reader.is_admin`): app display names and
+icons, event aliases, and deleting an event, a user's data or an app behind a confirmation that says
+exactly what goes."""
+from urllib.parse import quote
+
+import streamlit as st
+
+from dashboard import api, shapes, text
+
+PENDING_KEY = "admin_pending"
+OUTCOME_KEY = "admin_outcome"
+# An erasure answers "complete": false when D1's per-request query budget ran out first: ask again.
+MAX_ERASE_CALLS = 50
+
+
+def path_part(value):
+    return quote(value, safe="")
+
+
+def show_outcome():
+    """What the last change did (set by a callback, shown on the next run)."""
+    outcome = st.session_state.pop(OUTCOME_KEY, None)
+    if outcome:
+        kind, message = outcome
+        (st.success if kind == "ok" else st.error)(message, icon=":material/check:" if kind == "ok" else
+                                                   ":material/error:")
+
+
+def run_change(describe, change):
+    """Run `change()` (from a button's callback); remember what it did, or why it failed."""
+    st.session_state.pop(PENDING_KEY, None)
+    try:
+        st.session_state[OUTCOME_KEY] = ("ok", describe(change()))
+    except api.DashboardError as error:
+        message = error.message if isinstance(error, api.ApiError) else str(error)
+        st.session_state[OUTCOME_KEY] = ("error", f"The worker refused: {text.literal(message)}")
+
+
+def erase(reader, path, params=None):
+    """Delete until the worker says it is complete; the total of events removed."""
+    removed = 0
+    for _ in range(MAX_ERASE_CALLS):
+        answer = reader.change("DELETE", path, params)
+        removed += answer["deleted"]["events"]
+        if answer.get("complete", True):
+            break
+    return removed
+
+
+def confirm_delete(key, ask_label, what, delete):
+    """A delete button that first says exactly what goes (`what`: Markdown, event data already literal)."""
+    if st.session_state.get(PENDING_KEY) != key:
+        st.button(ask_label, key=f"{key}_ask", icon=":material/delete:",
+                  on_click=st.session_state.__setitem__, args=(PENDING_KEY, key))
+        return
+    st.warning(f"**This deletes {what}**, with everything the statistics counted from them. It cannot be undone.",
+               icon=":material/warning:")
+    yes, no = st.columns(2)
+    yes.button("Delete", key=f"{key}_yes", type="primary", icon=":material/delete_forever:", on_click=run_change,
+               args=(lambda removed: f"Deleted {text.plural(removed, 'event')}.", delete))
+    no.button("Cancel", key=f"{key}_no", on_click=st.session_state.pop, args=(PENDING_KEY, None))
+
+
+def delete_event(reader, event):
+    when = event["timestamp"]
+    confirm_delete(f"delete_event_{event['id']}", "Delete this event",
+                   f"1 event: {text.literal(event['event'])} of {when} in app {text.literal(event['app_id'])} "
+                   f"(id {event['id']})",
+                   lambda: erase(reader, f"/admin/events/{event['id']}"))
+
+
+def delete_user(reader, user_id, events, app_id=None):
+    where = f"in app {text.literal(app_id)}" if app_id else "in every app"
+    params = {"user_id": user_id, **({"app_id": app_id} if app_id else {})}
+    # The query form: ids such as "." cannot travel in a path (the runtime resolves dot segments).
+    confirm_delete(f"delete_user_{user_id}_{app_id}", f"Delete this user's data {'in this app' if app_id else ''}",
+                   f"{text.plural(events, 'event')} of user {text.literal(user_id)} {where}",
+                   lambda: erase(reader, "/admin/users", params))
+
+
+def delete_app(reader, app):
+    app_id = app["app_id"]
+    confirm_delete(f"delete_app_{app_id}", "Delete this app",
+                   f"app {text.literal(app_id)}: all {text.plural(app.get('total_events') or 0, 'event')} it ever "
+                   "sent, its statistics and settings",
+                   lambda: erase(reader, "/admin/apps", {"app_id": app_id}))
+
+
+def app_controls(reader, app, event_names, aliases):
+    """An app page's admin section: display name and icon, aliases, deletion."""
+    app_id = app["app_id"]
+    st.subheader("Admin")
+    st.caption("Shown because the dashboard's key is the worker's AUTH_KEY.")
+    show_outcome()
+    settings, names, danger = st.tabs(["Name and icon", "Event aliases", "Delete"])
+    with settings:
+        app_settings_form(reader, app)
+    with names:
+        alias_editor(reader, app_id, event_names, aliases)
+    with danger:
+        delete_app(reader, app)
+
+
+def app_settings_form(reader, app):
+    app_id = app["app_id"]
+    with st.form(f"app_settings_{app_id}"):
+        name = st.text_input("Display name", value=app.get("display_name") or "", max_chars=100)
+        icon = st.text_input("Icon URL (https)", value=app.get("icon_url") or "", placeholder="https://…")
+        saved = st.form_submit_button("Save", type="primary")
+    if saved:
+        body = {"display_name": name.strip() or None, "icon_url": icon.strip() or None}
+        run_change(lambda _: "Saved. The app shows its new name and icon everywhere.",
+                   lambda: reader.change("PUT", f"/settings/apps/{path_part(app_id)}", body=body))
+        st.rerun()
+
+
+def alias_editor(reader, app_id, event_names, aliases):
+    if not event_names:
+        st.caption("No event names in this range.")
+        return
+    name = st.selectbox("Event", event_names, key=f"alias_event_{app_id}",
+                        format_func=lambda n: shapes.event_label(n, aliases))
+    current = aliases.get(name, "")
+    with st.form(f"alias_form_{app_id}"):
+        alias = st.text_input("Alias (empty removes it)", value=current, max_chars=255)
+        saved = st.form_submit_button("Save alias", type="primary")
+    if saved:
+        path = f"/settings/aliases/{path_part(app_id)}/{path_part(name)}"
+        if alias.strip():
+            run_change(lambda _: "Alias saved.", lambda: reader.change("PUT", path, body={"alias": alias.strip()}))
+        elif current:
+            run_change(lambda _: "Alias removed.", lambda: reader.change("DELETE", path))
+        st.rerun()

@@ -1,0 +1,89 @@
+"""Breakdowns: events, sessions and users per value of a dimension (platform, version, country, group, event,
+any property key); picking an event name filters the Events screen."""
+import zlib
+
+import streamlit as st
+
+from dashboard import charts, shapes, text
+from dashboard.screens import states
+
+DIMENSIONS = {"Platform": "platform", "App version": "app_version", "Country": "country", "Group": "group",
+              "Event": "event"}
+PROPERTY_PREFIX = "property:"
+LIMITS = [10, 25, 50, 100]
+ANY_EVENT = "Any event"
+# The worker filters raw events (GET /events) by event name, session and user only; statistics carry no
+# per-value filters. So only an event name can filter another screen.
+FILTERABLE = {"event"}
+
+
+def render(reader, range_params):
+    properties = reader.properties()
+    dimensions = {**DIMENSIONS, **{f"Property: {p['key']}": PROPERTY_PREFIX + p["key"] for p in properties}}
+    pick, scope_event, size = st.columns([3, 3, 1])
+    label = pick.selectbox("Break down by", list(dimensions), key="breakdown_by",
+                           help="Property keys are the top-level keys of events' properties in this range.")
+    by = dimensions[label]
+    event = None
+    if by == "group" or by.startswith(PROPERTY_PREFIX):
+        names = [e["event"] for e in reader.top_events(limit=1000)]
+        chosen = scope_event.selectbox("Of event", [ANY_EVENT, *names], key="breakdown_event")
+        event = None if chosen == ANY_EVENT else chosen
+    limit = size.selectbox("Top", LIMITS, key="breakdown_limit")
+    body = reader.breakdown(by, event=event, limit=limit)
+    frame = shapes.breakdown_frame(body)
+    if frame.empty:
+        states.nothing_in_range(f"events with a {label.lower()}")
+        return
+    render_summary(body, label)
+    chart, table = st.columns([2, 3], gap="large")
+    chart.altair_chart(charts.bars(frame, "value"), width="stretch")
+    with table:
+        row = breakdown_table(frame, (by, event, limit, tuple(sorted(reader.scope.items()))))
+    render_filter(by, label, frame, body["values"], row)
+
+
+def render_summary(body, label):
+    total = body["total"]
+    capped = " · some values are past the worker's per-key cap and counted under Other" if body.get("capped") else ""
+    st.caption(f"{text.plural(total['events'], 'event')} in {text.plural(total['sessions'], 'session')} by "
+               f"{text.plural(total['users'], 'user')} · share = of these events · (none): events without a "
+               f"{label.lower()}{capped}")
+
+
+def breakdown_table(frame, listing):
+    """The table, one row selectable; returns the picked row's position, or None."""
+    key = f"breakdown_table_{zlib.crc32(repr(listing).encode())}"
+    selection = st.dataframe(
+        frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
+        column_config={
+            "value": st.column_config.TextColumn("Value", width="medium"),
+            "events": st.column_config.NumberColumn("Events", format="localized"),
+            "sessions": st.column_config.NumberColumn("Sessions", format="localized",
+                                                      help="Not given for Other: its values share sessions."),
+            "users": st.column_config.NumberColumn("Users", format="localized"),
+            "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100),
+        })
+    rows = selection.selection.rows if selection else []
+    return rows[0] if rows and rows[0] < len(frame) else None
+
+
+def show_events_of(name):
+    st.session_state["explorer_event"] = name
+    st.session_state["screen"] = "Events"
+
+
+def render_filter(by, label, frame, values, row):
+    """What a picked row filters. `values` are the API's (a null value, or the Other row past them, has no
+    single value to filter by)."""
+    if row is None:
+        st.caption("Select a row (the box at its left) to filter other screens by that value.")
+        return
+    shown = frame.iloc[row]["value"]
+    value = values[row]["value"] if row < len(values) else None
+    if by not in FILTERABLE or value is None:
+        st.info(f"{text.literal(shown)} cannot filter other screens: the worker filters events by event name, "
+                f"session and user only, not by {label.lower()}.", icon=":material/filter_alt_off:")
+        return
+    st.button(f"Show the {text.literal(value)} events", key="breakdown_show_events", icon=":material/list_alt:",
+              on_click=show_events_of, args=(value,))

@@ -1,0 +1,144 @@
+"""API answers -> the tables the screens draw and show. Pure: unit-tested on CPython without Streamlit."""
+from datetime import date, timedelta
+
+import pandas as pd
+
+from dashboard import periods
+
+NONE_LABEL = "(none)"
+NO_GROUP = "(no group)"
+REPEAT_WINDOW_S = 300
+REPEAT_WINDOW_LABEL = "5 min"
+BREAKDOWN_COLUMNS = ["value", "events", "sessions", "users", "share"]
+
+
+def breakdown_frame(body):
+    """Values with their figures and share in percent; null is "(none)", the rest one "Other (n values)" row
+    (its sessions and users are not additive, so they stay empty)."""
+    rows = [{**v, "value": NONE_LABEL if v["value"] is None else str(v["value"]), "share": v["share"] * 100}
+            for v in body["values"]]
+    other = body.get("other")
+    if other and other.get("events"):
+        rows.append({"value": f"Other ({periods.count(other['values'])} values)", "events": other["events"],
+                     "sessions": None, "users": None, "share": other["share"] * 100})
+    return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
+
+
+def calendar_frame(buckets):
+    """Daily buckets -> GitHub-style cells: one column per week (weeks start on Sunday, as the date picker),
+    one row per weekday."""
+    rows = []
+    first = None
+    for bucket in buckets:
+        day = date.fromisoformat(bucket["date"])
+        sunday = day - timedelta(days=(day.weekday() + 1) % 7)
+        first = first or sunday
+        rows.append({"date": day.isoformat(), "week": sunday.isoformat(), "weekday": f"{day:%a}",
+                     "active": bucket["active"], "new": bucket.get("new", 0)})
+    return pd.DataFrame(rows, columns=["date", "week", "weekday", "active", "new"])
+
+
+def previous_overlay(buckets, previous):
+    """The previous period's counts drawn at the current period's times, bucket by bucket (same length:
+    the previous period is as long as the current one)."""
+    return [{"t": bucket["t"], "previous": old["events"]} for bucket, old in zip(buckets, previous)]
+
+
+def funnel_frame(steps):
+    rows = [{"step": f"{index}. {step['event']}", "event": step["event"], "count": step["count"],
+             "from_first": step["conversion_from_first"] * 100,
+             "from_previous": step["conversion_from_previous"] * 100,
+             "median_s": step.get("median_s_from_previous")} for index, step in enumerate(steps, 1)]
+    return pd.DataFrame(rows, columns=["step", "event", "count", "from_first", "from_previous", "median_s"])
+
+
+def retention_frame(cohorts):
+    """Long form: one row per cohort and period with the share (percent) and users; unfinished periods
+    (null) are left out, so the grid shows them empty."""
+    rows = []
+    for cohort in cohorts:
+        users = cohort.get("retained_users") or [None] * len(cohort["retained"])
+        for period, (share, count) in enumerate(zip(cohort["retained"], users)):
+            if share is not None:
+                rows.append({"cohort": cohort["start"], "size": cohort["size"], "period": period,
+                             "share": share * 100, "users": count})
+    return pd.DataFrame(rows, columns=["cohort", "size", "period", "share", "users"])
+
+
+def duration_text(seconds):
+    """95 -> '1 min 35 s'; None -> '–'."""
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s" if seconds % 60 else f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def fold_repeats(events, window_s=REPEAT_WINDOW_S):
+    """Newest-first events -> runs of the same event name in the same app and session, each run spanning at
+    most `window_s`: [{"event", "times", "newest", "oldest", "events": [...]}]."""
+    runs = []
+    for event in events:
+        moment = periods.parse_time(event["timestamp"])
+        run = runs[-1] if runs else None
+        if run and (run["event"], run["app_id"], run["session_id"]) == (
+                event["event"], event["app_id"], event["session_id"]) \
+                and (run["newest"] - moment).total_seconds() <= window_s:
+            run["events"].append(event)
+            run["oldest"] = moment
+            continue
+        runs.append({"event": event["event"], "app_id": event["app_id"], "session_id": event["session_id"],
+                     "newest": moment, "oldest": moment, "events": [event]})
+    return runs
+
+
+def run_label(run):
+    """'3× within 5 min' for a folded run; '' for a single event."""
+    times = len(run["events"])
+    return f"{times}× within {REPEAT_WINDOW_LABEL}" if times > 1 else ""
+
+
+def https_icon(url):
+    """An icon URL the browser may fetch: https only (no http, data:, javascript: or relative URLs)."""
+    return url if isinstance(url, str) and url.lower().startswith("https://") and len(url) > 8 else None
+
+
+def app_label(app_id, names):
+    """The picker's text for an app: its display name with its id, or the id alone. Plain text."""
+    name = names.get(app_id)
+    return f"{name} ({app_id})" if name and name != app_id else app_id
+
+
+def event_label(name, aliases):
+    """An event's alias with its real name, or the name alone (`aliases`: one app's). Plain text."""
+    alias = aliases.get(name)
+    return f"{alias} ({name})" if alias and alias != name else name
+
+
+def share_of(part, whole):
+    return part / whole * 100 if whole else 0.0
+
+
+def groups_frame(groups, events, aliases=None):
+    """Every event name of an app with its count and share, under its group (null: "(no group)"), groups in
+    the API's order. A name the groups do not list (the event list is the complete one) goes under
+    "(no group)"."""
+    aliases = aliases or {}
+    total = sum(e["count"] for e in events)
+    rows, listed = [], set()
+    for group in groups:
+        for item in group.get("events_by_name", []):
+            listed.add(item["event"])
+            rows.append((group["group"] or NO_GROUP, item["event"], item["events"]))
+    rows += [(NO_GROUP, e["event"], e["count"]) for e in events if e["event"] not in listed]
+    frame = pd.DataFrame([{"group": group, "event": event_label(name, aliases), "name": name,
+                           "count": count, "share": share_of(count, total)} for group, name, count in rows],
+                         columns=["group", "event", "name", "count", "share"])
+    order = {name: index for index, name in enumerate(dict.fromkeys([*(g["group"] or NO_GROUP for g in groups),
+                                                                      NO_GROUP]))}
+    frame["order"] = frame["group"].map(order)
+    return frame.sort_values(["order", "count", "name"], ascending=[True, False, True],
+                             kind="stable").drop(columns=["order", "name"]).reset_index(drop=True)

@@ -223,7 +223,10 @@ class Reader:
 
     def user(self, user_id):
         """One user's all-time figures (GET /users/{id}: the id percent-encoded, "/" included)."""
-        return self.read(f"/users/{quote(user_id, safe='')}", ())
+        try:
+            return self.read(f"/users/{quote(user_id, safe='')}", ())
+        except MissingRoute:
+            raise MissingRoute("/users/{user_id}") from None  # the route, not this user's path
 
     def aliases(self):
         return self.read("/settings/aliases", ())["aliases"]

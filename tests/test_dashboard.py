@@ -292,10 +292,13 @@ def test_event_data_is_shown_as_literal_text_on_every_screen(monkeypatch, worker
     assert api.track(event(HOSTILE_APP, HOSTILE_EVENT, "s-hostile", user_id=HOSTILE_USER)).status_code == 200
     for screen in ("Overview", "Apps", "Events", "Users"):
         at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen=screen, app=HOSTILE_APP)
+        shown = shown_text(at)
         if screen == "Users":
             select_row(at, 0, 0)
             assert f"Events of {literal(HOSTILE_USER)}, newest first" in [e.label for e in at.expander]
-        shown = shown_text(at)
+            # The user id to copy: a code block, shown verbatim (never Markdown).
+            assert [c.value for c in at.code] == [HOSTILE_USER]
+            shown = shown_text(at).replace(f"\n{HOSTILE_USER}\n", "\n")
         assert literal(HOSTILE_APP) in shown
         # Outside code spans, none of it remains: no live link, image or Streamlit directive.
         for value in (HOSTILE_APP, HOSTILE_USER, HOSTILE_EVENT):
@@ -403,7 +406,7 @@ def test_timeline_draws_real_counts_marks_the_running_day_and_has_a_legend(monke
     spec = at.get("arrow_vega_lite_chart")[0].proto.spec
     assert "monotone" not in spec and '"format": ",d"' in spec.replace('":",', '": ",')
     layers = json.loads(spec)["layer"]
-    dashed = [layer for layer in layers if isinstance(layer["mark"], dict) and layer["mark"].get("strokeDash")]
+    dashed = [layer for layer in layers if isinstance(layer["mark"], dict) and layer["mark"].get("strokeDash") == [5, 4]]
     assert len(dashed) == 1 and dashed[0]["encoding"]["color"]["legend"]["orient"] == "top"
     assert "the current day is still running (dashed)" in shown_text(at)
 

@@ -45,7 +45,7 @@ def render(reader, range_params):
     if picked is None:
         st.button("Close this user's page", key="users_close", icon=":material/close:",
                   on_click=st.session_state.pop, args=(PAGE_KEY, None))
-    render_user_page(reader, linked, tz)
+    render_user_page(reader, linked, tz, next((u for u in body["users"] if u["user_id"] == linked), None))
 
 
 def seen_text(moment):
@@ -76,14 +76,15 @@ def users_frame(users, tz="UTC"):
     return pd.DataFrame(rows, columns=["user_id", "events", "sessions", "apps", "first_seen", "last_seen"])
 
 
-def render_user_page(reader, user_id, tz):
+def render_user_page(reader, user_id, tz, listed=None):
+    """`listed`: the user's row of the list, whose all-time figures stand in on a worker without /users/{id}."""
     st.subheader("User")
     st.code(user_id, language=None)  # literal, with a copy button
     try:
         detail = reader.user(user_id)
     except MissingRoute as missing:
-        states.needs_worker(missing)  # the activity below needs only GET /events
-        detail = None
+        states.needs_worker(missing)  # the cards can come from the list, the activity needs only GET /events
+        detail = {**listed, "apps": None} if listed else None
     except ApiError as error:
         if error.status != 404:
             raise
@@ -91,6 +92,7 @@ def render_user_page(reader, user_id, tz):
         return
     if detail:
         render_cards(detail, tz)
+    if detail and detail["apps"] is not None:
         render_apps(reader, detail, tz)
     render_activity(reader, user_id, tz)
     if detail and reader.is_admin():

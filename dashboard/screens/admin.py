@@ -104,9 +104,11 @@ def app_controls(reader, app, event_names, aliases):
 def app_settings_form(reader, app):
     app_id = app["app_id"]
     with st.form(f"app_settings_{app_id}"):
-        name = st.text_input("Display name", value=app.get("display_name") or "", max_chars=100)
-        icon = st.text_input("Icon URL (https)", value=app.get("icon_url") or "", placeholder="https://…")
-        saved = st.form_submit_button("Save", type="primary")
+        name = st.text_input("Display name", value=app.get("display_name") or "", max_chars=100,
+                             key=f"app_name_{app_id}")
+        icon = st.text_input("Icon URL (https)", value=app.get("icon_url") or "", placeholder="https://…",
+                             key=f"app_icon_{app_id}")
+        saved = st.form_submit_button("Save", type="primary", key=f"app_settings_save_{app_id}")
     if saved:
         body = {"display_name": name.strip() or None, "icon_url": icon.strip() or None}
         run_change(lambda _: "Saved. The app shows its new name and icon everywhere.",
@@ -122,8 +124,8 @@ def alias_editor(reader, app_id, event_names, aliases):
                         format_func=lambda n: shapes.event_label(n, aliases))
     current = aliases.get(name, "")
     with st.form(f"alias_form_{app_id}"):
-        alias = st.text_input("Alias (empty removes it)", value=current, max_chars=255)
-        saved = st.form_submit_button("Save alias", type="primary")
+        alias = st.text_input("Alias (empty removes it)", value=current, max_chars=255, key=f"alias_text_{app_id}")
+        saved = st.form_submit_button("Save alias", type="primary", key=f"alias_save_{app_id}")
     if saved:
         path = f"/settings/aliases/{path_part(app_id)}/{path_part(name)}"
         if alias.strip():

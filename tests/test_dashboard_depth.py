@@ -1,0 +1,419 @@
+"""Issue 8's dashboard (AppTest against the real local worker): active users, the previous period, breakdowns,
+sessions, funnels, retention, app and user pages, aliases and admin mode.
+
+One crafted app (`deep`), hand-counted (days are UTC days before today, D = today 00:00 UTC):
+
+    session  user  day      events (minute:second after the hour)              platform  version
+    a1       u1    D-10 12h  Open 00:00, Signup 01:00 (group onboarding),       ios       1.0
+                             Purchase 05:00 {plan: pro}
+    b1       u2    D-10 13h  Open 00:00, Purchase 02:00 {plan: basic},          android   1.1
+                             Signup 03:00 (group onboarding)  <- out of order
+    c1       u3    D-9  09h  Open                                               web       -
+    d1       u4    D-9  10h  Open                                               -         -
+    d2       u4    D-7  10h  Signup 00:00 (group onboarding), Purchase 30:00    -         -
+             {plan: pro}     <- 48 h after Open: outside a 1-day window, inside 7 days
+    a2       u1    D-3  10h  Open 00:00, Open 01:00, Open 02:00                 ios       1.0
+
+13 events, 6 sessions, 4 users. Funnel Open -> Signup -> Purchase by user: within 1 day 4, 2, 1 (u2's Purchase
+came before its Signup; u4's Signup is 2 days late); within 7 days 4, 3, 2.
+"""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from conftest import KEYS, event
+from test_dashboard import HOUR, iso, open_dashboard, select_row, sent, shown_text
+from dashboard.text import literal
+
+DAY = 24 * HOUR
+
+
+def at_day(days_ago, hour, minute=0, second=0):
+    midnight = time.time() // DAY * DAY
+    return iso(midnight - days_ago * DAY + hour * HOUR + minute * 60 + second)
+
+
+def deep_events(app_id):
+    ios = {"platform": "ios", "app_version": "1.0"}
+    android = {"platform": "android", "app_version": "1.1"}
+    onboarding = {"properties": {"group": "onboarding"}}
+    rows = [
+        ("Open", "a1", "u1", at_day(10, 12), ios),
+        ("Signup", "a1", "u1", at_day(10, 12, 1), {**ios, **onboarding}),
+        ("Purchase", "a1", "u1", at_day(10, 12, 5), {**ios, "properties": {"plan": "pro"}}),
+        ("Open", "b1", "u2", at_day(10, 13), android),
+        ("Purchase", "b1", "u2", at_day(10, 13, 2), {**android, "properties": {"plan": "basic"}}),
+        ("Signup", "b1", "u2", at_day(10, 13, 3), {**android, **onboarding}),
+        ("Open", "c1", "u3", at_day(9, 9), {"platform": "web"}),
+        ("Open", "d1", "u4", at_day(9, 10), {}),
+        ("Signup", "d2", "u4", at_day(7, 10), onboarding),
+        ("Purchase", "d2", "u4", at_day(7, 10, 30), {"properties": {"plan": "pro"}}),
+        ("Open", "a2", "u1", at_day(3, 10), ios),
+        ("Open", "a2", "u1", at_day(3, 10, 1), ios),
+        ("Open", "a2", "u1", at_day(3, 10, 2), ios),
+    ]
+    return [event(app_id, name, session, user_id=user, timestamp=ts, **fields)
+            for name, session, user, ts, fields in rows]
+
+
+@pytest.fixture(scope="module")
+def deep(api):
+    app_id = f"deep-{int(time.time() * 1000) % 10**9}"
+    assert api.track({"events": deep_events(app_id)}).json()["count"] == 13
+    api.fold_all()
+    return app_id
+
+
+def click_with_rows(at, button_key, rows):
+    """Click a button while rows stay selected: AppTest does not keep a dataframe's selection across runs (it
+    does not know the widget), so send it again with the click, as the browser does."""
+    at.button(key=button_key).click()
+    states = at._tree.get_widget_states()
+    for table, row in rows.items():
+        state = states.widgets.add()
+        state.id = at.dataframe[table].proto.id
+        state.string_value = json.dumps({"selection": {"rows": [row], "columns": [], "cells": []}})
+    at._run(states)
+    assert not at.exception
+    return at
+
+
+def read(api, path, app_id, **params):
+    return api.read(path, app_id=app_id, **sent("Last 30 days"), **params)
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+# Overview
+
+
+def test_overview_draws_the_previous_period_with_its_total(monkeypatch, worker, api, deep):
+    assert api.track(event(deep, "Open", "old", user_id="u9", timestamp=at_day(40, 12))).status_code == 200
+    api.fold_all()
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=deep)
+    previous = api.read("/stats/timeline", app_id=deep, interval="day", **{**sent("Last 30 days"), **{
+        "from": at_day(59, 0)[:10], "to": at_day(30, 0)[:10]}})["buckets"]
+    assert sum(b["events"] for b in previous) == 1
+    assert "previous period: 1 event (dotted)" in shown_text(at)
+    layers = at.get("arrow_vega_lite_chart")[0].proto.spec
+    assert '"Previous period"' in layers and "[2, 3]" in layers.replace(",", ", ").replace(",  ", ", ")
+
+
+def test_overview_shows_active_users_and_a_year_calendar(monkeypatch, worker, api, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=deep)
+    active = read(api, "/stats/active", deep, interval="day")
+    shown = metrics(at)
+    assert (shown["Daily active users"], shown["Weekly active users"], shown["Monthly active users"]) == (
+        str(active["dau"]), str(active["wau"]), str(active["mau"]))
+    # Today nobody; in the last 7 days u1 (D-3); in the last 30 days all four (u9 is 40 days back).
+    assert (active["dau"], active["wau"], active["mau"]) == (0, 1, 4)
+    days = {b["date"]: (b["active"], b["new"]) for b in active["buckets"] if b["active"]}
+    assert days == {at_day(10, 0)[:10]: (2, 2), at_day(9, 0)[:10]: (2, 2), at_day(7, 0)[:10]: (1, 0),
+                    at_day(3, 0)[:10]: (1, 0)}
+    assert "Daily active users, last 365 days" in [s.value for s in at.subheader]
+    assert "5 days with active users" in shown_text(at)  # the year holds D-40 as well
+
+
+# Breakdowns
+
+
+def open_breakdown(monkeypatch, worker, app_id, by, key=KEYS["AUTH_KEY"]):
+    at = open_dashboard(monkeypatch, worker.url, key, screen="Breakdowns", app=app_id)
+    at.selectbox(key="breakdown_by").set_value(by).run()
+    assert not at.exception
+    return at
+
+
+def test_breakdown_by_platform_matches_the_api_and_what_was_sent(monkeypatch, worker, api, deep):
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    table = at.dataframe[0].value
+    rows = set(zip(table["value"], table["events"], table["sessions"], table["users"]))
+    assert rows == {("ios", 6, 2, 1), ("android", 3, 1, 1), ("web", 1, 1, 1), ("(none)", 3, 2, 1)}
+    body = read(api, "/stats/breakdown", deep, by="platform")
+    assert rows == {(v["value"] or "(none)", v["events"], v["sessions"], v["users"]) for v in body["values"]}
+    assert [round(s, 1) for s in table["share"]] == [round(v["share"] * 100, 1) for v in body["values"]]
+    select_row(at, 0, 0)
+    assert "cannot filter other screens" in at.info[0].value and "not by platform" in at.info[0].value
+
+
+def test_breakdown_by_event_filters_the_events_screen(monkeypatch, worker, api, deep):
+    at = open_breakdown(monkeypatch, worker, deep, "Event")
+    table = at.dataframe[0].value
+    assert list(zip(table["value"], table["events"])) == [("Open", 6), ("Purchase", 3), ("Signup", 3)]
+    select_row(at, 0, 1)
+    click_with_rows(at, "breakdown_show_events", {0: 1})
+    assert at.radio(key="screen").value == "Events"
+    assert at.selectbox(key="explorer_event").value == "Purchase"
+    assert list(at.dataframe[0].value["event"]) == ["Purchase"] * 3
+
+
+def test_breakdown_offers_property_keys_and_groups(monkeypatch, worker, api, deep):
+    keys = {p["key"]: p["events"] for p in read(api, "/stats/properties", deep)["properties"]}
+    assert keys == {"group": 3, "plan": 3}
+    at = open_breakdown(monkeypatch, worker, deep, "Property: plan")
+    table = at.dataframe[0].value
+    assert ("pro", 2) in set(zip(table["value"], table["events"])) and ("basic", 1) in set(
+        zip(table["value"], table["events"]))
+    at.selectbox(key="breakdown_by").set_value("Group").run()
+    groups = set(zip(at.dataframe[0].value["value"], at.dataframe[0].value["events"]))
+    assert groups == {("onboarding", 3), ("(none)", 10)}
+
+
+# Sessions, funnels, retention
+
+
+def test_sessions_panel_matches_the_api(monkeypatch, worker, api, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Sessions", app=deep)
+    body = read(api, "/stats/sessions", deep)
+    assert (body["sessions"], body["events"], body["one_event_sessions"]) == (6, 13, 2)
+    shown = metrics(at)
+    assert shown["Sessions"] == "6" and shown["Events / session"] == "2.2" and shown["One-event sessions"] == "33.3%"
+    assert shown["Median duration"] == shapes_duration(body["median_duration_s"])
+    assert shown["90th percentile"] == shapes_duration(body["p90_duration_s"])
+    bars = at.get("arrow_vega_lite_chart")[0].proto
+    assert sum(b["sessions"] for b in body["histogram"]) == 6 and "Session duration" in bars.spec
+
+
+def shapes_duration(seconds):
+    from dashboard.shapes import duration_text
+    return duration_text(seconds)
+
+
+def build_funnel(at, steps, within="1 day", by="User"):
+    at.multiselect(key="funnel_steps").set_value(steps).run()
+    at.selectbox(key="funnel_within").set_value(within).run()
+    at.radio(key="funnel_by").set_value(by).run()
+    assert not at.exception
+    return at.dataframe[0].value
+
+
+@pytest.mark.parametrize("within, by, counts", [("1 day", "User", [4, 2, 1]), ("7 days", "User", [4, 3, 2]),
+                                                ("1 day", "Session", [5, 2, 1])])
+def test_funnel_counts_match_the_api_and_the_hand_count(monkeypatch, worker, api, deep, within, by, counts):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Funnels", app=deep)
+    assert "Pick at least 2 steps." in at.info[0].value
+    table = build_funnel(at, ["Open", "Signup", "Purchase"], within, by)
+    assert list(table["step"]) == ["1. Open", "2. Signup", "3. Purchase"]
+    assert list(table["count"]) == counts
+    params = [("step", s) for s in ("Open", "Signup", "Purchase")] + [
+        ("within", {"1 day": "1d", "7 days": "7d"}[within]), ("by", by.lower()), ("app_id", deep),
+        *sent("Last 30 days").items()]
+    body = api.get("/stats/funnel", params=params).json()
+    assert [s["count"] for s in body["steps"]] == counts
+    assert [round(v, 1) for v in table["from_first"]] == [round(s["conversion_from_first"] * 100, 1)
+                                                          for s in body["steps"]]
+
+
+def test_retention_grid_matches_the_api(monkeypatch, worker, api, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=deep)
+    at.radio(key="retention_cohort").set_value("Day").run()
+    body = read(api, "/stats/retention", deep, cohort="day", periods="14")
+    sizes = {c["start"]: c["size"] for c in body["cohorts"] if c["size"]}
+    assert sizes == {at_day(10, 0)[:10]: 2, at_day(9, 0)[:10]: 2}
+    spec = at.get("arrow_vega_lite_chart")[0].proto.spec
+    assert "Cohort size" in spec
+    assert f"{sum(c['size'] for c in body['cohorts'])} users first seen in this range" in shown_text(at)
+
+
+# Apps and users
+
+
+def test_app_page_lists_every_event_name_by_group(monkeypatch, worker, api, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=deep)
+    select_row(at, 0, 0)
+    table = at.dataframe[1].value
+    assert list(zip(table["group"], table["event"], table["count"])) == [
+        ("onboarding", "Signup", 3), ("(no group)", "Open", 6), ("(no group)", "Purchase", 3)]
+    groups = read(api, "/stats/groups", deep)["groups"]
+    assert [(g["group"], g["events"]) for g in groups] == [("onboarding", 3), (None, 10)]
+
+
+def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch, worker, api, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=deep)
+    listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
+    select_row(at, 0, listed.index("u1"))
+    assert [c.value for c in at.code] == ["u1"]
+    detail = api.read("/users/u1")
+    assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
+        6, 2, ["ios"], ["1.0"])
+    shown = metrics(at)
+    assert (shown["Events"], shown["Sessions"]) == ("6", "2")
+    labels = [e.label for e in at.expander]
+    assert any(f"{literal('Open')} · 3× within 5 min" in label for label in labels)
+    assert any(label.endswith(f"{literal('Purchase')} · app {literal(deep)}") for label in labels)
+    assert {"plan": "pro"} in [j.value if isinstance(j.value, dict) else __import__("json").loads(j.value)
+                               for j in at.json]
+    apps = at.dataframe[1].value
+    assert list(zip(apps["app_id"], apps["events"])) == [(deep, 6)]
+    select_row(at, 1, 0)
+    click_with_rows(at, "user_filter_app", {1: 0})
+    assert at.selectbox(key="app").value == deep
+
+
+def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
+                        link={"screen": "Users", "app": deep, "user": "u4"})
+    assert [c.value for c in at.code] == ["u4"] and metrics(at)["Events"] == "3"
+    assert at.query_params["user"] == ["u4"]
+
+
+# Admin mode
+
+
+def admin_buttons(at):
+    return [b.key for b in at.button if b.key and ("delete" in b.key)]
+
+
+def test_read_key_shows_no_admin_controls(monkeypatch, worker, deep):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["READ_KEY"], screen="Users", app=deep)
+    select_row(at, 0, 0)
+    assert admin_buttons(at) == [] and "Admin" not in [s.value for s in at.subheader]
+    at = open_dashboard(monkeypatch, worker.url, KEYS["READ_KEY"], screen="Apps", app=deep)
+    select_row(at, 0, 0)
+    assert admin_buttons(at) == [] and not at.tabs
+    at = open_dashboard(monkeypatch, worker.url, KEYS["READ_KEY"], screen="Events", app=deep)
+    assert "Admin:" not in shown_text(at)
+
+
+def test_admin_deletes_a_users_data_in_one_app_after_saying_exactly_what(monkeypatch, worker, api, app_id):
+    other = f"{app_id}-other"
+    assert api.track({"events": [event(app_id, "Open", "s1", user_id="victim", timestamp=at_day(2, 9, m))
+                                 for m in range(3)] + [event(other, "Open", "s9", user_id="victim")]}).status_code == 200
+    api.fold_all()
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=app_id)
+    select_row(at, 0, 0)
+    row = [a["app_id"] for a in api.read("/users/victim")["apps"]].index(app_id)
+    select_row(at, 1, row)
+    click_with_rows(at, f"delete_user_victim_{app_id}_ask", {1: row})
+    assert at.warning[0].value.startswith(f"**This deletes 3 events of user {literal('victim')} in app "
+                                          f"{literal(app_id)}**")
+    click_with_rows(at, f"delete_user_victim_{app_id}_yes", {1: row})
+    assert "Deleted 3 events." in [s.value for s in at.success]
+    assert api.read("/events", app_id=app_id)["events"] == []
+    assert len(api.read("/events", app_id=other)["events"]) == 1
+
+
+def test_admin_cancel_deletes_nothing(monkeypatch, worker, api, app_id):
+    assert api.track(event(app_id, "Open", "s1", user_id="keep")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    click_with_rows(at, f"delete_app_{app_id}_ask", {0: 0})
+    assert f"**This deletes app {literal(app_id)}: all 1 event it ever sent" in at.warning[0].value
+    click_with_rows(at, f"delete_app_{app_id}_no", {0: 0})
+    assert not at.warning and len(api.read("/events", app_id=app_id)["events"]) == 1
+
+
+def test_admin_deletes_one_event(monkeypatch, worker, api, app_id):
+    assert api.track({"events": [event(app_id, "Keep", "s1", timestamp=at_day(1, 9)),
+                                 event(app_id, "Mistake", "s1", timestamp=at_day(1, 10))]}).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
+    select_row(at, 0, 0)  # newest first: Mistake
+    doomed = api.read("/events", app_id=app_id)["events"][0]
+    click_with_rows(at, f"delete_event_{doomed['id']}_ask", {0: 0})
+    assert f"**This deletes 1 event: {literal('Mistake')}" in at.warning[0].value
+    click_with_rows(at, f"delete_event_{doomed['id']}_yes", {0: 0})
+    assert [e["event"] for e in api.read("/events", app_id=app_id)["events"]] == ["Keep"]
+
+
+def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, worker, api, app_id):
+    assert api.track(event(app_id, "scr_v", "s1")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    at.text_input(key=f"app_name_{app_id}").input("[Habits](https://evil.example)")
+    at.text_input(key=f"app_icon_{app_id}").input("https://cdn.example/icon.png")
+    click_with_rows(at, f"app_settings_save_{app_id}", {0: 0})
+    assert not at.exception
+    settings = {a["app_id"]: a for a in api.read("/settings/apps")["apps"]}[app_id]
+    assert (settings["display_name"], settings["icon_url"]) == ("[Habits](https://evil.example)",
+                                                                "https://cdn.example/icon.png")
+    assert at.selectbox(key="app").format_func(app_id) == f"[Habits](https://evil.example) ({app_id})"
+    assert f"{literal('[Habits](https://evil.example)')} ({literal(app_id)})" in at.caption[0].value
+    at.text_input(key=f"alias_text_{app_id}").input("Screen viewed")
+    click_with_rows(at, f"alias_save_{app_id}", {0: 0})
+    assert {(a["event_name"], a["alias"]) for a in api.read("/settings/aliases", app_id=app_id)["aliases"]} == {
+        ("scr_v", "Screen viewed")}
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=app_id)
+    assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
+
+
+# A worker older than this dashboard
+
+
+@pytest.fixture
+def old_worker(worker):
+    """The worker as it was before issue 8: the new routes answer the router's 404."""
+    new_routes = ("/stats/breakdown", "/stats/properties", "/stats/groups", "/stats/sessions", "/stats/active",
+                  "/stats/funnel", "/stats/retention", "/users/", "/settings/")
+
+    class OldWorker(BaseHTTPRequestHandler):
+        def answer(self):
+            path = self.path.split("?")[0]
+            if path.startswith(new_routes):
+                status, body = 404, b'{"success": false, "error": "no route for ' + path.encode() + b'", "details": []}'
+            else:
+                upstream = requests.request(self.command, worker.url + self.path, timeout=30,
+                                            headers={"X-API-KEY": self.headers["X-API-KEY"]})
+                status, body = upstream.status_code, upstream.content
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_DELETE = answer
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), OldWorker)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{proxy.server_port}"
+    proxy.shutdown()
+    proxy.server_close()
+
+
+@pytest.mark.parametrize("screen, route", [("Breakdowns", "/stats/properties"), ("Sessions", "/stats/sessions"),
+                                           ("Retention", "/stats/retention")])
+def test_a_worker_without_the_new_routes_names_the_route_it_lacks(monkeypatch, old_worker, deep, screen, route):
+    at = open_dashboard(monkeypatch, old_worker, KEYS["AUTH_KEY"], screen=screen, app=deep)
+    assert at.info[0].value.startswith(f"This needs a newer worker: the one configured has no {literal(route)} route")
+    assert not at.error
+
+
+def test_an_old_worker_still_shows_the_overview_and_a_users_activity(monkeypatch, old_worker, deep):
+    at = open_dashboard(monkeypatch, old_worker, KEYS["AUTH_KEY"], app=deep)
+    assert metrics(at)["Events"] == "13" and "Daily active users" not in metrics(at)
+    assert literal("/stats/active") in at.info[0].value
+    at = open_dashboard(monkeypatch, old_worker, KEYS["AUTH_KEY"], screen="Funnels", app=deep)
+    build = at.multiselect(key="funnel_steps").set_value(["Open", "Signup"]).run()
+    assert literal("/stats/funnel") in build.info[0].value
+    at = open_dashboard(monkeypatch, old_worker, KEYS["AUTH_KEY"], screen="Users", app=deep)
+    select_row(at, 0, 0)
+    assert literal("/users/{user_id}") in at.info[0].value and metrics(at)["Events"]
+
+
+HOSTILE_EVENT = "[Pay now](https://evil.example/pay) :red[x]"
+HOSTILE_VALUE = "![p](https://evil.example/pixel.png)"
+
+
+def test_event_data_is_literal_on_the_new_screens(monkeypatch, worker, api, app_id):
+    sent_events = [event(app_id, HOSTILE_EVENT, "s1", user_id="h", platform=HOSTILE_VALUE,
+                         properties={"group": HOSTILE_VALUE, HOSTILE_VALUE: HOSTILE_VALUE},
+                         timestamp=at_day(1, 9, m)) for m in range(2)]
+    assert api.track({"events": sent_events}).status_code == 200
+    api.fold_all()
+    for screen, act in [("Breakdowns", lambda at: at.selectbox(key="breakdown_by").set_value("Platform").run()),
+                        ("Apps", lambda at: select_row(at, 0, 0)),
+                        ("Users", lambda at: select_row(at, 0, 0))]:
+        at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen=screen, app=app_id)
+        act(at)
+        assert not at.exception
+        shown = shown_text(at) + "\n".join(e.label for e in at.expander)
+        for value in (HOSTILE_EVENT, HOSTILE_VALUE, app_id):
+            shown = shown.replace(literal(value), "")
+        assert "evil.example" not in shown and ":red[" not in shown, screen

@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -52,6 +53,13 @@ APPS = [
         "purchase": ("Pro Lifetime", 14.99, 0.008),
     },
 ]
+# properties.group, as the original Oddlytics' `metadata.group` (Swift SDK `group:`); App Opened has none.
+GROUPS = {"Sign Up": "onboarding", "Paywall Viewed": "monetisation", "Plan Selected": "monetisation",
+          "Purchase": "monetisation", "Screen Viewed": "navigation", "Habit Completed": "core",
+          "Habit Created": "core", "Recipe Viewed": "core", "Recipe Saved": "core", "Focus Session Started": "core",
+          "Focus Session Completed": "core"}
+DISPLAY_NAMES = {"habit-tracker": "Habit Tracker", "recipe-box": "Recipe Box", "focus-timer": "Focus Timer"}
+ALIASES = {("habit-tracker", "Habit Completed"): "Habit checked off"}
 HABITS = ["Drink water", "Read 20 pages", "Meditate", "Walk 8k steps", "No sugar", "Journal"]
 CUISINES = ["italian", "thai", "mexican", "indian", "japanese", "vegan"]
 PROJECTS = ["Thesis", "Client work", "Side project", "Admin"]
@@ -95,11 +103,25 @@ def session_events(rng, app, user, session_id, start, day, first_session):
         else:
             name = weighted(rng, actions)
             out.append({**base, "event": name, "timestamp": at, "properties": action_properties(rng, app, name)})
+    out += paywall_flow(rng, app, base, at, first_session)
+    return [{**e, "properties": {**e["properties"], "group": GROUPS[e["event"]]}} if e["event"] in GROUPS else e
+            for e in out]
+
+
+def paywall_flow(rng, app, base, at, first_session):
+    """A funnel with drop-off at each step: paywall seen, a plan picked, bought (some only in a later session:
+    the paywall is seen again then)."""
     product, price, chance = app["purchase"]
-    if rng.random() < chance * (3 if first_session else 1) * 4:
-        at += timedelta(seconds=rng.randint(10, 60))
-        out.append({**base, "event": "Purchase", "timestamp": at,
-                    "properties": {"product": product, "price": price, "currency": rng.choice(["USD", "EUR", "GBP"])}})
+    out = []
+    for name, keeps in (("Paywall Viewed", chance * (3 if first_session else 1) * 12), ("Plan Selected", 0.45),
+                        ("Purchase", 0.7)):
+        if rng.random() >= keeps:
+            break
+        at += timedelta(seconds=rng.randint(10, 90))
+        properties = {"product": product}
+        if name == "Purchase":
+            properties.update(price=price, currency=rng.choice(["USD", "EUR", "GBP"]))
+        out.append({**base, "event": name, "timestamp": at, "properties": properties})
     return out
 
 
@@ -175,12 +197,21 @@ def fold_all(session, url):
     return False
 
 
+def name_apps(session, url):
+    """Display names and an alias (AUTH_KEY; a worker without /settings, or another key, keeps the ids)."""
+    for app_id, name in DISPLAY_NAMES.items():
+        session.put(f"{url}/settings/apps/{app_id}", json={"display_name": name, "icon_url": None}, timeout=30)
+    for (app_id, event), alias in ALIASES.items():
+        session.put(f"{url}/settings/aliases/{app_id}/{quote(event, safe='')}", json={"alias": alias}, timeout=30)
+
+
 def load_demo(url, key, seed=7, days=DAYS, quiet=False):
     started = time.monotonic()
     events = generate(seed, days)
     session, url = keyed_session(key), url.rstrip("/")
     stored, duplicates = send(session, url, events)
     folded = fold_all(session, url)
+    name_apps(session, url)
     if not quiet:
         users = len({e["user_id"] for e in events})
         sessions = len({(e["app_id"], e["session_id"]) for e in events})

@@ -53,3 +53,22 @@ def test_every_batch_passes_the_workers_validation():
     for offset in range(0, len(events), BATCH):
         rows, duplicates = parse_track_body(json.dumps({"events": events[offset:offset + BATCH]}), now_ms)
         assert len(rows) == min(BATCH, len(events) - offset) and duplicates == 0
+
+
+def test_demo_has_groups_a_paywall_funnel_and_returning_users():
+    events = generate(now=NOW)
+    assert {e["properties"].get("group") for e in events} >= {"onboarding", "monetisation", "navigation", "core", None}
+    by_session = {}
+    for e in events:
+        by_session.setdefault((e["app_id"], e["session_id"]), []).append(e["event"])
+    steps = ["Paywall Viewed", "Plan Selected", "Purchase"]
+    reached = Counter()
+    for names in by_session.values():
+        flow = [n for n in names if n in steps]
+        assert flow == steps[:len(flow)]  # in order, each step after the one before
+        reached[len(flow)] += 1
+    assert reached[1] > reached[2] > reached[3] > 0  # drop-off at each step
+    days_of = {}
+    for e in events:
+        days_of.setdefault(e["user_id"], set()).add(e["timestamp"][:10])
+    assert sum(len(days) > 5 for days in days_of.values()) > len(days_of) / 3

@@ -67,8 +67,9 @@ def test_demo_has_groups_a_paywall_funnel_and_returning_users():
         flow = [n for n in names if n in steps]
         assert flow == steps[:len(flow)]  # in order, each step after the one before
         reached[len(flow)] += 1
-    assert reached[1] > reached[2] > reached[3] > 0  # drop-off at each step
+    at_least = [sum(n for length, n in reached.items() if length >= step) for step in (1, 2, 3)]
+    assert at_least[0] > at_least[1] > at_least[2] > 0  # drop-off at each step
     days_of = {}
     for e in events:
         days_of.setdefault(e["user_id"], set()).add(e["timestamp"][:10])
-    assert sum(len(days) > 5 for days in days_of.values()) > len(days_of) / 3
+    assert sum(len(days) > 1 for days in days_of.values()) > len(days_of) / 2  # most users come back

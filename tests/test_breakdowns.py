@@ -105,3 +105,22 @@ def test_bad_parameters_are_400(api, app_id):
         response = api.get("/stats/breakdown", params=params)
         assert response.status_code == 400, (params, response.text)
         assert response.json()["success"] is False
+
+
+def test_users_past_the_exact_budget_are_sampled_declared_and_close(api, app_id):
+    """5 days x 1,000 users: 5,000 user-days of `ios`, past breakdown.EXACT_USER_ROWS (4,000)."""
+    days = ["2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05"]
+    for day in days:
+        batch = [event(app_id, "open", f"{day}-{i}", user_id=f"person-{i}", platform="ios", timestamp=at("12:00", day))
+                 for i in range(1000)]
+        assert api.track({"events": batch}).status_code == 200
+    api.fold_all()
+    response = api.get("/stats/breakdown", params={"app_id": app_id, "by": "platform", "from": days[0], "to": "2026-04-06"})
+    answer = response.json()
+    [ios] = answer["values"]
+    assert (ios["events"], ios["sessions"]) == (5000, 5000)
+    assert answer["users_sampled"] is True and answer["approximate_figures"] == ["users"]
+    assert abs(ios["users"] - 1000) <= 100, ios["users"]  # sampled ~51/64 of 1,000 users: error ~2%
+    assert int(response.headers["x-d1-rows-read"]) < 10_000
+    one_day = api.read("/stats/breakdown", app_id=app_id, by="platform", **{"from": days[0], "to": days[1]})
+    assert one_day["values"][0]["users"] == 1000 and one_day["approximate"] is False

@@ -45,9 +45,12 @@ def test_property_values_per_event_and_any_event(api, app_id):
     api.track({"events": crafted(app_id)})
     api.fold_all()
     plan = api.read("/stats/breakdown", app_id=app_id, by="property:plan", **WINDOW)["values"]
-    assert [(v["value"], v["events"], v["users"]) for v in plan] == [("pro", 3, 1), ("free", 1, 1)]
+    # Over every event name: events add up, sessions and users do not (a session can do several).
+    assert [(v["value"], v["events"], v["sessions"], v["users"]) for v in plan] == [("pro", 3, None, None),
+                                                                                    ("free", 1, None, None)]
     plan_on_open = api.read("/stats/breakdown", app_id=app_id, by="property:plan", event="open", **WINDOW)["values"]
-    assert [(v["value"], v["events"]) for v in plan_on_open] == [("pro", 2), ("free", 1)]
+    assert [(v["value"], v["events"], v["sessions"], v["users"]) for v in plan_on_open] == [("pro", 2, 2, None),
+                                                                                            ("free", 1, 1, None)]
     scalars = {field: api.read("/stats/breakdown", app_id=app_id, by=f"property:{field}", **WINDOW)["values"]
                for field in ("ok", "step", "amount", "nested", "list")}
     assert [v["value"] for v in scalars["ok"]] == ["true"] and [v["value"] for v in scalars["step"]] == ["2"]

@@ -37,27 +37,35 @@ def field_param(query):
                                          f"use by=group for the group; got {by[:80]!r}")])
 
 
-def keys_join(grain, dim_condition):
-    """FROM items after the app source: the field's keys in dim_values, then their rows in the range."""
+def keys_join(grain, event_name, dim_condition):
+    """FROM items after the app source: the field's keys in dim_values (of one event name, or of every event
+    name through `event_names` when `event_name` is None), then their rows in the range."""
     table = dims.dims_table(grain)
-    return (f"CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ? AND {dim_condition} "
-            f"CROSS JOIN {table} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
+    if event_name is None:
+        names = ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
+                 f"ON k.app_id = n.app_id AND k.event_name = n.event_name AND {dim_condition} ")
+    else:
+        names = f"CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ? AND {dim_condition} "
+    return (names + f"CROSS JOIN {table} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
             f"AND t.kind = k.kind AND t.value = k.value AND t.{grain.column} >= ? AND t.{grain.column} < ?")
 
 
-async def key_figures(db, scope, event_name, dim_condition, dim_params):
-    """[{dim, kind, value, events, sessions}] over the range for the keys `dim_condition` selects."""
+async def key_figures(db, scope, event_name, dim_condition, dim_params, by_event=False):
+    """[{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` selects.
+    With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not add up)."""
     source, source_params = rollups.app_source(scope)
     parts, params = [], []
     for grain, lo, hi in rollups.pieces(scope.range.start, scope.range.end):
-        parts.append(f"SELECT k.dim AS dim, k.kind AS kind, k.value AS value, t.events AS events, "
-                     f"t.sessions AS sessions FROM {source} {keys_join(grain, dim_condition)}")
-        params += [*source_params, event_name, *dim_params, lo, hi]
+        parts.append(f"SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
+                     f"t.events AS events, t.sessions AS sessions FROM {source} {keys_join(grain, event_name, dim_condition)}")
+        params += [*source_params, *([] if event_name is None else [event_name]), *dim_params, lo, hi]
     if not parts:
         return []
+    name = "event_name" if by_event else "NULL"
     return await db.query(
-        f"SELECT dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions FROM ({' UNION ALL '.join(parts)}) "
-        "GROUP BY dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0", *params)
+        f"SELECT {name} AS event_name, dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions "
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY 1, dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0",
+        *params)
 
 
 def utc_days(scope):
@@ -106,6 +114,13 @@ def share(part, whole):
     return round(part / whole, 4) if whole else 0.0
 
 
+def kept_figures(dim, event):
+    """Which of sessions and users the rollups keep for this field and event filter (worker/dims.py)."""
+    per_event = event is not None or dim.startswith(dims.PROPERTY_PREFIX)
+    sessions = not per_event or (event is not None and dim.startswith(dims.PROPERTY_PREFIX))
+    return sessions, not per_event
+
+
 async def breakdown(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     dim = field_param(ctx.query)
@@ -115,19 +130,24 @@ async def breakdown(ctx):
                          [detail(None, "event", f"by={dim} counts every event")])
     limit = int_param(ctx.query, "limit", 10, 1, 100)
     pending = await rollups.fold_tail(ctx)
-    rows = await key_figures(ctx.db, scope, event or "", "k.dim = ?", [dim])
+    # Properties are kept per event name: without `event`, summed over every name.
+    names = event if event is not None else (None if dim.startswith(dims.PROPERTY_PREFIX) else "")
+    rows = await key_figures(ctx.db, scope, names, "k.dim = ?", [dim])
+    sessions_kept, users_kept = kept_figures(dim, event)
     total = sum(row["events"] for row in rows)
-    listed = sorted((row for row in rows if row["kind"] != 2),
+    listed = sorted((row for row in rows if row["kind"] != 2 and row["events"] > 0),
                     key=lambda row: (-row["events"], row["kind"], row["value"]))
     shown, rest = listed[:limit], listed[limit:] + [row for row in rows if row["kind"] == 2]
-    users, sampled = await user_counts(ctx.db, scope, event or "", dim, [(r["kind"], r["value"]) for r in shown])
-    values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"],
-               "users": users[(r["kind"], r["value"])], "share": share(r["events"], total)} for r in shown]
+    users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown])
+                      if users_kept else ({}, False))
+    values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"] if sessions_kept else None,
+               "users": users[(r["kind"], r["value"])] if users_kept else None, "share": share(r["events"], total)}
+              for r in shown]
     other_events = sum(r["events"] for r in rest)
     other = {"values": sum(1 for r in rest if r["kind"] != 2), "events": other_events,
-             "share": share(other_events, total)} if rest else None
+             "share": share(other_events, total)} if other_events else None
     whole_days = scope.range.start % DAY == 0 and scope.range.end % DAY == 0
-    freshness = rollups.freshness(pending, users_approximate=bool(values) and (sampled or not whole_days))
+    freshness = rollups.freshness(pending, users_approximate=users_kept and bool(values) and (sampled or not whole_days))
     return ok({"by": dim, "event": event, "range": scope.as_json(), "total": {"events": total}, "values": values,
                "other": other, "capped": any(r["kind"] == 2 for r in rows),
                **({"users_sampled": True} if sampled else {}), **freshness})
@@ -137,45 +157,33 @@ async def properties(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     event = text_param(ctx.query, "event")
     pending = await rollups.fold_tail(ctx)
-    rows = await key_figures(ctx.db, scope, event or "", "k.dim >= ? AND k.dim < ?",
-                             [dims.PROPERTY_PREFIX, dims.PROPERTY_PREFIX[:-1] + chr(ord(":") + 1)])
+    rows = await key_figures(ctx.db, scope, event, "k.dim >= ? AND k.dim < ?",
+                             [dims.PROPERTY_PREFIX, dims.PROPERTY_PREFIX[:-1] + chr(ord(":") + 1)], by_event=True)
     keys = {}
     for row in rows:
-        figures = keys.setdefault(row["dim"][len(dims.PROPERTY_PREFIX):], {"events": 0, "values": 0, "capped": False})
+        figures = keys.setdefault(row["dim"][len(dims.PROPERTY_PREFIX):], {"events": 0, "values": set(), "capped": False})
         figures["events"] += row["events"]
-        figures["values"] += row["kind"] == 0
+        if row["kind"] == 0 and row["events"] > 0:
+            figures["values"].add(row["value"])
         figures["capped"] = figures["capped"] or row["kind"] == 2
-    listed = [{"key": key, **figures} for key, figures in sorted(keys.items(), key=lambda kv: (-kv[1]["events"], kv[0]))
-              if figures["events"] > 0]
+    listed = [{"key": key, **figures, "values": len(figures["values"])}
+              for key, figures in sorted(keys.items(), key=lambda kv: (-kv[1]["events"], kv[0])) if figures["events"] > 0]
     return ok({"event": event, "properties": listed, "range": scope.as_json(), **rollups.freshness(pending)})
 
 
 async def groups(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     pending = await rollups.fold_tail(ctx)
-    source, source_params = rollups.app_source(scope)
-    parts, params = [], []
-    for grain, lo, hi in rollups.pieces(scope.range.start, scope.range.end):
-        table = dims.dims_table(grain)
-        # Event by event (event_names), then that event's group keys: never the other fields' keys.
-        parts.append(
-            f"SELECT n.event_name AS event, k.kind AS kind, k.value AS value, t.events AS events FROM {source} "
-            f"CROSS JOIN event_names AS n ON n.app_id = a.app_id "
-            f"CROSS JOIN dim_values AS k ON k.app_id = n.app_id AND k.event_name = n.event_name AND k.dim = 'group' "
-            f"CROSS JOIN {table} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
-            f"AND t.kind = k.kind AND t.value = k.value AND t.{grain.column} >= ? AND t.{grain.column} < ?")
-        params += [*source_params, lo, hi]
-    rows = await ctx.db.query(
-        f"SELECT event, kind, value, SUM(events) AS events FROM ({' UNION ALL '.join(parts)}) "
-        "GROUP BY 1, 2, 3 HAVING SUM(events) > 0", *params) if parts else []
+    rows = [row for row in await key_figures(ctx.db, scope, None, "k.dim = 'group'", [], by_event=True)
+            if row["events"] > 0]
     total = sum(row["events"] for row in rows)
     by_group = {}
     for row in rows:
         group = by_group.setdefault((row["kind"], value_of(row)), {"events": 0, "events_by_name": []})
         group["events"] += row["events"]
-        group["events_by_name"].append({"event": row["event"], "events": row["events"]})
+        group["events_by_name"].append({"event": row["event_name"], "events": row["events"]})
     listed = []
-    for (kind, value), group in sorted(by_group.items(), key=lambda kv: (kv[0][0] != 0, -kv[1]["events"], kv[0][1] or "")):
+    for (kind, value), group in sorted(by_group.items(), key=lambda kv: (kv[0][0] != 0, kv[0][0], -kv[1]["events"], kv[0][1] or "")):
         group["events_by_name"].sort(key=lambda e: (-e["events"], e["event"]))
         listed.append({"group": value, **({"other": True} if kind == 2 else {}), "events": group["events"],
                        "share": share(group["events"], total), "events_by_name": group["events_by_name"]})

@@ -2,8 +2,8 @@
 
 Every event expands into keys (event_name, dim, kind, value):
 - dims platform, app_version, country, event, group with event_name '' (any event);
-- group and `property:<key>` (each top-level scalar property) also under the event's own name, because a
-  property means something per event.
+- group also under the event's own name (events per group and event), and `property:<key>` (each top-level
+  scalar property) only under it, because a property means something per event.
 kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other").
 
 Values are capped because the INGEST_KEY ships inside apps: per (app, event_name, dim) the first
@@ -29,6 +29,10 @@ BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 KEY = "event_name, dim, kind, value"
 
+# Which keys keep sets (a row per session, or per user and day, and key): sessions for every field of any
+# event and for property values per event; users for the fields of any event only. Each set row is a row
+# written; group per event name only feeds /stats/groups (events).
+SESSIONS_KEPT = "({ev} = '' OR ({dim} >= 'property:' AND {dim} < 'property;'))"
 SCALAR_TYPES = "('text', 'integer', 'real', 'true', 'false')"
 # A JSON atom as the text a value is grouped by: true/false spelled out (json_each gives 1/0).
 ATOM_TEXT = "CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({a} AS TEXT) END"
@@ -48,7 +52,7 @@ def expanded_cte(chunk_cte):
     return f"""{chunk_cte},
 objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
   FROM chunk),
-per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),
+per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),  -- NULL: the event's own name
 candidates AS (
   SELECT id, app_id, session_id, user_id, ts, ev, dim, v IS NULL AS kind, COALESCE(substr(v, 1, {VALUE_MAX_LENGTH}), '') AS value
     FROM ({base})
@@ -56,9 +60,9 @@ candidates AS (
     json_type(c.props, '$.group') NOT IN {SCALAR_TYPES} OR json_type(c.props, '$.group') IS NULL,
     CASE WHEN json_type(c.props, '$.group') IN {SCALAR_TYPES} THEN substr({group_text}, 1, {VALUE_MAX_LENGTH}) ELSE '' END
     FROM objects c CROSS JOIN per_event p
-  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, COALESCE(p.any_name, c.event_name),
+  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
     '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
-    FROM objects c CROSS JOIN per_event p CROSS JOIN json_each(c.props) j
+    FROM objects c CROSS JOIN json_each(c.props) j
     WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) <= {KEY_MAX_LENGTH})"""
 
 
@@ -70,7 +74,8 @@ mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_n
     CASE WHEN c.kind = 1 THEN 1 WHEN EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
       AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN 0 ELSE 2 END AS kind,
     CASE WHEN c.kind = 1 OR NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN '' ELSE c.value END AS value
+      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN '' ELSE c.value END AS value,
+    {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AS sessions_kept, c.ev = '' AS users_kept
   FROM candidates c
   WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
     AND k.event_name = c.ev AND k.dim = c.dim))"""
@@ -112,7 +117,7 @@ def counters_sql(grain, chunk_cte):
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
     sd_key = ", ".join(f"sd.{column}" for column in KEY.split(", "))
     return f"""WITH {mapped_cte(chunk_cte)}, {MOVES_CTE},
-chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped),
+chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept),
 contributions AS (
   SELECT app_id, {KEY}, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM mapped
   UNION ALL SELECT m.app_id, {sd_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
@@ -133,7 +138,8 @@ def dims_table(grain):
 
 def session_dims_sql(chunk_cte):
     return f"""WITH {mapped_cte(chunk_cte)}
-INSERT OR IGNORE INTO session_dims (app_id, session_id, {KEY}) SELECT DISTINCT app_id, session_id, {KEY} FROM mapped"""
+INSERT OR IGNORE INTO session_dims (app_id, session_id, {KEY})
+SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept"""
 
 
 def user_days_sql(chunk_cte, sample_source):
@@ -142,7 +148,7 @@ def user_days_sql(chunk_cte, sample_source):
     day = "(m.ts / 1000 - m.ts / 1000 % 86400)"
     new_rows = f"""WITH {mapped_cte(chunk_cte)},
 rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, us.sample, m.user_id, COUNT(*) AS n
-  FROM mapped m JOIN {sample_source} AS us ON us.id = m.id WHERE m.user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
+  FROM mapped m JOIN {sample_source} AS us ON us.id = m.id WHERE m.user_id IS NOT NULL AND m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
     count_new = f"""{new_rows}
 INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, users)
 SELECT app_id, {KEY}, day, 0, 0, COUNT(*) FROM rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users u
@@ -192,7 +198,7 @@ WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
 SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, {sample_of('hu.uh')} AS sample, m.user_id,
   COUNT(*) AS n
 FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
     # The emptied rows are among the user-days the chunk touched: found through the primary key.
     touched_user_keys = f"(app_id, {KEY}, day, sample, user_id) IN (SELECT app_id, {KEY}, day, sample, user_id FROM ({user_rows}))"
     user_match = f"{_key_match('daily_dim_users', 'g')} AND daily_dim_users.day = g.day AND daily_dim_users.sample = g.sample AND daily_dim_users.user_id = g.user_id"

@@ -37,6 +37,10 @@ READ_ROUTES = [
     "/stats/heatmap",
     "/users",
     "/events",
+    "/stats/breakdown?by=platform",
+    "/stats/breakdown?by=property:screen&event=Screen%20Viewed",
+    "/stats/properties",
+    "/stats/groups",
 ]
 
 TARGET_RATIO = 0.9

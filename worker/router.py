@@ -60,6 +60,7 @@ def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
     import admin
     import apps
+    import breakdown
     import events
     import health
     import heatmap
@@ -90,6 +91,9 @@ def build_routes():
         Route("GET", "/users", users.list_users, READ),
         Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
+        Route("GET", "/stats/breakdown", breakdown.breakdown, READ),
+        Route("GET", "/stats/properties", breakdown.properties, READ),
+        Route("GET", "/stats/groups", breakdown.groups, READ),
     ]
 
 

@@ -7,6 +7,7 @@ from dashboard import periods
 
 NONE_LABEL = "(none)"
 NO_GROUP = "(no group)"
+OTHER_GROUPS = "Other groups"
 REPEAT_WINDOW_S = 300
 REPEAT_WINDOW_LABEL = "5 min"
 BREAKDOWN_COLUMNS = ["value", "events", "sessions", "users", "share"]
@@ -122,6 +123,11 @@ def share_of(part, whole):
     return part / whole * 100 if whole else 0.0
 
 
+def group_name(group):
+    """Null is the events without a group, or (with "other") the groups past the worker's cap."""
+    return group["group"] or (OTHER_GROUPS if group.get("other") else NO_GROUP)
+
+
 def groups_frame(groups, events, aliases=None):
     """Every event name of an app with its count and share, under its group (null: "(no group)"), groups in
     the API's order. A name the groups do not list (the event list is the complete one) goes under
@@ -132,13 +138,12 @@ def groups_frame(groups, events, aliases=None):
     for group in groups:
         for item in group.get("events_by_name", []):
             listed.add(item["event"])
-            rows.append((group["group"] or NO_GROUP, item["event"], item["events"]))
+            rows.append((group_name(group), item["event"], item["events"]))
     rows += [(NO_GROUP, e["event"], e["count"]) for e in events if e["event"] not in listed]
     frame = pd.DataFrame([{"group": group, "event": event_label(name, aliases), "name": name,
                            "count": count, "share": share_of(count, total)} for group, name, count in rows],
                          columns=["group", "event", "name", "count", "share"])
-    order = {name: index for index, name in enumerate(dict.fromkeys([*(g["group"] or NO_GROUP for g in groups),
-                                                                      NO_GROUP]))}
+    order = {name: index for index, name in enumerate(dict.fromkeys([*map(group_name, groups), NO_GROUP]))}
     frame["order"] = frame["group"].map(order)
     return frame.sort_values(["order", "count", "name"], ascending=[True, False, True],
                              kind="stable").drop(columns=["order", "name"]).reset_index(drop=True)

@@ -44,11 +44,11 @@ def render(reader, range_params):
 
 
 def render_summary(body, label):
-    total = body["total"]
-    capped = " · some values are past the worker's per-key cap and counted under Other" if body.get("capped") else ""
-    st.caption(f"{text.plural(total['events'], 'event')} in {text.plural(total['sessions'], 'session')} by "
-               f"{text.plural(total['users'], 'user')} · share = of these events · (none): events without a "
-               f"{label.lower()}{capped}")
+    capped = " · some values are past the worker's per-key cap (50) and counted under Other" \
+        if body.get("capped") else ""
+    st.caption(f"{text.plural(body['total']['events'], 'event')} · share = of these events · (none): events "
+               f"without a {label.lower()} · sessions and users are empty where the worker does not keep them "
+               f"(they do not add up across event names){capped}")
 
 
 def breakdown_table(frame, listing):

@@ -108,3 +108,10 @@ def test_groups_frame_lists_every_name_under_its_group_with_shares_of_the_apps_e
 def test_groups_frame_without_groups_puts_every_name_under_no_group():
     frame = shapes.groups_frame([], [{"event": "tap", "count": 1}])
     assert list(frame["group"]) == ["(no group)"]
+
+
+def test_groups_past_the_cap_are_not_mistaken_for_events_without_a_group():
+    groups = [{"group": None, "other": True, "events": 2, "events_by_name": [{"event": "x", "events": 2}]},
+              {"group": None, "events": 1, "events_by_name": [{"event": "y", "events": 1}]}]
+    frame = shapes.groups_frame(groups, [{"event": "x", "count": 2}, {"event": "y", "count": 1}])
+    assert list(zip(frame["group"], frame["event"])) == [("Other groups", "x"), ("(no group)", "y")]

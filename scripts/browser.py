@@ -14,7 +14,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 KPI = '[data-testid="stMetric"]'
 TABLE = '[data-testid="stDataFrame"]'
 CHART = ".vega-embed canvas, .vega-embed svg"
-SCREENS = ("Overview", "Apps", "Events", "Users")
+SCREENS = ("Overview", "Breakdowns", "Sessions", "Funnels", "Retention", "Apps", "Events", "Users")
+ALERT = '[data-testid="stAlert"]'
+FUNNEL_STEPS = 2
 VIEWER_ZONE = "Europe/Berlin"
 # Streamlit's own console output (chart-library notes, an offline font fetch) is not ours; these words
 # mark messages about our configuration (.streamlit/config.toml: theme, client, server).
@@ -55,7 +57,7 @@ def kpi_cards(page):
 
 
 def wait_for_overview(page, timeout_ms):
-    page.wait_for_function(f"document.querySelectorAll('{KPI}').length === 4", timeout=timeout_ms)
+    page.wait_for_function(f"document.querySelectorAll('{KPI}').length >= 4", timeout=timeout_ms)
     page.wait_for_selector(CHART, timeout=timeout_ms)
     page.wait_for_timeout(1500)  # let the charts and tables finish their first paint
 
@@ -92,7 +94,24 @@ def open_screen(page, name, timeout_ms):
     page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
                            timeout=timeout_ms)
     settled(page, timeout_ms)
-    page.wait_for_selector(f"{KPI}, {TABLE}, {CHART}", timeout=timeout_ms)
+    # A screen waiting for a choice (Funnels: pick steps) shows a note instead of data.
+    page.wait_for_selector(f"{KPI}, {TABLE}, {CHART}, {ALERT}", timeout=timeout_ms)
+    page.wait_for_timeout(2000)
+
+
+def build_funnel(page, timeout_ms):
+    """Pick the first event names offered as the funnel's steps, as a person would (open, Enter)."""
+    steps = page.locator('[data-testid="stMultiSelect"]').first
+    for _ in range(FUNNEL_STEPS):
+        steps.click()
+        page.locator('[role="option"]').first.wait_for(timeout=timeout_ms)
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        settled(page, timeout_ms)
+    # The funnel chart, or a worker's note (e.g. an older worker): anything but the request to pick steps.
+    page.wait_for_function("![...document.querySelectorAll('[data-testid=\"stAlert\"]')]"
+                           ".some(a => a.innerText.includes('Pick at least'))", timeout=timeout_ms)
+    page.wait_for_selector(f"{CHART}, {ALERT}", timeout=timeout_ms)
     page.wait_for_timeout(2000)
 
 
@@ -111,10 +130,10 @@ def select_first_row(page, timeout_ms):
     page.wait_for_timeout(2000)
 
 
-def walk_first_steps(dashboard_url, send_first_event, app_id, users_app_id, shots_dir, timeout_ms=60000):
+def walk_first_steps(dashboard_url, send_first_event, app_id, rich_app_id, shots_dir, timeout_ms=60000):
     """The README's first steps in a browser: open the dashboard, send the example event, reload, pick its
-    app, then every screen (Users for an app with users, opening one). Saves a screenshot per screen;
-    returns what a test checks."""
+    app, then every screen (after the Overview, for an app with users and several event names: a funnel is
+    built, a user opened). Saves a screenshot per screen; returns what a test checks."""
     with browser_page() as (page, console):
         page.goto(dashboard_url)
         page.wait_for_selector(KPI, timeout=timeout_ms)
@@ -125,9 +144,11 @@ def walk_first_steps(dashboard_url, send_first_event, app_id, users_app_id, shot
         page.wait_for_timeout(1500)
         found = {"cards": kpi_cards(page), "shots": []}
         for name in SCREENS:
-            if name == "Users":
-                pick_app(page, users_app_id, timeout_ms)  # the README's event carries no user id
+            if name == SCREENS[1]:
+                pick_app(page, rich_app_id, timeout_ms)  # the README's event carries no user id
             open_screen(page, name, timeout_ms)
+            if name == "Funnels":
+                build_funnel(page, timeout_ms)
             if name == "Users":
                 select_first_row(page, timeout_ms)
                 found["user_cards"] = kpi_cards(page)
@@ -136,4 +157,5 @@ def walk_first_steps(dashboard_url, send_first_event, app_id, users_app_id, shot
             found["shots"].append(path)
         found["our_console_messages"] = [text for kind, text in console if kind in ("warning", "error")
                                          and any(word in text.lower() for word in OUR_CONFIGURATION)]
+        found["console_errors"] = [text for kind, text in console if kind == "error"]
         return found

@@ -122,7 +122,7 @@ def bars(frame, label, value="events", title="Events"):
         x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=",d", tickMinStep=1)),
         y=alt.Y(f"{label}:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),
         tooltip=[alt.Tooltip(f"{label}:N", title="Value"), alt.Tooltip(f"{value}:Q", title=title, format=",")],
-    ).properties(height=max(80, 30 * len(frame))).configure_view(strokeWidth=0)
+    ).properties(height=alt.Step(30)).configure_view(strokeWidth=0)
 
 
 def funnel(frame):
@@ -134,7 +134,7 @@ def funnel(frame):
                  alt.Tooltip("from_first:Q", title="% of the first step", format=".1f"),
                  alt.Tooltip("from_previous:Q", title="% of the previous step", format=".1f")])
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text("from_first:Q", format=".1f"))
-    return alt.layer(bars_layer, labels).properties(height=max(120, 48 * len(frame))).configure_view(strokeWidth=0)
+    return alt.layer(bars_layer, labels).properties(height=alt.Step(44)).configure_view(strokeWidth=0)
 
 
 def retention(frame, cohort_title):

@@ -46,8 +46,8 @@ def test_app_settings_are_set_changed_in_part_and_shown_by_apps(api, app_id):
 def test_settings_may_name_an_app_before_its_first_event_and_are_deleted(api, app_id):
     route = "/settings/apps/" + path(app_id)
     assert put(api, route, {"icon_url": ICON}).json()["app"] == {"app_id": app_id, "display_name": None, "icon_url": ICON}
-    assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": 1}
-    assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": 0}
+    assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": {"app_settings": 1}}
+    assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": {"app_settings": 0}}
     assert app_settings(api, app_id) == []
 
 
@@ -62,8 +62,8 @@ def test_aliases_by_path_with_awkward_names_and_by_query_with_dot_ids(api, app_i
     assert put(api, "/settings/aliases", {"alias": "Dot"}, params=dot).status_code == 200
     assert aliases(api, app_id) == [{"app_id": app_id, "event_name": ".", "alias": "Dot"},
                                     {"app_id": app_id, "event_name": name, "alias": "Bought"}]
-    assert api.request("DELETE", "/settings/aliases", key=ADMIN, params=dot).json()["deleted"] == 1
-    assert api.request("DELETE", route, key=ADMIN).json()["deleted"] == 1
+    assert api.request("DELETE", "/settings/aliases", key=ADMIN, params=dot).json()["deleted"] == {"aliases": 1}
+    assert api.request("DELETE", route, key=ADMIN).json()["deleted"] == {"aliases": 1}
     assert aliases(api, app_id) == []
 
 

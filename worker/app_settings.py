@@ -146,7 +146,7 @@ async def put_app(ctx):
 async def delete_app(ctx):
     app_id = id_param(ctx, "app_id", "app_id")
     result = await ctx.db.run("DELETE FROM app_settings WHERE app_id = ?", app_id)
-    return ok({"success": True, "deleted": int(result.get("changes", 0))})
+    return ok({"success": True, "deleted": {"app_settings": int(result.get("changes", 0))}})
 
 
 async def put_alias(ctx):
@@ -162,4 +162,4 @@ async def put_alias(ctx):
 async def delete_alias(ctx):
     app_id, event_name = id_param(ctx, "app_id", "app_id"), id_param(ctx, "event_name", "event")
     result = await ctx.db.run("DELETE FROM event_aliases WHERE app_id = ? AND event_name = ?", app_id, event_name)
-    return ok({"success": True, "deleted": int(result.get("changes", 0))})
+    return ok({"success": True, "deleted": {"aliases": int(result.get("changes", 0))}})

@@ -38,6 +38,10 @@ READ_ROUTES = [
     "/users",
     "/users/user-1",  # one user: ~60 synthetic events; reads at most 2 x 1,000 of them however many
     "/events",
+    "/stats/breakdown?by=platform",
+    "/stats/breakdown?by=property:screen&event=Screen%20Viewed",
+    "/stats/properties",
+    "/stats/groups",
 ]
 
 TARGET_RATIO = 0.9

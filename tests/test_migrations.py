@@ -46,7 +46,7 @@ def test_migrations_end_in_exactly_schema_sql(tmp_path):
     migrate(local(tmp_path / "migrated"))
     wrangler("d1", "execute", "oddlytics-db", *local(tmp_path / "fresh"), "--file", ROOT / "schema.sql")
     assert schema(tmp_path / "migrated") == schema(tmp_path / "fresh")
-    assert query(local(tmp_path / "migrated"), "SELECT value FROM meta WHERE key = 'schema_version'") == [{"value": "2"}]
+    assert query(local(tmp_path / "migrated"), "SELECT value FROM meta WHERE key = 'schema_version'") == [{"value": "3"}]
 
 
 def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
@@ -114,4 +114,4 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     renamed = api.request("PUT", f"/settings/apps/{app}", json={"display_name": "Focus"}).json()["app"]
     assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png"}
     assert all_events(api, app) == list(reversed(events))
-    assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 2
+    assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3

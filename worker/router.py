@@ -61,6 +61,7 @@ def build_routes():
     import admin
     import app_settings
     import apps
+    import breakdown
     import events
     import health
     import heatmap
@@ -92,6 +93,9 @@ def build_routes():
         Route("GET", "/users", users.list_users, READ),
         Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
+        Route("GET", "/stats/breakdown", breakdown.breakdown, READ),
+        Route("GET", "/stats/properties", breakdown.properties, READ),
+        Route("GET", "/stats/groups", breakdown.groups, READ),
         Route("GET", "/users/{user_id}", user_detail.get_user, READ),
         Route("GET", "/user", user_detail.get_user_by_query, READ),
         *settings_routes(app_settings),

@@ -36,6 +36,7 @@ READ_ROUTES = [
     "/apps",
     "/stats/heatmap",
     "/users",
+    "/users/user-1",  # one user: ~60 synthetic events; reads at most 2 x 1,000 of them however many
     "/events",
     "/stats/breakdown?by=platform",
     "/stats/breakdown?by=property:screen&event=Screen%20Viewed",

@@ -36,6 +36,7 @@ READ_ROUTES = [
     "/apps",
     "/stats/heatmap",
     "/users",
+    "/users/user-1",  # one user: ~60 synthetic events; reads at most 2 x 1,000 of them however many
     "/events",
     "/stats/breakdown?by=platform",
     "/stats/breakdown?by=property:screen&event=Screen%20Viewed",
@@ -173,29 +174,31 @@ class Loader:
 # (c) folding rollups off the request path
 
 def fold(worker, key=KEY):
-    """POST /admin/fold until it answers complete; D1 rows written, or None if the worker has no such route."""
+    """POST /admin/fold until it answers complete; D1 rows (written, read), or None if the worker has no such route."""
     client = Client(worker.url, key)
-    written = 0
+    written = read = 0
     for _ in range(MAX_FOLD_CALLS):
         reply = client.post("/admin/fold?chunks=10")
         if reply.status == 404:
             return None
         written += expect_ok(reply, "POST /admin/fold").rows("written")
+        read += reply.rows("read")
         if reply.json().get("complete") is True:
-            return written
+            return written, read
     raise BenchError(f"POST /admin/fold was not complete after {MAX_FOLD_CALLS} calls")
 
 
 class Folds:
-    """D1 rows written by every fold of the run; None while the worker has no fold route."""
+    """D1 rows written and read by every fold of the run; None while the worker has no fold route."""
 
     def __init__(self):
-        self.written = None
+        self.written = self.read = None
 
     def run(self, worker):
-        written = fold(worker)
-        if written is not None:
-            self.written = (self.written or 0) + written
+        rows = fold(worker)
+        if rows is not None:
+            self.written = (self.written or 0) + rows[0]
+            self.read = (self.read or 0) + rows[1]
 
 
 # (d) storage
@@ -361,6 +364,8 @@ def ingest_rows(results):
             large="n/a (no route)" if fold_per_event is None else number(fold_per_event, 2)),
         Row("D1 rows written per event, batches: total", large=number(total_per_event, 2),
             target=f"<= {TARGET_ROWS_WRITTEN}", ok=total_per_event <= TARGET_ROWS_WRITTEN),
+        Row("D1 rows read per event folded (POST /admin/fold)",
+            large="n/a" if results.folds.read is None else number(results.folds.read / results.storage[1], 1)),
     ]
 
 

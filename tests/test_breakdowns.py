@@ -127,3 +127,20 @@ def test_users_past_the_exact_budget_are_sampled_declared_and_close(api, app_id)
     assert int(response.headers["x-d1-rows-read"]) < 10_000
     one_day = api.read("/stats/breakdown", app_id=app_id, by="platform", **{"from": days[0], "to": days[1]})
     assert one_day["values"][0]["users"] == 1000 and one_day["approximate"] is False
+
+
+def test_a_berlin_day_when_the_clocks_change(api, app_id):
+    """2026-03-29 in Europe/Berlin has 23 hours: [2026-03-28T23:00Z, 2026-03-29T22:00Z)."""
+    def at_utc(stamp, platform, user):
+        return event(app_id, "open", f"s-{stamp}", user_id=user, platform=platform, timestamp=stamp)
+    api.track({"events": [at_utc("2026-03-28T22:30:00Z", "ios", "before"),  # 23:30 on the 28th, local
+                          at_utc("2026-03-28T23:30:00Z", "ios", "inside-1"),  # 00:30 CET
+                          at_utc("2026-03-29T21:30:00Z", "android", "inside-2"),  # 23:30 CEST
+                          at_utc("2026-03-29T22:30:00Z", "android", "after")]})  # 00:30 on the 30th
+    api.fold_all()
+    answer = api.read("/stats/breakdown", app_id=app_id, by="platform", tz="Europe/Berlin",
+                      **{"from": "2026-03-29", "to": "2026-03-29"})
+    assert [(v["value"], v["events"], v["sessions"]) for v in answer["values"]] == [("android", 1, 1), ("ios", 1, 1)]
+    # Users count over the UTC days the local day touches (the 28th and 29th): "before" and "after" count too.
+    assert [v["users"] for v in answer["values"]] == [2, 2]
+    assert answer["approximate"] is True and answer["approximate_figures"] == ["users"]

@@ -106,6 +106,12 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     ]
     (listed,) = api.read("/apps", app_id=app, **WINDOW)["apps"]
     assert (listed["display_name"], listed["icon_url"]) == ("Focus Timer", "https://example.com/icon.png")
-    assert query(local(state), "SELECT alias FROM event_aliases") == [{"alias": "Took a break"}]
+    assert api.read("/settings/aliases", app_id=app)["aliases"] == [
+        {"app_id": app, "event_name": "Break Taken", "alias": "Took a break"}]
+    assert api.read("/settings/apps")["apps"] == [
+        {"app_id": app, "display_name": "Focus Timer", "icon_url": "https://example.com/icon.png"}]
+    # The original tables take changes through the new routes (their primary keys are what the upserts need).
+    renamed = api.request("PUT", f"/settings/apps/{app}", json={"display_name": "Focus"}).json()["app"]
+    assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png"}
     assert all_events(api, app) == list(reversed(events))
     assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3

@@ -4,7 +4,6 @@ The key travels only in the X-API-KEY header, only to the configured URL (redire
 `requests` would re-send the header to wherever they point); it is never part of an error message.
 """
 import time
-from urllib.parse import quote
 
 import requests
 import streamlit as st
@@ -222,11 +221,8 @@ class Reader:
         return self.get("/stats/retention", cohort=cohort, periods=periods, event=event)
 
     def user(self, user_id):
-        """One user's all-time figures (GET /users/{id}: the id percent-encoded, "/" included)."""
-        try:
-            return self.read(f"/users/{quote(user_id, safe='')}", ())
-        except MissingRoute:
-            raise MissingRoute("/users/{user_id}") from None  # the route, not this user's path
+        """One user's all-time figures. The query form takes every id ("." and ".." cannot travel in a path)."""
+        return self.read("/user", (("user_id", user_id),))
 
     def aliases(self):
         return self.read("/settings/aliases", ())["aliases"]

@@ -62,8 +62,9 @@ def sidebar(settings, app_ids, names):
                           format_func=lambda name: f"{SCREENS[name][0]} {name}")
         st.divider()
         options = [ALL_APPS, *app_ids]
-        if st.session_state.get("app") not in options:
-            st.session_state["app"] = ALL_APPS
+        # Written back even when unchanged: a widget whose labels change (an app renamed) is a new widget
+        # to Streamlit, which would start it at "All apps"; a value set in code carries over.
+        st.session_state["app"] = st.session_state.get("app") if st.session_state.get("app") in options else ALL_APPS
         app = st.selectbox("App", options, key="app",
                            format_func=lambda a: a if a == ALL_APPS else shapes.app_label(a, names))
         if st.session_state.get("range") not in periods.RANGE_CHOICES:

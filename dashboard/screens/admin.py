@@ -1,8 +1,6 @@
 """Admin controls, shown only when the dashboard's key is AUTH_KEY (`Reader.is_admin`): app display names and
 icons, event aliases, and deleting an event, a user's data or an app behind a confirmation that says
 exactly what goes."""
-from urllib.parse import quote
-
 import streamlit as st
 
 from dashboard import api, shapes, text
@@ -11,10 +9,6 @@ PENDING_KEY = "admin_pending"
 OUTCOME_KEY = "admin_outcome"
 # An erasure answers "complete": false when D1's per-request query budget ran out first: ask again.
 MAX_ERASE_CALLS = 50
-
-
-def path_part(value):
-    return quote(value, safe="")
 
 
 def show_outcome():
@@ -112,7 +106,7 @@ def app_settings_form(reader, app):
     if saved:
         body = {"display_name": name.strip() or None, "icon_url": icon.strip() or None}
         run_change(lambda _: "Saved. The app shows its new name and icon everywhere.",
-                   lambda: reader.change("PUT", f"/settings/apps/{path_part(app_id)}", body=body))
+                   lambda: reader.change("PUT", "/settings/apps", {"app_id": app_id}, body))
         st.rerun()
 
 
@@ -127,9 +121,11 @@ def alias_editor(reader, app_id, event_names, aliases):
         alias = st.text_input("Alias (empty removes it)", value=current, max_chars=255, key=f"alias_text_{app_id}")
         saved = st.form_submit_button("Save alias", type="primary", key=f"alias_save_{app_id}")
     if saved:
-        path = f"/settings/aliases/{path_part(app_id)}/{path_part(name)}"
+        # The query forms take every id ("." and ".." cannot travel in a path).
+        which = {"app_id": app_id, "event_name": name}
         if alias.strip():
-            run_change(lambda _: "Alias saved.", lambda: reader.change("PUT", path, body={"alias": alias.strip()}))
+            run_change(lambda _: "Alias saved.",
+                       lambda: reader.change("PUT", "/settings/aliases", which, {"alias": alias.strip()}))
         elif current:
-            run_change(lambda _: "Alias removed.", lambda: reader.change("DELETE", path))
+            run_change(lambda _: "Alias removed.", lambda: reader.change("DELETE", "/settings/aliases", which))
         st.rerun()

@@ -10,6 +10,7 @@ from dashboard.screens import admin, states
 
 MAX_SPARKLINES = 30  # one timeline request per app; beyond this the column stays empty
 ALL_EVENT_NAMES = 1000  # the worker's largest /stats/events limit
+PAGE_KEY = "app_page"
 
 
 def render(reader, range_params):
@@ -41,10 +42,17 @@ def render(reader, range_params):
     )
     rows = selection.selection.rows if selection else []
     st.divider()
-    if not rows or rows[0] >= len(apps):
+    if rows and rows[0] < len(apps):
+        st.session_state[PAGE_KEY] = apps[rows[0]]["app_id"]
+    # The page stays open while its row's selection resets (the table's figures change after an edit).
+    app = next((a for a in apps if a["app_id"] == st.session_state.get(PAGE_KEY)), None)
+    if app is None:
         st.info("Select a row above (the box at its left) to see that app's page.", icon=":material/touch_app:")
         return
-    render_app_page(reader, apps[rows[0]])
+    if not rows:
+        st.button("Close this app's page", key="apps_close", icon=":material/close:",
+                  on_click=st.session_state.pop, args=(PAGE_KEY, None))
+    render_app_page(reader, app)
 
 
 def render_app_page(reader, app):

@@ -77,7 +77,7 @@ def users_frame(users, tz="UTC"):
 
 
 def render_user_page(reader, user_id, tz, listed=None):
-    """`listed`: the user's row of the list, whose all-time figures stand in on a worker without /users/{id}."""
+    """`listed`: the user's row of the list, whose all-time figures stand in on a worker without /user."""
     st.subheader("User")
     st.code(user_id, language=None)  # literal, with a copy button
     try:

@@ -45,10 +45,15 @@ def previous_overlay(buckets, previous):
     return [{"t": bucket["t"], "previous": old["events"]} for bucket, old in zip(buckets, previous)]
 
 
+def percent(share):
+    """A share (0..1, or null when there is nothing to divide by) in percent; null stays None."""
+    return None if share is None else share * 100
+
+
 def funnel_frame(steps):
     rows = [{"step": f"{index}. {step['event']}", "event": step["event"], "count": step["count"],
-             "from_first": step["conversion_from_first"] * 100,
-             "from_previous": step["conversion_from_previous"] * 100,
+             "from_first": percent(step["conversion_from_first"]),
+             "from_previous": percent(step["conversion_from_previous"]),
              "median_s": step.get("median_s_from_previous")} for index, step in enumerate(steps, 1)]
     return pd.DataFrame(rows, columns=["step", "event", "count", "from_first", "from_previous", "median_s"])
 

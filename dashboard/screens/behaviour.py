@@ -9,6 +9,7 @@ FUNNEL_BY = {"User": "user", "Session": "session"}
 MIN_STEPS, MAX_STEPS = 2, 6
 COHORTS = {"Day": "day", "Week": "week"}
 PERIODS = {"day": 14, "week": 8}
+MAX_PERIODS = {"day": 31, "week": 26}  # the worker's limits
 ANY_EVENT = "Any event"
 
 
@@ -50,6 +51,10 @@ def render_funnel(reader, range_params):
     frame = shapes.funnel_frame(body["steps"])
     first, last = frame.iloc[0], frame.iloc[-1]
     noun = "user" if FUNNEL_BY[counted] == "user" else "session"
+    if not first["count"]:
+        states.nothing_in_range(f"{noun}s that did {text.literal(steps[0])}"
+                                + (" (events without a user id count only by session)" if noun == "user" else ""))
+        return
     sampled = " · figures from a sample" if body.get("sampled") else ""
     st.caption(f"{text.plural(int(first['count']), noun)} did the first step in this range; "
                f"{int(last['count']):,} ({last['from_first']:.1f}%) reached the last, each step within {within} "
@@ -68,7 +73,7 @@ def render_funnel(reader, range_params):
 def render_retention(reader, range_params):
     left, middle, right = st.columns(3)
     cohort = COHORTS[left.radio("Cohorts by first", list(COHORTS), index=1, horizontal=True, key="retention_cohort")]
-    count = middle.number_input("Periods", 1, 30, PERIODS[cohort], key=f"retention_periods_{cohort}")
+    count = middle.number_input("Periods", 1, MAX_PERIODS[cohort], PERIODS[cohort], key=f"retention_periods_{cohort}")
     names = [e["event"] for e in reader.top_events(limit=1000)]
     returned = right.selectbox("Coming back means", [ANY_EVENT, *names], key="retention_event",
                                help="Any event, or one event name")
@@ -79,6 +84,7 @@ def render_retention(reader, range_params):
         return
     sizes = {c["start"]: c["size"] for c in body["cohorts"]}
     st.caption(f"{text.plural(sum(sizes.values()), 'user')} first seen in this range, in "
-               f"{text.plural(len(sizes), 'cohort')} by {cohort} · each cell: the share of its cohort active "
-               f"{cohort}s later (period 0 is the first {cohort}, always 100%) · empty: not over yet")
+               f"{text.plural(len(sizes), 'cohort')} by {cohort}"
+               f"{' (weeks start on Monday)' if cohort == 'week' else ''} · each cell: the share of its cohort "
+               f"active {cohort}s later (period 0 is the first {cohort}) · empty: not over yet")
     st.altair_chart(charts.retention(frame, f"First {cohort}"), width="stretch")

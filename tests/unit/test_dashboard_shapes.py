@@ -115,3 +115,9 @@ def test_groups_past_the_cap_are_not_mistaken_for_events_without_a_group():
               {"group": None, "events": 1, "events_by_name": [{"event": "y", "events": 1}]}]
     frame = shapes.groups_frame(groups, [{"event": "x", "count": 2}, {"event": "y", "count": 1}])
     assert list(zip(frame["group"], frame["event"])) == [("Other groups", "x"), ("(no group)", "y")]
+
+
+def test_funnel_nobody_entered_keeps_conversions_empty():
+    frame = shapes.funnel_frame([{"event": "A", "count": 0, "conversion_from_first": None,
+                                  "conversion_from_previous": None, "median_s_from_previous": None}])
+    assert frame["from_first"].isna().all()

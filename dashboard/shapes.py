@@ -72,8 +72,8 @@ def retention_frame(cohorts):
 
 
 def duration_text(seconds):
-    """95 -> '1 min 35 s'; None -> '–'."""
-    if seconds is None:
+    """95 -> '1 min 35 s'; None (or a table's NaN) -> '–'."""
+    if seconds is None or pd.isna(seconds):
         return "–"
     seconds = round(seconds)
     if seconds < 60:

@@ -223,7 +223,7 @@ def test_users_cards_match_the_row_and_events_table_matches_the_events_screen(mo
     assert [m.value for m in at.metric] == [str(row["events"]), str(row["sessions"]),
                                             f"{first.day} {first:%b %Y, %H:%M}", f"{last.day} {last:%b %Y, %H:%M}"]
     assert "D MMM YYYY, HH:mm" in str(at.dataframe[0].proto.columns)  # the table's precision
-    user_events, screen_events = at.dataframe[1], open_dashboard(
+    user_events, screen_events = at.dataframe[-1], open_dashboard(
         monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=known).dataframe[0]
     assert list(user_events.value.columns) == list(screen_events.value.columns)
     assert json.loads(user_events.proto.columns) == json.loads(screen_events.proto.columns)

@@ -188,6 +188,12 @@ class Reader:
     def apps(self):
         return self.get("/apps")["apps"]
 
+    def app_names(self):
+        """{app_id: (display name or None, https icon or None)} from the sidebar's app list."""
+        from dashboard.shapes import https_icon
+
+        return {a["app_id"]: (a.get("display_name"), https_icon(a.get("icon_url"))) for a in self.all_apps()}
+
     def overview(self):
         return self.get("/stats/overview")
 

@@ -345,6 +345,9 @@ def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, 
         ("scr_v", "Screen viewed")}
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=app_id)
     assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
+    assert at.selectbox(key="explorer_event").options == ["Any event", "Screen viewed (scr_v)"]
+    assert list(at.dataframe[0].value["event"]) == ["scr_v"]  # raw events keep their real names
 
 
 # A worker older than this dashboard

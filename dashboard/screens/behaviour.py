@@ -36,8 +36,10 @@ def render_funnel(reader, range_params):
     if len(names) < MIN_STEPS:
         states.nothing_in_range(f"at least {MIN_STEPS} event names")
         return
+    aliases = reader.aliases_for_app()
     steps = st.multiselect(f"Steps, in order ({MIN_STEPS} to {MAX_STEPS} event names)", names,
                            max_selections=MAX_STEPS, key="funnel_steps",
+                           format_func=lambda name: shapes.event_label(name, aliases),
                            placeholder="Pick the first step, then the next …")
     window, by = st.columns(2)
     within = window.selectbox("Each step within", list(WINDOWS), index=1, key="funnel_within",

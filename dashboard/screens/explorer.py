@@ -4,7 +4,7 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports, periods, text
+from dashboard import exports, periods, shapes, text
 from dashboard.screens import admin, states
 from dashboard.screens.paging import Pager
 
@@ -63,7 +63,9 @@ def render_filters(reader, names):
     if st.session_state.get("explorer_event") not in (ANY_EVENT, *names):
         # Set by another screen (a breakdown's value) for a name this range does not have.
         st.session_state["explorer_event"] = ANY_EVENT
-    chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event")
+    aliases = reader.aliases_for_app()
+    chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event",
+                             format_func=lambda name: shapes.event_label(name, aliases))
     typed_session = session.text_input("Session", key="explorer_session", placeholder="a session id or its start",
                                        help="The whole id, or its first characters: pick one of the matches.")
     typed_user = user.text_input("User", key="explorer_user", placeholder="a user id or its start",

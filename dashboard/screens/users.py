@@ -119,13 +119,18 @@ def filter_by_app(app_id):
 
 def render_apps(reader, detail, tz):
     apps = detail["apps"]
-    frame = pd.DataFrame([{**a, "first_seen": periods.parse_time(a.get("first_seen"), tz),
+    names = reader.app_names()
+    frame = pd.DataFrame([{**a, "icon": names.get(a["app_id"], (None, None))[1],
+                           "display_name": names.get(a["app_id"], (None, None))[0],
+                           "first_seen": periods.parse_time(a.get("first_seen"), tz),
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
-                         columns=["app_id", "events", "sessions", "first_seen", "last_seen"])
+                         columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
     st.caption("Per app, all-time · select an app to filter every screen by it")
     selection = st.dataframe(frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",
                              on_select="rerun", selection_mode="single-row", column_config={
+                                 "icon": st.column_config.ImageColumn("", width="small"),
                                  "app_id": st.column_config.TextColumn("App"),
+                                 "display_name": st.column_config.TextColumn("Name"),
                                  "events": st.column_config.NumberColumn("Events", format="localized"),
                                  "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
                                  "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format=SEEN_FORMAT),

@@ -8,6 +8,8 @@ import time
 import requests
 import streamlit as st
 
+from dashboard.shapes import https_icon
+
 CACHE_SECONDS = 60
 APP_LIST_SECONDS = 10  # the sidebar's app picker: a new app shows up within seconds
 TIMEOUT_SECONDS = 20
@@ -190,8 +192,6 @@ class Reader:
 
     def app_names(self):
         """{app_id: (display name or None, https icon or None)} from the sidebar's app list."""
-        from dashboard.shapes import https_icon
-
         return {a["app_id"]: (a.get("display_name"), https_icon(a.get("icon_url"))) for a in self.all_apps()}
 
     def overview(self):

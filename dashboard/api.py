@@ -171,6 +171,7 @@ class Reader:
         self.settings = settings
         self.scope = dict(scope)  # range params plus app_id, already as strings
         self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
+        self.estimated = set()  # figures some read declared approximate (other than "not folded yet": "all")
 
     def get(self, path, span=None, **params):
         """A read of this app and range; `span` (range params) replaces the range (a previous period, a year)."""
@@ -248,6 +249,8 @@ class Reader:
     def read(self, path, params):
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())
         self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
+        if body.get("approximate"):
+            self.estimated.update(str(f) for f in body.get("approximate_figures") or [] if f != "all")
         return body
 
     def is_admin(self):

@@ -139,9 +139,12 @@ def render(settings):
     except api.DashboardError as failure:
         states.failed(failure)
         return
-    if reader.unfolded_events:
+    if reader.unfolded_events or reader.estimated:
         with notice.container():
-            states.still_folding(reader.unfolded_events)
+            if reader.unfolded_events:
+                states.still_folding(reader.unfolded_events)
+            if reader.estimated:
+                states.estimated(reader.estimated)
 
 
 def header(screen, scope, app=None):

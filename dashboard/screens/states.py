@@ -88,3 +88,16 @@ def unless_missing(read):
     except api.MissingRoute as missing:
         needs_worker(missing)
         return None
+
+
+FIGURE_NAMES = {"users": "users", "median_duration_s": "median duration", "p90_duration_s": "90th percentile",
+                "active": "active users", "returning": "returning users", "dau": "daily active users",
+                "wau": "weekly active users", "mau": "monthly active users", "platforms": "platforms",
+                "app_versions": "app versions"}
+
+
+def estimated(figures):
+    """The worker declares which figures are estimates (sketches, samples, duration buckets): say so."""
+    names = sorted(FIGURE_NAMES.get(name, name.replace("_", " ")) for name in figures)
+    # Field names from the worker's answer (not event data).
+    st.caption(f":material/info: Estimated, not exact: {', '.join(names)} (the worker's README says how close).")

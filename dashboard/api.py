@@ -241,10 +241,10 @@ class Reader:
         if app_id is None:
             return {}
         try:
-            return {a["event_name"]: a["alias"] for a in self.read("/settings/aliases", (("app_id", app_id),))["aliases"]
-                    if a["app_id"] == app_id}
+            aliases = self.read("/settings/aliases", (("app_id", app_id),))["aliases"]
         except MissingRoute:
             return {}
+        return {a["event_name"]: a["alias"] for a in aliases if a["app_id"] == app_id}
 
     def read(self, path, params):
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())

@@ -122,11 +122,12 @@ def settled(page, timeout_ms):
     page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
 
 
-def select_first_row(page, timeout_ms):
-    """Tick the first row's box in the first table (the Users screen opens that user)."""
+def select_first_row(page, timeout_ms, opens=KPI):
+    """Tick the first row's box in the first table (the Users screen opens that user, Apps that app's page)
+    and wait for what it opens (`opens`: a selector)."""
     box = page.locator(TABLE).first.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the row marker column; header and rows are 35 px
-    page.wait_for_selector(KPI, timeout=timeout_ms)
+    page.wait_for_selector(opens, timeout=timeout_ms)
     page.wait_for_timeout(2000)
 
 
@@ -149,6 +150,8 @@ def walk_first_steps(dashboard_url, send_first_event, app_id, rich_app_id, shots
             open_screen(page, name, timeout_ms)
             if name == "Funnels":
                 build_funnel(page, timeout_ms)
+            if name == "Apps":
+                select_first_row(page, timeout_ms, opens=f"{TABLE} >> nth=1")
             if name == "Users":
                 select_first_row(page, timeout_ms)
                 found["user_cards"] = kpi_cards(page)

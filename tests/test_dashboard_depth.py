@@ -291,8 +291,8 @@ def test_read_key_shows_no_admin_controls(monkeypatch, worker, deep):
 
 def test_admin_deletes_a_users_data_in_one_app_after_saying_exactly_what(monkeypatch, worker, api, app_id):
     other = f"{app_id}-other"
-    assert api.track({"events": [event(app_id, "Open", "s1", user_id="victim", timestamp=at_day(2, 9, m))
-                                 for m in range(3)] + [event(other, "Open", "s9", user_id="victim")]}).status_code == 200
+    sent_events = [event(app_id, "Open", "s1", user_id="victim", timestamp=at_day(2, 9, m)) for m in range(3)]
+    assert api.track({"events": sent_events + [event(other, "Open", "s9", user_id="victim")]}).status_code == 200
     api.fold_all()
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=app_id)
     select_row(at, 0, 0)

@@ -20,6 +20,8 @@ def render(reader, range_params):
         return
     interval, tz = periods.interval_for(range_params), range_params["tz"]
     frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
+    # Icons and names only when some app has one: an all-empty column says nothing.
+    frame = frame.drop(columns=[c for c in ("icon", "display_name") if frame[c].isna().all()])
     active = int((frame["events"] > 0).sum())
     st.caption(f"{text.plural(len(frame), 'app')} · {active} active in this range · trend per {interval}, "
                "on one scale for every app · select a row (the box at its left) for the app's page")
@@ -27,7 +29,7 @@ def render(reader, range_params):
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={
-            "icon": st.column_config.ImageColumn("", width="small", help="Icon (https URLs only)"),
+            "icon": st.column_config.ImageColumn("", width="small", help="Icon (https URLs only)", pinned=True),
             "app_id": st.column_config.TextColumn("App", pinned=True),
             "display_name": st.column_config.TextColumn("Name"),
             "trend": st.column_config.LineChartColumn(f"Events per {interval}", width="medium", y_min=0,
@@ -95,5 +97,6 @@ def apps_frame(apps, trend_for, tz="UTC"):
         rows.append({**app, "trend": trend, "icon": shapes.https_icon(app.get("icon_url")),
                      "first_seen": periods.parse_time(app["first_seen"], tz),
                      "last_seen": periods.parse_time(app["last_seen"], tz)})
-    columns = ["icon", "app_id", "display_name", "trend", "events", "sessions", "users", "total_events", "first_seen", "last_seen"]
+    columns = ["icon", "app_id", "display_name", "trend", "events", "sessions", "users", "total_events",
+               "first_seen", "last_seen"]
     return pd.DataFrame(rows, columns=columns)

@@ -50,7 +50,8 @@ def events_table(events, tz, height=None, select_key=None):
     selectable = {"key": select_key, "on_select": "rerun", "selection_mode": "single-row"} if select_key else {}
     shown = st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
                          **selectable, column_config={
-                             "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})", format="D MMM YYYY, HH:mm:ss"),
+                             "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})",
+                                                                          format="D MMM YYYY, HH:mm:ss"),
                              "event": "Event", "app_id": "App", "user_id": "User", "session_id": "Session",
                              "platform": "Platform", "app_version": "Version", "country": "Country",
                              "properties": "Properties"})

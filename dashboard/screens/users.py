@@ -126,15 +126,16 @@ def render_apps(reader, detail, tz):
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
                          columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
     st.caption("Per app, all-time · select an app to filter every screen by it")
-    selection = st.dataframe(frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",
-                             on_select="rerun", selection_mode="single-row", column_config={
-                                 "icon": st.column_config.ImageColumn("", width="small"),
-                                 "app_id": st.column_config.TextColumn("App"),
-                                 "display_name": st.column_config.TextColumn("Name"),
-                                 "events": st.column_config.NumberColumn("Events", format="localized"),
-                                 "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
-                                 "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format=SEEN_FORMAT),
-                                 "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format=SEEN_FORMAT)})
+    selection = st.dataframe(
+        frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",
+        on_select="rerun", selection_mode="single-row", column_config={
+            "icon": st.column_config.ImageColumn("", width="small"),
+            "app_id": st.column_config.TextColumn("App"),
+            "display_name": st.column_config.TextColumn("Name"),
+            "events": st.column_config.NumberColumn("Events", format="localized"),
+            "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
+            "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format=SEEN_FORMAT),
+            "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format=SEEN_FORMAT)})
     rows = selection.selection.rows if selection else []
     if rows and rows[0] < len(apps):
         app = apps[rows[0]]

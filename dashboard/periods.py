@@ -122,6 +122,7 @@ def previous_params(params, previous_json):
             "tz": params["tz"]}
 
 
-def year_params(tz, today):
-    """The 365 whole local days ending today (the calendar heatmap)."""
-    return {"from": (today - timedelta(days=364)).isoformat(), "to": today.isoformat(), "tz": tz}
+def year_params(today_utc):
+    """The 365 whole UTC days ending today (the calendar heatmap). UTC days, whatever the viewer's zone: in a
+    zone off UTC the worker reads active users per app and hour (8,760 rows a year per app), in UTC per day."""
+    return {"from": (today_utc - timedelta(days=364)).isoformat(), "to": today_utc.isoformat(), "tz": "UTC"}

@@ -34,7 +34,7 @@ def render(reader, range_params):
     with right:
         render_top_events(reader.top_events(limit=ALL_EVENT_NAMES), figures["events"], reader.aliases_for_app())
     render_heatmap(reader.heatmap(), tz)
-    render_calendar(reader, tz)
+    render_calendar(reader)
 
 
 def render_active_cards(active):
@@ -128,15 +128,15 @@ def render_heatmap(cells, tz):
     st.altair_chart(charts.heatmap(cells, tz), width="stretch")
 
 
-def render_calendar(reader, tz):
+def render_calendar(reader):
     st.subheader("Daily active users, last 365 days")
-    year = states.unless_missing(lambda: reader.active("day", span=periods.year_params(tz, periods.today_in(tz))))
+    year = states.unless_missing(lambda: reader.active("day", span=periods.year_params(periods.today_in("UTC"))))
     if not year:
         return
     cells = shapes.calendar_frame(year["buckets"])
     busiest = cells.loc[cells["active"].idxmax()] if len(cells) else None
     days_active = int((cells["active"] > 0).sum())
-    st.caption(f"{text.plural(days_active, 'day')} with active users ({tz} days, weeks start on Sunday)"
+    st.caption(f"{text.plural(days_active, 'day')} with active users (UTC days, weeks start on Sunday)"
                + (f" · busiest: {busiest['date']} with {text.plural(int(busiest['active']), 'user')}"
                   if busiest is not None and busiest["active"] else ""))
     st.altair_chart(charts.calendar(cells), width="stretch")

@@ -41,7 +41,7 @@ def test_previous_params_are_the_same_number_of_whole_days_before():
     assert periods.previous_params(params, {}) == {"from": "2026-10-18", "to": "2026-10-24", "tz": "Europe/Berlin"}
     rolling = {"days": "1", "tz": "UTC"}
     assert periods.previous_params(rolling, {"from": "A", "to": "B"}) == {"from": "A", "to": "B", "tz": "UTC"}
-    assert periods.year_params("UTC", date(2026, 11, 26)) == {"from": "2025-11-27", "to": "2026-11-26", "tz": "UTC"}
+    assert periods.year_params(date(2026, 11, 26)) == {"from": "2025-11-27", "to": "2026-11-26", "tz": "UTC"}
 
 
 def test_funnel_frame_numbers_steps_and_keeps_percentages():

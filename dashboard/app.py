@@ -47,6 +47,8 @@ def remember_query_params(settings):
             st.session_state[key] = st.query_params[key]
     if st.query_params.get("user"):
         st.session_state[users.PAGE_KEY] = st.query_params["user"]
+    if st.query_params.get("event"):
+        st.session_state[explorer.EVENT_KEY] = st.query_params["event"]
     dates = periods.custom_dates(st.query_params.get("from"), st.query_params.get("to"),
                                   periods.today_in(viewer_zone(settings)))
     if dates:
@@ -80,6 +82,8 @@ def sidebar(settings, app_ids, names):
     link = {"screen": screen, "app": app, "range": choice}
     if screen == "Users" and st.session_state.get(users.PAGE_KEY):
         link["user"] = st.session_state[users.PAGE_KEY]
+    if screen == "Events" and st.session_state.get(explorer.EVENT_KEY) not in (None, explorer.ANY_EVENT):
+        link["event"] = st.session_state[explorer.EVENT_KEY]  # e.g. picked on Breakdowns
     if custom:
         link.update({"from": custom[0].isoformat(), "to": custom[1].isoformat()})
     st.query_params.from_dict(link)

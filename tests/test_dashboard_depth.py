@@ -156,6 +156,10 @@ def test_breakdown_by_event_filters_the_events_screen(monkeypatch, worker, api, 
     assert at.radio(key="screen").value == "Events"
     assert at.selectbox(key="explorer_event").value == "Purchase"
     assert list(at.dataframe[0].value["event"]) == ["Purchase"] * 3
+    assert at.query_params["event"] == ["Purchase"]  # the filtered screen is a link too
+    linked = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"screen": "Events", "app": deep,
+                                                                             "event": "Purchase"})
+    assert list(linked.dataframe[0].value["event"]) == ["Purchase"] * 3
 
 
 def test_breakdown_offers_property_keys_and_groups(monkeypatch, worker, api, deep):

@@ -5,7 +5,7 @@ import zlib
 import streamlit as st
 
 from dashboard import charts, shapes, text
-from dashboard.screens import states
+from dashboard.screens import explorer, states
 
 DIMENSIONS = {"Platform": "platform", "App version": "app_version", "Country": "country", "Group": "group",
               "Event": "event"}
@@ -69,7 +69,7 @@ def breakdown_table(frame, listing):
 
 
 def show_events_of(name):
-    st.session_state["explorer_event"] = name
+    st.session_state[explorer.EVENT_KEY] = name
     st.session_state["screen"] = "Events"
 
 

@@ -9,6 +9,7 @@ from dashboard.screens import admin, states
 from dashboard.screens.paging import Pager
 
 ANY_EVENT = "Any event"
+EVENT_KEY = "explorer_event"
 PAGE_SIZES = [25, 50, 100, 250]
 EXPORT_PAGE = 1000
 EXPORT_MAX_PAGES = 50
@@ -61,11 +62,11 @@ def events_table(events, tz, height=None, select_key=None):
 
 def render_filters(reader, names):
     event, session, user, size = st.columns([2, 2, 2, 1])
-    if st.session_state.get("explorer_event") not in (ANY_EVENT, *names):
-        # Set by another screen (a breakdown's value) for a name this range does not have.
-        st.session_state["explorer_event"] = ANY_EVENT
+    if st.session_state.get(EVENT_KEY) not in (ANY_EVENT, *names):
+        # Set by another screen (a breakdown's value) or a link, for a name this range does not have.
+        st.session_state[EVENT_KEY] = ANY_EVENT
     aliases = reader.aliases_for_app()
-    chosen = event.selectbox("Event", [ANY_EVENT, *names], key="explorer_event",
+    chosen = event.selectbox("Event", [ANY_EVENT, *names], key=EVENT_KEY,
                              format_func=lambda name: shapes.event_label(name, aliases))
     typed_session = session.text_input("Session", key="explorer_session", placeholder="a session id or its start",
                                        help="The whole id, or its first characters: pick one of the matches.")

@@ -144,3 +144,20 @@ def test_a_berlin_day_when_the_clocks_change(api, app_id):
     # Users count over the UTC days the local day touches (the 28th and 29th): "before" and "after" count too.
     assert [v["users"] for v in answer["values"]] == [2, 2]
     assert answer["approximate"] is True and answer["approximate_figures"] == ["users"]
+
+
+def test_hostile_keys_and_values_are_data(api, app_id):
+    long_value = "x" * 500
+    api.track({"events": [event(app_id, "open", "s1", timestamp=at("12:00"), platform="'); DROP TABLE events;--",
+                                properties={"": "empty key", "k" * 65: "too long a key", "quote\"key": long_value,
+                                            "group": {"not": "scalar"}, "n": None, "big": 1e300})]})
+    api.fold_all()
+    platform = api.read("/stats/breakdown", app_id=app_id, by="platform", **WINDOW)["values"]
+    assert [v["value"] for v in platform] == ["'); DROP TABLE events;--"]
+    keys = api.read("/stats/properties", app_id=app_id, event="open", **WINDOW)["properties"]
+    assert sorted(k["key"] for k in keys) == ["big", "quote\"key"]  # no empty, over-long or null-valued keys
+    quoted = api.read("/stats/breakdown", app_id=app_id, by='property:quote"key', event="open", **WINDOW)["values"]
+    assert [v["value"] for v in quoted] == ["x" * 100]
+    group = api.read("/stats/breakdown", app_id=app_id, by="group", **WINDOW)["values"]
+    assert [(v["value"], v["events"]) for v in group] == [(None, 1)]  # an object is no group
+    assert_rollups_match_events(api, app_id, WINDOW)

@@ -65,7 +65,7 @@ candidates AS (
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
     '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
     FROM objects c CROSS JOIN json_each(c.props) j
-    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) <= {KEY_MAX_LENGTH}),
+    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
 keyed AS (SELECT * FROM candidates
   UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM candidates
     WHERE dim >= '{PROPERTY_PREFIX}' AND dim < 'property;')"""

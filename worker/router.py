@@ -60,7 +60,9 @@ def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
     import admin
     import apps
+    import cohorts
     import events
+    import funnel
     import health
     import heatmap
     import maintenance
@@ -90,6 +92,8 @@ def build_routes():
         Route("GET", "/users", users.list_users, READ),
         Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
+        Route("GET", "/stats/funnel", funnel.stats_funnel, READ),
+        Route("GET", "/stats/retention", cohorts.stats_retention, READ),
     ]
 
 

@@ -1,0 +1,5 @@
+"""GET /stats/retention (placeholder)."""
+
+
+async def stats_retention(ctx):
+    raise NotImplementedError

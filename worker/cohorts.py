@@ -1,5 +1,193 @@
-"""GET /stats/retention (placeholder)."""
+"""GET /stats/retention: users by the (local) day or week they were first seen, and the share of each cohort
+active in each following period. (worker/retention.py is the data-retention job, not this.)
+
+Read from the rollups, user by user, in at most three queries:
+1. activity: who was active when, from the range's start to the end of the last cohort's last period (or now):
+   `daily_users` (UTC days) when the reading zone is UTC throughout, else `hourly_users` shifted to local time
+   (exact local days across DST); with `event=NAME`, that event's raw rows through `events_app_name`;
+2. with `event=NAME` only, who was active in the range at all (`daily_users`): the cohort candidates;
+3. the candidates' first_seen from `users` (the earliest over the apps read).
+Each walk reads at most MAX_WALK_ROWS rows; past that the request is refused with a 400 (never a partial
+answer). So a request reads at most 2 x (MAX_WALK_ROWS + 1) rows, plus per candidate one row and one per app
+of theirs, plus one per app.
+"""
+import json
+from bisect import bisect_right
+
+import rollups
+import zones
+from errors import BadRequest, detail
+from event_apps import EVENT_APPS
+from filters import LOCAL_SEGMENTS, Scope, choice_param, int_param, text_param
+from localtime import date_label, hour_offset
+from timeutil import DAY, HOUR, MS, ceil_hour
+from web import ok
+
+PERIOD_SECONDS = {"day": DAY, "week": 7 * DAY}
+MAX_PERIODS = {"day": 31, "week": 26}
+DEFAULT_PERIODS = 8
+MAX_COHORTS = 100
+MAX_WALK_ROWS = 20_000
+# 1970-01-01 was a Thursday: three days after a Monday.
+EPOCH_WEEKDAY = 3
+
+
+def period_start(local_seconds, cohort):
+    """Wall-clock seconds -> the start of their local day, or of their week (Monday)."""
+    day = local_seconds - local_seconds % DAY
+    return day if cohort == "day" else day - (day // DAY + EPOCH_WEEKDAY) % 7 * DAY
+
+
+class LocalClock:
+    """UTC seconds -> local wall-clock seconds, through the zone's whole-hour offset segments (sorted)."""
+
+    def __init__(self, segments):
+        self.starts = [start for start, _, _ in segments]
+        self.offsets = [offset for _, _, offset in segments]
+
+    def local(self, seconds):
+        return seconds + self.offsets[max(0, bisect_right(self.starts, seconds) - 1)]
+
+
+def cohort_figures(first_seen, active, cohort_keys, cohort, periods, complete_before):
+    """The cohorts. Pure.
+
+    first_seen: {user: local seconds of first_seen}, users first seen in the range only; active: iterable of
+    (user, local seconds) activity; cohort_keys: the cohort periods' starts (local), in order; a period counts
+    only when it ended by `complete_before` (local seconds), else null."""
+    length = PERIOD_SECONDS[cohort]
+    member_of = {user: period_start(seconds, cohort) for user, seconds in first_seen.items()}
+    seen = set()
+    for user, seconds in active:
+        key = member_of.get(user)
+        if key is not None:
+            offset = (period_start(seconds, cohort) - key) // length
+            if 0 <= offset < periods:
+                seen.add((user, offset))
+    sizes = {key: 0 for key in cohort_keys}
+    for key in member_of.values():
+        sizes[key] += 1
+    counts = {}
+    for user, offset in seen:
+        index = (member_of[user], offset)
+        counts[index] = counts.get(index, 0) + 1
+    cohorts = []
+    for key in cohort_keys:
+        size = sizes[key]
+        users = [counts.get((key, k), 0) if key + (k + 1) * length <= complete_before else None
+                 for k in range(periods)]
+        cohorts.append({"start": date_label(key), "size": size, "retained_users": users,
+                        "retained": [None if n is None or not size else round(n / size, 4) for n in users]})
+    return cohorts
+
+
+def cohort_keys(clock, start, end, cohort):
+    first, last = period_start(clock.local(start), cohort), period_start(clock.local(end - HOUR), cohort)
+    return list(range(first, last + 1, PERIOD_SECONDS[cohort]))
+
+
+def refuse_large(what):
+    return BadRequest(f"more than {MAX_WALK_ROWS:,} {what} to read; choose a shorter range, fewer periods or one app",
+                      [detail(None, "from", f"at most {MAX_WALK_ROWS} rows per walk")])
+
+
+async def walk(db, sql, params, what):
+    """One capped walk: the LIMIT is on the rows walked, before rows without a user are dropped.
+    -> [[user, value], ...]"""
+    row = await db.first(
+        f"""SELECT COUNT(*) AS walked, json_group_array(json_array(u, v)) FILTER (WHERE u IS NOT NULL) AS rows
+FROM ({sql} LIMIT ?)""", *params, MAX_WALK_ROWS + 1)
+    if row["walked"] > MAX_WALK_ROWS:
+        raise refuse_large(what)
+    return json.loads(row["rows"]) if row["rows"] else []
+
+
+def app_source(scope, raw):
+    """The apps to read: the scoped one, or every app (of the raw events for raw reads, else of the rollups)."""
+    if scope.app_id is not None:
+        return "(SELECT ? AS app_id) AS a", [scope.app_id]
+    return (f"{EVENT_APPS} AS a" if raw else "apps AS a"), []
+
+
+async def day_activity(db, scope, start, end):
+    """(user, UTC day start) from daily_users for the UTC days touching [start, end)."""
+    source, params = app_source(scope, raw=False)
+    return await walk(db, f"""SELECT t.user_id AS u, t.day AS v FROM {source}
+  CROSS JOIN daily_users AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?""",
+                      [*params, start - start % DAY, end], "active user-days")
+
+
+async def hour_activity(db, scope, segments):
+    """(user, local wall-clock hour) from hourly_users over the segments (each segment one key range per app)."""
+    source, params = app_source(scope, raw=False)
+    return await walk(db, f"""WITH {LOCAL_SEGMENTS}
+SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN {source}
+  CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end""",
+                      [json.dumps(segments), *params], "active user-hours")
+
+
+async def event_activity(db, scope, event, start, end, clock):
+    """(user, local seconds) of each `event` through events_app_name."""
+    source, params = app_source(scope, raw=True)
+    rows = await walk(db, f"""SELECT events.user_id AS u, events.ts / 1000 AS v FROM {source}
+  CROSS JOIN events INDEXED BY events_app_name
+    ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""",
+                      [*params, event, start * MS, end * MS], f"{event[:60]!r} events")
+    local = clock.local
+    return [(user, local(seconds)) for user, seconds in rows]
+
+
+async def first_seen_in_range(db, scope, users, start, end, clock):
+    """{user: local seconds of first_seen} for the users first seen (over the scope's apps) within [start, end).
+
+    A join, not `IN (SELECT value FROM json_each(?))`, which D1 billed a row more per user; the earliest over
+    apps is taken in Python (one row per user and app, read through the (user_id, app_id) key)."""
+    if not users:
+        return {}
+    app_filter, app_params = (" AND app_id = ?", [scope.app_id]) if scope.app_id is not None else ("", [])
+    row = await db.first(
+        f"""SELECT json_group_array(json_array(user_id, first_seen)) AS rows FROM json_each(?) AS j
+CROSS JOIN users ON users.user_id = j.value{app_filter} AND first_seen < ?""",
+        json.dumps(sorted(users), ensure_ascii=False), *app_params, end * MS)
+    earliest = {}
+    for user, ms in json.loads(row["rows"]):
+        if user not in earliest or ms < earliest[user]:
+            earliest[user] = ms
+    return {user: clock.local(ms // MS) for user, ms in earliest.items() if ms >= start * MS}
+
+
+def periods_param(query, cohort):
+    return int_param(query, "periods", DEFAULT_PERIODS, 1, MAX_PERIODS[cohort])
 
 
 async def stats_retention(ctx):
-    raise NotImplementedError
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    cohort = choice_param(ctx.query, "cohort", ("day", "week"), "week")
+    periods = periods_param(ctx.query, cohort)
+    event = text_param(ctx.query, "event")
+    start, end = scope.range.start, scope.range.end
+    now = ceil_hour(ctx.now_ms // MS)
+    end_offset = hour_offset(scope.zone.offset_at(end))
+    keys = cohort_keys(LocalClock(scope.segments()), start, end, cohort)
+    if len(keys) > MAX_COHORTS:
+        raise BadRequest(f"at most {MAX_COHORTS} cohorts; choose a shorter range or cohort=week",
+                         [detail(None, "cohort", f"the range has {len(keys)} {cohort}s")])
+    # Activity up to the end of the last cohort's last period (an hour more for a DST change), or now.
+    read_end = max(min(now, keys[-1] + periods * PERIOD_SECONDS[cohort] - end_offset + HOUR), end)
+    segments = scope.segments(start, read_end)
+    clock = LocalClock(segments)
+    pending = await rollups.fold_tail(ctx)
+    if event is not None:
+        active = await event_activity(ctx.db, scope, event, start, read_end, clock)
+        candidates = {user for user, _ in await day_activity(ctx.db, scope, start, end)}
+    else:
+        utc = all(offset == 0 for _, _, offset in segments)
+        active = await (day_activity(ctx.db, scope, start, read_end) if utc else hour_activity(ctx.db, scope, segments))
+        local_end = clock.local(end)
+        candidates = {user for user, seconds in active if seconds < local_end}
+    first_seen = await first_seen_in_range(ctx.db, scope, candidates, start, end, clock)
+    now_seconds = ctx.now_ms // MS
+    complete_before = now_seconds + hour_offset(scope.zone.offset_at(now_seconds))
+    return ok({"cohort": cohort, "periods": periods, "event": event,
+               "cohorts": cohort_figures(first_seen, active, keys, cohort, periods, complete_before),
+               "range": scope.as_json(), **rollups.freshness(pending)})

@@ -130,3 +130,20 @@ def test_rows_read_stay_within_the_documented_bound(api, app_id):
     user_days = len(set(rows))
     # Documented: walked rows + 2 per candidate (json_each, users) + a few for the app and the fold state.
     assert int(response.headers["x-d1-rows-read"]) <= user_days + 2 * 200 + 10
+
+
+def test_a_walk_past_the_cap_is_refused_with_a_400(api, app_id):
+    """More than 20,000 rows of `event=` in the read span: a 400 naming the range, nothing partial."""
+    for day in range(21):
+        sent = [event(app_id, "Ping", f"s{day}", user_id=f"u{i}", timestamp=f"2024-08-{day + 1:02d}T10:00:00Z",
+                      event_id=f"{day}-{i}") for i in range(1000)]
+        assert api.track({"events": sent}).json()["count"] == 1000
+    api.fold_all()
+    params = {"app_id": app_id, "cohort": "day", "periods": "2", "event": "Ping"}
+    response = api.get("/stats/retention", params={**params, "from": "2024-08-01", "to": "2024-08-21"})
+    assert response.status_code == 400, response.text
+    assert "shorter range" in response.json()["error"]
+    assert int(response.headers["x-d1-rows-read"]) <= 20_001 + 10
+    # One day and the next: 2,000 Pings by 1,000 users, all first seen on 1 August and back on the 2nd.
+    one_day = api.read("/stats/retention", **params, **{"from": "2024-08-01", "to": "2024-08-01"})
+    assert [(c["start"], c["size"], c["retained_users"]) for c in one_day["cohorts"]] == [("2024-08-01", 1000, [1000, 1000])]

@@ -86,6 +86,11 @@ def cohort_keys(clock, start, end, cohort):
     return list(range(first, last + 1, PERIOD_SECONDS[cohort]))
 
 
+def too_many_cohorts(cohort):
+    return BadRequest(f"at most {MAX_COHORTS} cohorts; choose a shorter range" + (" or cohort=week" if cohort == "day" else ""),
+                      [detail(None, "cohort", f"at most {MAX_COHORTS} {cohort}s in the range")])
+
+
 def refuse_large(what):
     return BadRequest(f"more than {MAX_WALK_ROWS:,} {what} to read; choose a shorter range, fewer periods or one app",
                       [detail(None, "from", f"at most {MAX_WALK_ROWS} rows per walk")])
@@ -168,10 +173,12 @@ async def stats_retention(ctx):
     start, end = scope.range.start, scope.range.end
     now = ceil_hour(ctx.now_ms // MS)
     end_offset = hour_offset(scope.zone.offset_at(end))
+    # Counted in UTC first (local periods differ by at most one), to refuse before any zone work.
+    if (end - start) // PERIOD_SECONDS[cohort] > MAX_COHORTS:
+        raise too_many_cohorts(cohort)
     keys = cohort_keys(LocalClock(scope.segments()), start, end, cohort)
     if len(keys) > MAX_COHORTS:
-        raise BadRequest(f"at most {MAX_COHORTS} cohorts; choose a shorter range or cohort=week",
-                         [detail(None, "cohort", f"the range has {len(keys)} {cohort}s")])
+        raise too_many_cohorts(cohort)
     # Activity up to the end of the last cohort's last period (an hour more for a DST change), or now.
     read_end = max(min(now, keys[-1] + periods * PERIOD_SECONDS[cohort] - end_offset + HOUR), end)
     segments = scope.segments(start, read_end)

@@ -141,7 +141,7 @@ def test_rows_read_stay_within_the_per_step_bound(api, app_id):
     response = api.get("/stats/funnel", params={"app_id": app_id, **JUNE, "steps": "Open,Buy,Open"})
     assert response.status_code == 200, response.text
     assert [s["count"] for s in response.json()["steps"]] == [300, 100, 0]
-    # Documented bound: per distinct step name at most MAX_STEP_ROWS + 1 index rows; here 300 + 100 rows.
+    # Documented bound: per distinct step name at most 20,001 index rows; here 300 + 100 rows.
     assert int(response.headers["x-d1-rows-read"]) <= 300 + 100 + 2 * 2
 
 
@@ -160,3 +160,4 @@ def test_a_step_past_the_cap_is_refused_with_a_400(api, app_id):
                                             "within": "1h"})
     assert hour.status_code == 200, hour.text
     assert [s["count"] for s in hour.json()["steps"]] == [1, 1]
+

@@ -7,8 +7,8 @@ Read from the rollups, user by user, in at most three queries:
    (exact local days across DST); with `event=NAME`, that event's raw rows through `events_app_name`;
 2. with `event=NAME` only, who was active in the range at all (`daily_users`): the cohort candidates;
 3. the candidates' first_seen from `users` (the earliest over the apps read).
-Each walk reads at most MAX_WALK_ROWS rows; past that the request is refused with a 400 (never a partial
-answer). So a request reads at most 2 x (MAX_WALK_ROWS + 1) rows, plus per candidate one row and one per app
+Each walk reads at most MAX_ROWS rows; past that the request is refused with a 400 (never a partial
+answer). So a request reads at most 2 x (MAX_ROWS + 1) rows, plus per candidate one row and one per app
 of theirs, plus one per app.
 """
 import json
@@ -17,17 +17,16 @@ from bisect import bisect_right
 import rollups
 import zones
 from errors import BadRequest, detail
-from event_apps import EVENT_APPS
 from filters import LOCAL_SEGMENTS, Scope, choice_param, int_param, text_param
 from localtime import date_label, hour_offset
 from timeutil import DAY, HOUR, MS, ceil_hour
+from walks import MAX_ROWS, app_source, capped_rows, json_batches
 from web import ok
 
 PERIOD_SECONDS = {"day": DAY, "week": 7 * DAY}
 MAX_PERIODS = {"day": 31, "week": 26}
 DEFAULT_PERIODS = 8
 MAX_COHORTS = 100
-MAX_WALK_ROWS = 20_000
 # 1970-01-01 was a Thursday: three days after a Monday.
 EPOCH_WEEKDAY = 3
 
@@ -92,26 +91,14 @@ def too_many_cohorts(cohort):
 
 
 def refuse_large(what):
-    return BadRequest(f"more than {MAX_WALK_ROWS:,} {what} to read; choose a shorter range, fewer periods or one app",
-                      [detail(None, "from", f"at most {MAX_WALK_ROWS} rows per walk")])
+    return BadRequest(f"more than {MAX_ROWS:,} {what} to read; choose a shorter range, fewer periods or one app",
+                      [detail(None, "from", f"at most {MAX_ROWS} rows per walk")])
 
 
-async def walk(db, sql, params, what):
-    """One capped walk: the LIMIT is on the rows walked, before rows without a user are dropped.
-    -> [[user, value], ...]"""
-    row = await db.first(
-        f"""SELECT COUNT(*) AS walked, json_group_array(json_array(u, v)) FILTER (WHERE u IS NOT NULL) AS rows
-FROM ({sql} LIMIT ?)""", *params, MAX_WALK_ROWS + 1)
-    if row["walked"] > MAX_WALK_ROWS:
-        raise refuse_large(what)
-    return json.loads(row["rows"]) if row["rows"] else []
-
-
-def app_source(scope, raw):
-    """The apps to read: the scoped one, or every app (of the raw events for raw reads, else of the rollups)."""
-    if scope.app_id is not None:
-        return "(SELECT ? AS app_id) AS a", [scope.app_id]
-    return (f"{EVENT_APPS} AS a" if raw else "apps AS a"), []
+async def walk(db, sql, params, what, low, high):
+    """(user, time) rows of a capped walk, times (`v`) about [low, high); users NULL (raw events without one)
+    dropped."""
+    return await capped_rows(db, sql, params, ("u", "v"), lambda: refuse_large(what), split=("v", low, high))
 
 
 async def day_activity(db, scope, start, end):
@@ -119,7 +106,7 @@ async def day_activity(db, scope, start, end):
     source, params = app_source(scope, raw=False)
     return await walk(db, f"""SELECT t.user_id AS u, t.day AS v FROM {source}
   CROSS JOIN daily_users AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?""",
-                      [*params, start - start % DAY, end], "active user-days")
+                      [*params, start - start % DAY, end], "active user-days", start, end)
 
 
 async def hour_activity(db, scope, segments):
@@ -128,7 +115,7 @@ async def hour_activity(db, scope, segments):
     return await walk(db, f"""WITH {LOCAL_SEGMENTS}
 SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN {source}
   CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end""",
-                      [json.dumps(segments), *params], "active user-hours")
+                      [json.dumps(segments), *params], "active user-hours", segments[0][0], segments[-1][1])
 
 
 async def event_activity(db, scope, event, start, end, clock):
@@ -137,7 +124,7 @@ async def event_activity(db, scope, event, start, end, clock):
     rows = await walk(db, f"""SELECT events.user_id AS u, events.ts / 1000 AS v FROM {source}
   CROSS JOIN events INDEXED BY events_app_name
     ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""",
-                      [*params, event, start * MS, end * MS], f"{event[:60]!r} events")
+                      [*params, event, start * MS, end * MS], f"{event[:60]!r} events", start, end)
     local = clock.local
     return [(user, local(seconds)) for user, seconds in rows]
 
@@ -147,17 +134,15 @@ async def first_seen_in_range(db, scope, users, start, end, clock):
 
     A join, not `IN (SELECT value FROM json_each(?))`, which D1 billed a row more per user; the earliest over
     apps is taken in Python (one row per user and app, read through the (user_id, app_id) key)."""
-    if not users:
-        return {}
-    app_filter, app_params = (" AND app_id = ?", [scope.app_id]) if scope.app_id is not None else ("", [])
-    row = await db.first(
-        f"""SELECT json_group_array(json_array(user_id, first_seen)) AS rows FROM json_each(?) AS j
-CROSS JOIN users ON users.user_id = j.value{app_filter} AND first_seen < ?""",
-        json.dumps(sorted(users), ensure_ascii=False), *app_params, end * MS)
+    app_filter, app_params = (" AND users.app_id = ?", [scope.app_id]) if scope.app_id is not None else ("", [])
     earliest = {}
-    for user, ms in json.loads(row["rows"]):
-        if user not in earliest or ms < earliest[user]:
-            earliest[user] = ms
+    for batch in json_batches(sorted(users)):
+        rows = await capped_rows(db, f"""SELECT users.user_id AS u, users.first_seen AS v FROM json_each(?) AS j
+  CROSS JOIN users ON users.user_id = j.value{app_filter} AND users.first_seen < ?""",
+                                 [batch, *app_params, end * MS], ("u", "v"))
+        for user, ms in rows:
+            if user not in earliest or ms < earliest[user]:
+                earliest[user] = ms
     return {user: clock.local(ms // MS) for user, ms in earliest.items() if ms >= start * MS}
 
 

@@ -2,28 +2,26 @@
 
 Funnels need the order of each entity's events, which no rollup keeps, so they read raw events: each distinct
 step name once, through `events_app_name (app_id, event_name, ts)`, selecting only (entity, ts, id), app by
-app. A step name may match at most MAX_STEP_ROWS events in the range: past that the request is refused
+app. A step name may match at most MAX_ROWS events in the range: past that the request is refused
 with a 400 asking for a shorter range or one app, never a partial answer, so every figure is exact and a
-request reads at most steps x (MAX_STEP_ROWS + 1) index rows plus one per app.
+request reads at most steps x (MAX_ROWS + 1) index rows plus one per app.
 """
-import json
 from operator import itemgetter
 from statistics import median
 
 import zones
 from errors import BadRequest, detail
-from event_apps import EVENT_APPS
 from filters import MAX_FILTER_LENGTH, Scope, choice_param
 from rollups import freshness
-from timeutil import HOUR, DAY, MS
+from timeutil import DAY, HOUR, MS
+from walks import MAX_ROWS, app_source, capped_rows
 from web import ok
 
 WITHIN = {"1h": HOUR, "1d": DAY, "7d": 7 * DAY}
 MIN_STEPS, MAX_STEPS = 2, 6
-MAX_STEP_ROWS = 20_000
 # Per entity: sessions are per app, users span apps (as everywhere). NUL cannot occur in stored ids.
 ENTITY_SQL = {"user": "events.user_id", "session": "events.app_id || char(0) || events.session_id"}
-BY_ENTITY = itemgetter(1, 2)
+BY_TIME = itemgetter(1, 2)
 
 
 def steps_param(query_lists):
@@ -54,9 +52,8 @@ def walk(step_rows, entry_end_ms, within_ms):
     Returns [(count, median ms from the previous step or None)] per step."""
     reached = {}
     for entity, ts, row_id in step_rows[0]:
-        if ts >= entry_end_ms:
-            break
-        if entity not in reached:
+        # Rows are in time order per entity only (app by app): no early exit.
+        if ts < entry_end_ms and entity not in reached:
             reached[entity] = (ts, row_id, ts + within_ms)
     results = [(len(reached), None)]
     for rows in step_rows[1:]:
@@ -92,31 +89,26 @@ def step_json(names, results):
 
 
 def step_sql(scope, by):
-    """One step name's events in [start, end) as a JSON array of [entity, ts, id], and how many were read.
-
-    The LIMIT sits on the index walk itself, before events without a user are dropped: it bounds the rows
-    read whatever the share of anonymous events. Without ORDER BY the walk streams and stops at the LIMIT."""
-    source, source_params = (("(SELECT ? AS app_id) AS a", [scope.app_id]) if scope.app_id is not None
-                             else (f"{EVENT_APPS} AS a", []))
-    sql = f"""SELECT COUNT(*) AS walked, json_group_array(json_array(e, ts, id)) FILTER (WHERE e IS NOT NULL) AS rows
-FROM (SELECT {ENTITY_SQL[by]} AS e, events.ts AS ts, events.id AS id
+    """One step name's events in [start, end): the entity (NULL for a user-less event by user), time and id."""
+    source, source_params = app_source(scope, raw=True)
+    return f"""SELECT {ENTITY_SQL[by]} AS e, events.ts AS ts, events.id AS id
   FROM {source} CROSS JOIN events INDEXED BY events_app_name
-    ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?
-  LIMIT ?)"""
-    return sql, source_params
+    ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""", source_params
+
+
+def too_many_events(name):
+    return BadRequest(
+        f"step {name[:60]!r} has more than {MAX_ROWS:,} events in the range and the window after it; "
+        "choose a shorter range or one app", [detail(None, "from", f"at most {MAX_ROWS} events per step")])
 
 
 async def step_rows(db, scope, by, name, start_ms, end_ms):
     sql, source_params = step_sql(scope, by)
-    row = await db.first(sql, *source_params, name, start_ms, end_ms, MAX_STEP_ROWS + 1)
-    if row["walked"] > MAX_STEP_ROWS:
-        raise BadRequest(
-            f"step {name[:60]!r} has more than {MAX_STEP_ROWS:,} events in the range and the window after it; choose a shorter range or one app",
-            [detail(None, "from", f"at most {MAX_STEP_ROWS} events per step")])
-    rows = json.loads(row["rows"]) if row["rows"] else []
+    rows = await capped_rows(db, sql, [*source_params, name, start_ms, end_ms], ("e", "ts", "id"),
+                             lambda: too_many_events(name), split=("ts", start_ms, end_ms))
     if scope.app_id is None and by == "user":
         # App by app, each in (ts, id) order; a user spans apps, so merge (runs of sorted rows: cheap).
-        rows.sort(key=BY_ENTITY)
+        rows.sort(key=BY_TIME)
     return rows
 
 

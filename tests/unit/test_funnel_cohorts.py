@@ -28,8 +28,11 @@ def test_walk_breaks_ties_on_the_id_and_keeps_the_window_from_entering():
     assert walk(steps, MIN, 60 * MIN) == [(1, None), (1, 40 * MIN), (0, None)]
 
 
-def test_walk_ignores_entries_after_the_range():
+def test_walk_ignores_entries_after_the_range_in_rows_ordered_per_entity_only():
     assert walk([[("u", 500, 1)], [("u", 600, 2)]], 500, MIN) == [(0, None), (0, None)]
+    # App by app: the first app's rows run past the range's end before the second app's begin.
+    opened = [("a1:s", 100, 1), ("a1:s", 900, 2), ("a2:s", 200, 3)]
+    assert walk([opened, [("a2:s", 300, 4)]], 500, MIN) == [(2, None), (1, 100)]
 
 
 def test_step_json_conversions_and_an_empty_funnel():
@@ -90,3 +93,23 @@ def test_cohort_figures_count_each_user_once_per_period_and_null_the_unfinished(
         ("1970-01-01", 1, [1, 1, 0], [1.0, 1.0, 0.0]),
         ("1970-01-02", 1, [1, 0, None], [1.0, 0.0, None]),
     ]
+
+
+def test_json_batches_stay_under_the_byte_budget_and_keep_every_value():
+    import json
+
+    from walks import json_batches
+
+    values = [f"user-{i}" for i in range(50)] + ["\x01" * 255, "é" * 10]
+    batches = json_batches(values, max_bytes=200)
+    assert all(len(batch.encode("utf-8")) <= 200 for batch in batches if len(json.loads(batch)) > 1)
+    assert [value for batch in batches for value in json.loads(batch)] == values
+    assert json_batches([]) == []
+
+
+def test_slices_cover_every_value_in_order():
+    from walks import MAX_BOUND, slice_bounds
+
+    pieces = slice_bounds(0, 80, slices=4)
+    assert pieces == [(-MAX_BOUND, 20), (20, 40), (40, 60), (60, MAX_BOUND)]
+    assert slice_bounds(5, 5, slices=2) == [(-MAX_BOUND, 6), (6, MAX_BOUND)]

@@ -1,7 +1,8 @@
 """GET /stats/funnel against the real worker: crafted users and sessions with hand-computed funnels."""
 import pytest
 
-from conftest import event
+from conftest import KEYS, Api, event
+from scripts.devserver import Worker
 
 JUNE = {"from": "2024-06-01", "to": "2024-06-02"}  # [06-01 00:00, 06-03 00:00) UTC
 OPEN_BROWSE_BUY = {"steps": "Open,Browse,Buy"}
@@ -161,3 +162,26 @@ def test_a_step_past_the_cap_is_refused_with_a_400(api, app_id):
     assert hour.status_code == 200, hour.text
     assert [s["count"] for s in hour.json()["steps"]] == [1, 1]
 
+
+
+@pytest.fixture(scope="module")
+def own_database(tmp_path_factory):
+    """A worker with a database of its own: the data below must not reach the shared database's fold."""
+    server = Worker(tmp_path_factory.mktemp("long-ids"), variables=KEYS)
+    server.start()
+    yield Api(server.url)
+    server.stop()
+
+
+def test_ids_past_two_megabytes_of_json_still_answer(own_database, app_id):
+    """2,000 users with 255-character ids of control characters at one instant: 3 MB of JSON in one time
+    slice, past D1's limit per value (SQLITE_TOOBIG). The walk is read again as plain rows: exact, and at
+    most twice the rows."""
+    for batch in range(5):
+        sent = [event(app_id, "Long", f"s{batch}-{i}", user_id="\x01" * 250 + f"{batch}{i:04d}",
+                      timestamp="2024-06-01T10:00:00Z") for i in range(400)]
+        assert own_database.track({"events": sent}).json()["count"] == 400
+    response = own_database.get("/stats/funnel", params={"app_id": app_id, **JUNE, "steps": "Long,Long"})
+    assert response.status_code == 200, response.text
+    assert [s["count"] for s in response.json()["steps"]] == [2000, 0]
+    assert int(response.headers["x-d1-rows-read"]) <= 2 * 2001 + 2

@@ -3,10 +3,10 @@ compute on, for funnels and retention.
 
 A walk's LIMIT sits on the rows walked, before rows without a key (events without a user) are dropped, so it
 bounds rows read whatever their share; without ORDER BY the walk streams and stops at the LIMIT. Rows come
-back as a few JSON texts, one per slice of time, all aggregates of one pass over the walk (an aggregate over
-it is not billed again; a GROUP BY or window over it was, up to 4x): converting result rows costs Pyodide per
-row and column. Ids of up to 255 characters (a control character is 6 bytes once escaped) can still make a
-slice pass D1's 2 MB per value (SQLITE_TOOBIG): the walk is then read again as plain rows.
+back as flat JSON lists, one per column and slice of time, all aggregates of one pass over the walk (an
+aggregate over it is not billed again; a GROUP BY or window over it was, up to 4x): converting result rows
+costs Pyodide per row and column. Ids of up to 255 characters (a control character is 6 bytes once escaped)
+can still make one list pass D1's 2 MB per value (SQLITE_TOOBIG): the walk is then read again as plain rows.
 """
 import json
 
@@ -36,31 +36,30 @@ def slice_bounds(low, high, slices=SLICES):
 
 
 async def capped_rows(db, sql, params, columns, refuse=None, split=None):
-    """The rows of `sql` (selecting `columns`, the first a key that may be NULL) as lists, keyless rows dropped.
+    """The rows of `sql` (selecting `columns`, the first a key that may be NULL) as tuples, keyless rows dropped.
 
     `refuse()` -> the error raised when more than MAX_ROWS rows would be walked; None: no cap. `split`:
     (column, low, high), the walk's time column and range: the rows come back in one JSON text per slice of
-    it, in order, so each stays small (the walk's order within a slice is kept)."""
+    it and column, in order, so each stays small (the walk's order within a slice is kept). A flat JSON list
+    per column parses several times faster than a list of rows."""
     limit = -1 if refuse is None else MAX_ROWS + 1  # LIMIT -1: none
-    array = f"json_array({', '.join(columns)})"
     keyed = f"{columns[0]} IS NOT NULL"
-    if split is None:
-        aggregates, bounds = [f"json_group_array({array}) FILTER (WHERE {keyed})"], []
-    else:
-        column, low, high = split
-        pieces = slice_bounds(low, high)
-        aggregates = [f"json_group_array({array}) FILTER (WHERE {keyed} AND {column} >= ? AND {column} < ?)"] * len(pieces)
-        bounds = [bound for piece in pieces for bound in piece]
-    selected = ", ".join(f"{aggregate} AS r{i}" for i, aggregate in enumerate(aggregates))
+    pieces = [None] if split is None else slice_bounds(split[1], split[2])
+    condition = keyed if split is None else f"{keyed} AND {split[0]} >= ? AND {split[0]} < ?"
+    # Each slice's bounds once per column: at most SLICES x columns x 2 of D1's 100 parameters.
+    selected = ", ".join(f"json_group_array({name}) FILTER (WHERE {condition}) AS s{i}_{name}"
+                         for i in range(len(pieces)) for name in columns)
+    bounds = [] if split is None else [bound for piece in pieces for _ in columns for bound in piece]
     try:
         row = await db.first(f"SELECT COUNT(*) AS walked, {selected} FROM ({sql} LIMIT ?)", *bounds, *params, limit)
-        walked, rows = row["walked"], [item for i in range(len(aggregates)) for item in json.loads(row[f"r{i}"])]
+        walked = row["walked"]
+        rows = [item for i in range(len(pieces)) for item in zip(*(json.loads(row[f"s{i}_{name}"]) for name in columns))]
     except D1Error as error:
         if "TOOBIG" not in error.reason:
             raise
         # A slice still past D1's 2 MB per value (long ids): the walk again as plain rows, slower to convert.
         plain = await db.query(f"{sql} LIMIT ?", *params, limit)
-        walked, rows = len(plain), [[row[name] for name in columns] for row in plain if row[columns[0]] is not None]
+        walked, rows = len(plain), [tuple(row[name] for name in columns) for row in plain if row[columns[0]] is not None]
     if refuse is not None and walked > MAX_ROWS:
         raise refuse()
     return rows

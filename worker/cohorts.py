@@ -150,36 +150,54 @@ def periods_param(query, cohort):
     return int_param(query, "periods", DEFAULT_PERIODS, 1, MAX_PERIODS[cohort])
 
 
-async def stats_retention(ctx):
-    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
-    cohort = choice_param(ctx.query, "cohort", ("day", "week"), "week")
-    periods = periods_param(ctx.query, cohort)
-    event = text_param(ctx.query, "event")
+def cohort_periods(scope, cohort):
+    """The starts (local) of the cohort periods the range touches; a 400 past MAX_COHORTS."""
     start, end = scope.range.start, scope.range.end
-    now = ceil_hour(ctx.now_ms // MS)
-    end_offset = hour_offset(scope.zone.offset_at(end))
     # Counted in UTC first (local periods differ by at most one), to refuse before any zone work.
     if (end - start) // PERIOD_SECONDS[cohort] > MAX_COHORTS:
         raise too_many_cohorts(cohort)
     keys = cohort_keys(LocalClock(scope.segments()), start, end, cohort)
     if len(keys) > MAX_COHORTS:
         raise too_many_cohorts(cohort)
-    # Activity up to the end of the last cohort's last period (an hour more for a DST change), or now.
-    read_end = max(min(now, keys[-1] + periods * PERIOD_SECONDS[cohort] - end_offset + HOUR), end)
-    segments = scope.segments(start, read_end)
+    return keys
+
+
+def activity_end(scope, keys, cohort, periods, now):
+    """Where activity stops mattering: the end of the last cohort's last period (an hour more for a DST
+    change), or now; never before the range's end."""
+    end = scope.range.end
+    last_period_end = keys[-1] + periods * PERIOD_SECONDS[cohort] - hour_offset(scope.zone.offset_at(end)) + HOUR
+    return max(min(now, last_period_end), end)
+
+
+async def activity_and_candidates(db, scope, event, read_end, segments, clock):
+    """([(user, local seconds)] of activity over [range start, read_end), the users active in the range)."""
+    start, end = scope.range.start, scope.range.end
+    if event is not None:
+        active = await event_activity(db, scope, event, start, read_end, clock)
+        return active, {user for user, _ in await day_activity(db, scope, start, end)}
+    if all(offset == 0 for _, _, offset in segments):
+        active = await day_activity(db, scope, start, read_end)
+    else:
+        active = await hour_activity(db, scope, segments)
+    local_end = clock.local(end)
+    return active, {user for user, seconds in active if seconds < local_end}
+
+
+async def stats_retention(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    cohort = choice_param(ctx.query, "cohort", ("day", "week"), "week")
+    periods = periods_param(ctx.query, cohort)
+    event = text_param(ctx.query, "event")
+    keys = cohort_periods(scope, cohort)
+    now = ctx.now_ms // MS
+    read_end = activity_end(scope, keys, cohort, periods, ceil_hour(now))
+    segments = scope.segments(scope.range.start, read_end)
     clock = LocalClock(segments)
     pending = await rollups.fold_tail(ctx)
-    if event is not None:
-        active = await event_activity(ctx.db, scope, event, start, read_end, clock)
-        candidates = {user for user, _ in await day_activity(ctx.db, scope, start, end)}
-    else:
-        utc = all(offset == 0 for _, _, offset in segments)
-        active = await (day_activity(ctx.db, scope, start, read_end) if utc else hour_activity(ctx.db, scope, segments))
-        local_end = clock.local(end)
-        candidates = {user for user, seconds in active if seconds < local_end}
-    first_seen = await first_seen_in_range(ctx.db, scope, candidates, start, end, clock)
-    now_seconds = ctx.now_ms // MS
-    complete_before = now_seconds + hour_offset(scope.zone.offset_at(now_seconds))
+    active, candidates = await activity_and_candidates(ctx.db, scope, event, read_end, segments, clock)
+    first_seen = await first_seen_in_range(ctx.db, scope, candidates, scope.range.start, scope.range.end, clock)
+    complete_before = now + hour_offset(scope.zone.offset_at(now))
     return ok({"cohort": cohort, "periods": periods, "event": event,
                "cohorts": cohort_figures(first_seen, active, keys, cohort, periods, complete_before),
                "range": scope.as_json(), **rollups.freshness(pending)})

@@ -42,7 +42,15 @@ READ_ROUTES = [
     "/stats/breakdown?by=property:screen&event=Screen%20Viewed",
     "/stats/properties",
     "/stats/groups",
+    "/stats/funnel?steps=App%20Opened,Button%20Tapped,Purchase&days=2",
+    "/stats/retention?app_id=app-1&cohort=day&periods=7&days=7",
 ]
+# Routes that read raw events or users one by one, judged against their own documented bound (README):
+# funnel: steps x 20,001 index rows plus apps; retention (one app): 20,001 rows walked plus 2 per user in it.
+ROWS_READ_TARGETS = {
+    "/stats/funnel?steps=App%20Opened,Button%20Tapped,Purchase&days=2": 3 * 20_001 + 10,
+    "/stats/retention?app_id=app-1&cohort=day&periods=7&days=7": 3 * 20_001 + 10,
+}
 
 TARGET_RATIO = 0.9
 TARGET_EVENTS_PER_SECOND = 20_000
@@ -384,8 +392,9 @@ def route_rows(results):
     rows = [Section("read routes: D1 rows read, p50 / p95 ms")]
     for route in READ_ROUTES:
         small, large = results.small_routes[route], results.large_routes[route]
-        rows.append(Row(f"{route}  rows read", small.rows(), large.rows(), f"<= {TARGET_ROWS_READ:,}",
-                        at_most(large.rows_read, TARGET_ROWS_READ)))
+        target = ROWS_READ_TARGETS.get(route, TARGET_ROWS_READ)
+        rows.append(Row(f"{route}  rows read", small.rows(), large.rows(), f"<= {target:,}",
+                        at_most(large.rows_read, target)))
         latency_ok = None
         if small.available and large.available:
             latency_ok = large.p50 <= TARGET_P50_MS and large.p50 <= TARGET_GROWTH * small.p50

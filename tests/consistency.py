@@ -118,7 +118,18 @@ def value_text(value):
     """A property value as the breakdown rollups group it: JSON scalars as text, true/false spelled out."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)[:100] if isinstance(value, (str, int, float)) else None
+    if isinstance(value, float):
+        return sqlite_real_text(value)
+    return str(value)[:100] if isinstance(value, (str, int)) else None
+
+
+def sqlite_real_text(value):
+    """CAST(real AS TEXT) in SQLite: 15 significant digits, always a decimal point ("2.0", "1.0e+300")."""
+    text = "%.15g" % value
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + ("e" + exponent if exponent else "")
 
 
 def event_fields(event):
@@ -129,7 +140,7 @@ def event_fields(event):
             ("", "country", event.get("country")), ("", "event", event["event"])]
     keys += [("", "group", group), (event["event"], "group", group)]
     keys += [(event["event"], f"property:{key}", value_text(value)) for key, value in properties.items()
-             if key != "group" and len(key) <= 64 and value_text(value) is not None]
+             if key != "group" and 1 <= len(key) <= 64 and value_text(value) is not None]
     return [(name, field, value[:100] if value is not None else None) for name, field, value in keys]
 
 

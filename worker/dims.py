@@ -4,7 +4,8 @@ Every event expands into keys (event_name, dim, kind, value):
 - dims platform, app_version, country, event, group with event_name '' (any event);
 - group also under the event's own name (events per group and event), and `property:<key>` (each top-level
   scalar property) only under it, because a property means something per event.
-kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other").
+kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other"); properties
+also count under kind 3, any value, so listing property keys reads one row per key and bucket.
 
 Values are capped because the INGEST_KEY ships inside apps: per (app, event_name, dim) the first
 VALUE_CAP values seen are kept in `dim_values` and later ones count as "other"; per (app, event_name) the
@@ -25,6 +26,7 @@ KEY_CAP = 50
 KEY_MAX_LENGTH = 64
 VALUE_MAX_LENGTH = 100
 SAMPLES = 64
+ANY_VALUE = 3
 BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 KEY = "event_name, dim, kind, value"
@@ -63,7 +65,10 @@ candidates AS (
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
     '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
     FROM objects c CROSS JOIN json_each(c.props) j
-    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) <= {KEY_MAX_LENGTH})"""
+    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
+keyed AS (SELECT * FROM candidates
+  UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM candidates
+    WHERE dim >= '{PROPERTY_PREFIX}' AND dim < 'property;')"""
 
 
 def mapped_cte(chunk_cte):
@@ -71,12 +76,12 @@ def mapped_cte(chunk_cte):
     property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it."""
     return f"""{expanded_cte(chunk_cte)},
 mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
-    CASE WHEN c.kind = 1 THEN 1 WHEN EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
+    CASE WHEN c.kind IN (1, {ANY_VALUE}) THEN c.kind WHEN EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
       AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN 0 ELSE 2 END AS kind,
-    CASE WHEN c.kind = 1 OR NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
+    CASE WHEN c.kind != 0 OR NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
       AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN '' ELSE c.value END AS value,
-    {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AS sessions_kept, c.ev = '' AS users_kept
-  FROM candidates c
+    {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
+  FROM keyed c
   WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
     AND k.event_name = c.ev AND k.dim = c.dim))"""
 

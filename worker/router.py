@@ -62,7 +62,9 @@ def build_routes():
     import app_settings
     import apps
     import breakdown
+    import cohorts
     import events
+    import funnel
     import health
     import heatmap
     import maintenance
@@ -99,6 +101,8 @@ def build_routes():
         Route("GET", "/users/{user_id}", user_detail.get_user, READ),
         Route("GET", "/user", user_detail.get_user_by_query, READ),
         *settings_routes(app_settings),
+        Route("GET", "/stats/funnel", funnel.stats_funnel, READ),
+        Route("GET", "/stats/retention", cohorts.stats_retention, READ),
     ]
 
 

@@ -149,8 +149,7 @@ def retention(frame, cohort_title):
     labels = base.mark_text(fontSize=11).encode(
         text=alt.Text("share:Q", format=".0f"),
         color=alt.condition("datum.share > 55", alt.value("white"), alt.value("#2d3436")))
-    return alt.layer(cells, labels).properties(height=max(120, 26 * frame["cohort"].nunique())).configure_view(
-        strokeWidth=0)
+    return alt.layer(cells, labels).properties(height=alt.Step(28)).configure_view(strokeWidth=0)
 
 
 def histogram(rows):

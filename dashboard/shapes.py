@@ -112,6 +112,11 @@ def https_icon(url):
     return url if isinstance(url, str) and url.lower().startswith("https://") and len(url) > 8 else None
 
 
+def without_empty(frame, columns=("icon", "display_name")):
+    """The frame without those of `columns` that are empty in every row (no app has an icon, say)."""
+    return frame.drop(columns=[c for c in columns if c in frame and frame[c].isna().all()])
+
+
 def app_label(app_id, names):
     """The picker's text for an app: its display name with its id, or the id alone. Plain text."""
     name = names.get(app_id)

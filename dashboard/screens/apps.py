@@ -20,8 +20,7 @@ def render(reader, range_params):
         return
     interval, tz = periods.interval_for(range_params), range_params["tz"]
     frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
-    # Icons and names only when some app has one: an all-empty column says nothing.
-    frame = frame.drop(columns=[c for c in ("icon", "display_name") if frame[c].isna().all()])
+    frame = shapes.without_empty(frame)
     active = int((frame["events"] > 0).sum())
     st.caption(f"{text.plural(len(frame), 'app')} · {active} active in this range · trend per {interval}, "
                "on one scale for every app · select a row (the box at its left) for the app's page")

@@ -125,6 +125,7 @@ def render_apps(reader, detail, tz):
                            "first_seen": periods.parse_time(a.get("first_seen"), tz),
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
                          columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
+    frame = shapes.without_empty(frame)
     st.caption("Per app, all-time · select an app to filter every screen by it")
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",

@@ -121,3 +121,9 @@ def test_funnel_nobody_entered_keeps_conversions_empty():
     frame = shapes.funnel_frame([{"event": "A", "count": 0, "conversion_from_first": None,
                                   "conversion_from_previous": None, "median_s_from_previous": None}])
     assert frame["from_first"].isna().all()
+
+
+def test_icon_and_name_columns_go_when_no_app_has_one():
+    import pandas as pd
+    frame = pd.DataFrame([{"icon": None, "app_id": "a", "display_name": "A"}])
+    assert list(shapes.without_empty(frame).columns) == ["app_id", "display_name"]

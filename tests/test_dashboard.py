@@ -100,10 +100,15 @@ def test_overview_kpis_match_api_and_sent(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known)
     figures = api.read("/stats/overview", app_id=known, **sent("Last 30 days"))
     assert (figures["events"], figures["sessions"], figures["users"]) == (6, 3, 2)
-    assert [(m.label, m.value) for m in at.metric] == [
+    assert [(m.label, m.value) for m in at.metric][:4] == [
         ("Events", "6"), ("Sessions", "3"), ("Users", "2"), ("Events / session", "2.0")]
     # The previous 30 days hold 2 events in 1 session by 1 user.
-    assert [m.delta for m in at.metric] == ["+200.0%", "+200.0%", "+100.0%", "+0.0%"]
+    assert [m.delta for m in at.metric][:4] == ["+200.0%", "+200.0%", "+100.0%", "+0.0%"]
+    active = api.read("/stats/active", app_id=known, interval="day", **sent("Last 30 days"))
+    assert [(m.label, m.value) for m in at.metric][4:] == [
+        ("Daily active users", str(active["dau"])), ("Weekly active users", str(active["wau"])),
+        ("Monthly active users", str(active["mau"]))]
+    assert active["mau"] == 2  # alice and bob; s3 has no user id
 
 
 def test_overview_top_events_heatmap_and_peak_match_api(monkeypatch, worker, api, known):
@@ -126,7 +131,7 @@ def test_overview_top_events_heatmap_and_peak_match_api(monkeypatch, worker, api
 def test_overview_last_24_hours_uses_hour_buckets(monkeypatch, worker, api, known):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=known, range_choice="Last 24 hours")
     figures = api.read("/stats/overview", app_id=known, **sent("Last 24 hours"))
-    assert [m.value for m in at.metric] == [str(figures["events"]), "1", "1", "3.0"] == ["3", "1", "1", "3.0"]
+    assert [m.value for m in at.metric][:4] == [str(figures["events"]), "1", "1", "3.0"] == ["3", "1", "1", "3.0"]
     assert "Per hour · peak 3 events" in shown_text(at)
 
 

@@ -76,14 +76,13 @@ def mapped_cte(chunk_cte):
     property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it."""
     return f"""{expanded_cte(chunk_cte)},
 mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
-    CASE WHEN c.kind IN (1, {ANY_VALUE}) THEN c.kind WHEN EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN 0 ELSE 2 END AS kind,
-    CASE WHEN c.kind != 0 OR NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN '' ELSE c.value END AS value,
+    CASE WHEN c.kind != 0 THEN c.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
+    CASE WHEN k.value IS NOT NULL THEN c.value ELSE '' END AS value,
     {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
-  FROM keyed c
-  WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-    AND k.event_name = c.ev AND k.dim = c.dim))"""
+  FROM keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
+    AND k.kind = 0 AND k.value = c.value
+  WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
+    AND x.event_name = c.ev AND x.dim = c.dim))"""
 
 
 def admit_sql(chunk_cte):

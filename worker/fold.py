@@ -14,6 +14,7 @@ import json
 from collections import namedtuple
 
 import hll
+import session_rollups
 from d1 import D1Error, Statement
 
 CHUNK = 2000
@@ -217,6 +218,8 @@ async def fold_chunk(db, folded, version, upto):
     # Counters read the old sessions/session_events/*_users: they run before those tables change.
     statements += [Statement(counters_sql(grain), chunk) for grain in GRAINS]
     statements += [Statement(names_sql(grain), chunk) for grain in GRAINS]
+    # Issue 8, sessions and active users: they read the old sessions and users rows, so they come first.
+    statements += [Statement(sql, chunk) for sql in session_rollups.fold_statements()]
     statements += [
         Statement(HOURLY_USERS_SQL, [*chunk, json.dumps(hashes, ensure_ascii=False)]),
         Statement(DAILY_USERS_SQL, chunk),

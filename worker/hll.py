@@ -87,6 +87,15 @@ class Sketch:
                 self.add(int.from_bytes(payload[offset:offset + 3], "big"))
         return self
 
+    def merge_sketch(self, other):
+        """Merge another Sketch being built (not stored text): its dense part with one SWAR step."""
+        if other.dense:
+            self.dense = _swar_max(self.dense, other.dense) if self.dense else other.dense
+        for register, rank in other.sparse.items():
+            if rank > self.sparse.get(register, 0):
+                self.sparse[register] = rank
+        return self
+
     def registers(self):
         registers = bytearray(self.dense.to_bytes(M, "big"))
         for register, rank in self.sparse.items():

@@ -58,6 +58,7 @@ class Route:
 
 def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
+    import active
     import admin
     import apps
     import events
@@ -65,6 +66,7 @@ def build_routes():
     import heatmap
     import maintenance
     import stats
+    import sessions_stats
     import suggest
     import track
     import users
@@ -90,6 +92,8 @@ def build_routes():
         Route("GET", "/users", users.list_users, READ),
         Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
+        Route("GET", "/stats/sessions", sessions_stats.sessions, READ),
+        Route("GET", "/stats/active", active.active, READ),
     ]
 
 

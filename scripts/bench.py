@@ -37,6 +37,12 @@ READ_ROUTES = [
     "/stats/heatmap",
     "/users",
     "/events",
+    "/stats/sessions",
+    "/stats/sessions?tz=Europe/Berlin",
+    "/stats/active?interval=day",
+    "/stats/active?interval=day&tz=Europe/Berlin",
+    "/stats/active?interval=week",
+    "/stats/active?interval=day&app_id=app-1",
 ]
 
 TARGET_RATIO = 0.9

@@ -163,7 +163,7 @@ class ActiveUsers:
 
 
 async def new_users(db, scope, ranges):
-    """[new users] per unit index: first seen in the app, or in any app when no app is asked for."""
+    """{unit index: new users}: first seen in the app, or in any app when no app is asked for."""
     if scope.app_id is None:
         rows = await per_unit(db, scope, ranges, "SUM(t.users) AS users", lambda g: NEW_USER_ANY_TABLES[g.name],
                               per_app=False)

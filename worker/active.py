@@ -86,8 +86,9 @@ def unit_ranges(units):
     return ranges
 
 
-def over_units(scope, ranges, select, table_of, per_app=True, group=True):
-    """One query over both grains: `select` (columns of r and t) from table_of(grain) rows in each range."""
+def over_units(scope, ranges, select, table_of, per_app=True, only_users=False):
+    """One query over both grains: `select` (columns of r and t) from table_of(grain) rows in each range
+    (with users only, if `only_users`: the rows a deletion emptied keep an empty sketch)."""
     parts, params = [], []
     for grain in GRAINS:
         if not ranges[grain.name]:
@@ -98,13 +99,13 @@ def over_units(scope, ranges, select, table_of, per_app=True, group=True):
         else:
             source_params, join = [], f"CROSS JOIN {table_of(grain)} AS t ON"
         parts.append(f"SELECT r.unit AS unit, {select} FROM {RANGES} {join} t.{grain.column} >= r.lo "
-                     f"AND t.{grain.column} < r.hi" + (" GROUP BY r.unit" if group else ""))
+                     f"AND t.{grain.column} < r.hi" + (" AND t.users > 0" if only_users else "") + " GROUP BY r.unit")
         params += [json.dumps(ranges[grain.name]), *source_params]
     return " UNION ALL ".join(parts), params
 
 
-async def per_unit(db, scope, ranges, select, table_of, per_app=True, group=True):
-    sql, params = over_units(scope, ranges, select, table_of, per_app, group)
+async def per_unit(db, scope, ranges, select, table_of, **options):
+    sql, params = over_units(scope, ranges, select, table_of, **options)
     return await db.query(sql, *params) if sql else []
 
 
@@ -130,10 +131,10 @@ class ActiveUsers:
                 self.sets[row["unit"]].update(json.loads(row["users"]))
             return
         self.sketches = [hll.Sketch() for _ in self.units]
-        for row in await per_unit(db, scope, ranges, "t.sketch AS sketch", lambda grain: grain.counters,
-                                  group=False):
-            if row["sketch"]:
-                self.sketches[row["unit"]].merge(row["sketch"])
+        # One row per unit and grain: converting rows to Python costs per row under Pyodide.
+        for row in await per_unit(db, scope, ranges, "json_group_array(t.sketch) AS sketches",
+                                  lambda grain: grain.counters, only_users=True):
+            self.sketches[row["unit"]].merge_all(json.loads(row["sketches"]))
 
     def count(self, indexes):
         """(distinct users over the units, exact)."""
@@ -141,10 +142,7 @@ class ActiveUsers:
             return len(set().union(*(self.sets[i] for i in indexes))), True
         if len(indexes) == 1 and self.rows[indexes[0]] <= 1:
             return self.user_rows[indexes[0]], True
-        merged = hll.Sketch()
-        for i in indexes:
-            merged.merge_sketch(self.sketches[i])
-        return merged.estimate(), False
+        return hll.Sketch().merge_sketches([self.sketches[i] for i in indexes]).estimate(), False
 
     def windows(self, last_day):
         """{"dau"|"wau"|"mau": (users, exact)}, merging each unit once: day by day back from the last."""
@@ -155,8 +153,7 @@ class ActiveUsers:
             if self.sets is not None or len(window) == 1:
                 figures[name] = self.count(window)
                 continue
-            for i in window[len(taken):]:
-                merged.merge_sketch(self.sketches[i])
+            merged.merge_sketches([self.sketches[i] for i in window[len(taken):]])
             taken = window
             figures[name] = merged.estimate(), False
         return figures

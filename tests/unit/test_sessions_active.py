@@ -95,3 +95,23 @@ def test_migration_0004_runs_exactly_the_backfill():
     migration = normal((ROOT / "migrations" / "0004_sessions_active.sql").read_text())
     for statement in backfill_statements():
         assert normal(statement) + ";" in migration
+
+
+def test_bulk_merges_equal_merging_one_by_one():
+    import math
+    import random
+
+    import hll
+
+    rng = random.Random(5)
+    texts = [hll.Sketch().add_all(hll.user_register(f"u{rng.randrange(5000)}") for _ in range(n)).encode()
+             for n in (0, 3, 30, 90, 400, 2000)] + ["", None]
+    one_by_one = hll.Sketch()
+    for text in texts:
+        one_by_one.merge(text)
+    bulk = hll.Sketch().merge_all(texts[:4]).merge_sketches([hll.Sketch().merge_all(texts[4:]), hll.Sketch()])
+    assert (bulk.sparse, bulk.dense, bulk.registers()) == (one_by_one.sparse, one_by_one.dense, one_by_one.registers())
+    sparse_only = hll.Sketch().merge_all(texts[:4])
+    zeros = sparse_only.registers().count(0)  # counted from the sparse entries alone, as from the registers:
+    assert not sparse_only.dense and sparse_only.estimate() == round(hll.M * math.log(hll.M / zeros))
+    assert hll.Sketch().merge_all([]).estimate() == 0

@@ -138,6 +138,13 @@ def test_new_users_over_all_apps_are_first_seen_in_any_app(api):
     assert (everyone["dau"], everyone["wau"], everyone["mau"], everyone["approximate"]) == (1, 2, 2, False)
     app_b = api.read("/stats/active", app_id=b, **window)
     assert [(b["active"], b["new"]) for b in app_b["buckets"]][2] == (2, 2)  # both are new to app b
+    # Erased from app a, "early" is first seen on the 27th, in app b; without app b, nobody is left.
+    assert api.request("DELETE", "/admin/users/early", params={"app_id": a}).json()["deleted"]["events"] == 1
+    everyone = api.read("/stats/active", **window)
+    assert [(b["active"], b["new"]) for b in everyone["buckets"]] == [(0, 0), (0, 0), (2, 2), (0, 0), (0, 0), (1, 0)]
+    assert api.request("DELETE", f"/admin/apps/{b}").json()["deleted"]["events"] == 3
+    everyone = api.read("/stats/active", **window)
+    assert [(b["active"], b["new"]) for b in everyone["buckets"]] == [(0, 0)] * 6 and everyone["mau"] == 0
 
 
 def test_many_users_read_bounded_rows_and_declare_estimates(api, app_id):

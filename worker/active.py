@@ -5,12 +5,11 @@ DAU / WAU / MAU: users active in the range's last local day, and in the 7 and 30
 Everything is counted over "units": the local days of [MAU window start or range start, range end), with
 the day holding the range's start split there. Each unit reads whole UTC days from the daily rollups and
 its remaining hours from the hourly ones (rollups.pieces); all units go in one bound JSON parameter per
-query, so a request makes four queries whatever the number of buckets:
-1. per unit, the user-buckets (`users` of hourly/daily) to read, to choose between
-2. exact distinct users (their ids per unit from hourly_users/daily_users) while that reads at most
-   rollups.EXACT_USERS_MAX rows, or else the units' HyperLogLog sketches, merged once per unit and then unit
-   by unit into buckets and the DAU/WAU/MAU windows (declared approximate; a unit read from a single rollup
-   row keeps that row's exact count);
+query, so a request makes two or three queries whatever the number of buckets:
+1. per unit, its user-buckets (`users` of hourly/daily) and their HyperLogLog sketches;
+2. if at most rollups.EXACT_USERS_MAX user-buckets in all, their ids (hourly_users/daily_users): exact
+   distinct users; otherwise the sketches, merged once per unit and then unit by unit into buckets and the
+   DAU/WAU/MAU windows (declared approximate; a unit read from a single rollup row keeps its exact count);
 3. new users per unit: first seen (in the app, or in any app without `app_id`) within it, always exact.
 returning = active - new.
 """
@@ -86,27 +85,35 @@ def unit_ranges(units):
     return ranges
 
 
-def over_units(scope, ranges, select, table_of, per_app=True, only_users=False):
-    """One query over both grains: `select` (columns of r and t) from table_of(grain) rows in each range
-    (with users only, if `only_users`: the rows a deletion emptied keep an empty sketch)."""
+def over_units(scope, ranges, aggregate, table_of, per_app=True):
+    """One query over both grains: per range, `aggregate` (over `t`) of table_of(grain)'s rows in it, as
+    `value`. A subquery per range rather than a join grouped by unit: D1 bills a GROUP BY's sorted rows as
+    rows read again."""
     parts, params = [], []
     for grain in GRAINS:
         if not ranges[grain.name]:
             continue
         if per_app:
             source, source_params = rollups.app_source(scope)
-            join = f"CROSS JOIN {source} CROSS JOIN {table_of(grain)} AS t ON t.app_id = a.app_id AND"
+            rows = f"{source} CROSS JOIN {table_of(grain)} AS t ON t.app_id = a.app_id AND"
         else:
-            source_params, join = [], f"CROSS JOIN {table_of(grain)} AS t ON"
-        parts.append(f"SELECT r.unit AS unit, {select} FROM {RANGES} {join} t.{grain.column} >= r.lo "
-                     f"AND t.{grain.column} < r.hi" + (" AND t.users > 0" if only_users else "") + " GROUP BY r.unit")
-        params += [json.dumps(ranges[grain.name]), *source_params]
+            source_params, rows = [], f"{table_of(grain)} AS t WHERE"
+        parts.append(f"SELECT r.unit AS unit, (SELECT {aggregate} FROM {rows} t.{grain.column} >= r.lo "
+                     f"AND t.{grain.column} < r.hi) AS value FROM {RANGES}")
+        params += [*source_params, json.dumps(ranges[grain.name])]  # in the order they appear in the text
     return " UNION ALL ".join(parts), params
 
 
-async def per_unit(db, scope, ranges, select, table_of, **options):
-    sql, params = over_units(scope, ranges, select, table_of, **options)
-    return await db.query(sql, *params) if sql else []
+async def per_unit(db, scope, ranges, aggregate, table_of, **options):
+    """[(unit index, value)], a unit appearing once per grain it reads."""
+    sql, params = over_units(scope, ranges, aggregate, table_of, **options)
+    return [(row["unit"], row["value"]) for row in await db.query(sql, *params)] if sql else []
+
+
+# Per unit: its user-buckets, the rows holding them, and their sketches (rows a deletion emptied keep an
+# empty sketch): in one pass, sketches included, because the exact path is only taken when they are few.
+USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WHERE t.users > 0), "
+                      "json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)))")
 
 
 class ActiveUsers:
@@ -116,25 +123,23 @@ class ActiveUsers:
         self.units = units
         self.rows = [0] * len(units)  # rollup rows with users, per unit
         self.user_rows = [0] * len(units)  # their users summed: exact when rows == 1
+        self.sketch_texts = [[] for _ in units]
         self.sets = None
         self.sketches = None
 
     async def load(self, db, scope, ranges):
-        for row in await per_unit(db, scope, ranges, "SUM(t.users) AS user_rows, SUM(t.users > 0) AS rows",
-                                  lambda grain: grain.counters):
-            self.rows[row["unit"]] += row["rows"] or 0
-            self.user_rows[row["unit"]] += row["user_rows"] or 0
+        for unit, value in await per_unit(db, scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters):
+            user_rows, rows, sketches = json.loads(value)
+            self.user_rows[unit] += user_rows
+            self.rows[unit] += rows
+            self.sketch_texts[unit] += sketches
         if sum(self.user_rows) <= rollups.EXACT_USERS_MAX:
             self.sets = [set() for _ in self.units]
-            for row in await per_unit(db, scope, ranges, "json_group_array(DISTINCT t.user_id) AS users",
-                                      lambda grain: grain.users):
-                self.sets[row["unit"]].update(json.loads(row["users"]))
-            return
-        self.sketches = [hll.Sketch() for _ in self.units]
-        # One row per unit and grain: converting rows to Python costs per row under Pyodide.
-        for row in await per_unit(db, scope, ranges, "json_group_array(t.sketch) AS sketches",
-                                  lambda grain: grain.counters, only_users=True):
-            self.sketches[row["unit"]].merge_all(json.loads(row["sketches"]))
+            for unit, value in await per_unit(db, scope, ranges, "json_group_array(DISTINCT t.user_id)",
+                                              lambda grain: grain.users):
+                self.sets[unit].update(json.loads(value))
+        else:
+            self.sketches = [hll.Sketch().merge_all(texts) for texts in self.sketch_texts]
 
     def count(self, indexes):
         """(distinct users over the units, exact)."""
@@ -161,14 +166,12 @@ class ActiveUsers:
 
 async def new_users(db, scope, ranges):
     """{unit index: new users}: first seen in the app, or in any app when no app is asked for."""
-    if scope.app_id is None:
-        rows = await per_unit(db, scope, ranges, "SUM(t.users) AS users", lambda g: NEW_USER_ANY_TABLES[g.name],
-                              per_app=False)
-    else:
-        rows = await per_unit(db, scope, ranges, "SUM(t.users) AS users", lambda g: NEW_USER_TABLES[g.name])
+    per_app = scope.app_id is not None
+    tables = NEW_USER_TABLES if per_app else NEW_USER_ANY_TABLES
     counts = {}
-    for row in rows:
-        counts[row["unit"]] = counts.get(row["unit"], 0) + row["users"]
+    for unit, users in await per_unit(db, scope, ranges, "COALESCE(SUM(t.users), 0)", lambda g: tables[g.name],
+                                      per_app=per_app):
+        counts[unit] = counts.get(unit, 0) + users
     return counts
 
 

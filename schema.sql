@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
 
 -- Raw events. Ingest writes only this table (one statement); stats read the rollups below.
 CREATE TABLE IF NOT EXISTS events (
@@ -174,6 +174,70 @@ CREATE TABLE IF NOT EXISTS users (
   PRIMARY KEY (user_id, app_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_app_last_seen ON users (app_id, last_seen);
+
+-- Breakdowns (worker/dims.py): each event counted under keys (event_name, dim, kind, value): event_name ''
+-- for any event, or the event's own name for `group` and `property:<key>`; kind 0 a value, 1 "(none)",
+-- 2 "other" (past the cap of values per field). The admitted values and markers of each field:
+CREATE TABLE IF NOT EXISTS dim_values (
+  app_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  dim TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (app_id, event_name, dim, kind, value)
+) WITHOUT ROWID;
+
+-- events with the key in the bucket; sessions that had it, counted at the session's start (as names).
+CREATE TABLE IF NOT EXISTS hourly_dims (
+  app_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  dim TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  PRIMARY KEY (app_id, event_name, dim, kind, value, hour)
+) WITHOUT ROWID;
+
+-- The same per UTC day, and users: distinct users with the key that day (rows of daily_dim_users).
+CREATE TABLE IF NOT EXISTS daily_dims (
+  app_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  dim TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  users INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, event_name, dim, kind, value, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS session_dims (
+  app_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  dim TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (app_id, session_id, event_name, dim, kind, value)
+) WITHOUT ROWID;
+
+-- Who had the key each UTC day. `sample` (0..63, from the user's hash) comes before the user, so a range
+-- too large to count exactly reads only the users of a few samples.
+CREATE TABLE IF NOT EXISTS daily_dim_users (
+  app_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  dim TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  sample INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (app_id, event_name, dim, kind, value, day, sample, user_id)
+) WITHOUT ROWID;
 
 -- Scratch: the ids of the chunk one deletion transaction removes (worker/erasure.py); empty between them.
 CREATE TABLE IF NOT EXISTS erase_chunk (id INTEGER PRIMARY KEY);

@@ -7,6 +7,9 @@ import random
 import time
 
 NAMES = ["App Opened", "Screen Viewed", "Screen Viewed", "Screen Viewed", "Button Tapped", "Purchase"]
+GROUPS = {"App Opened": "lifecycle", "Purchase": "money"}
+PLATFORMS = ["ios", "ios", "android", "web"]
+VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "2.0.0"]
 DAY = 86400
 
 
@@ -28,13 +31,18 @@ class SyntheticEvents:
         app_id = f"{self.app_prefix}{rng.randrange(self.apps)}"
         session_id = f"{rng.getrandbits(128):032x}"
         user_id = f"user-{rng.randrange(self.users)}"
+        platform, version = rng.choice(PLATFORMS), rng.choice(VERSIONS)
         at = self.now - rng.random() * self.days * DAY
         events = []
         for _ in range(rng.randint(5, 30)):
+            name = rng.choice(NAMES)
+            properties = {"screen": f"s{rng.randrange(20)}"}
+            if name in GROUPS:
+                properties["group"] = GROUPS[name]
             events.append({
-                "event": rng.choice(NAMES), "app_id": app_id, "session_id": session_id, "user_id": user_id,
+                "event": name, "app_id": app_id, "session_id": session_id, "user_id": user_id,
                 "event_id": f"{rng.getrandbits(128):032x}", "timestamp": round(min(at, self.now), 3),
-                "properties": {"screen": f"s{rng.randrange(20)}"},
+                "platform": platform, "app_version": version, "properties": properties,
             })
             at += rng.expovariate(1 / 40)
         return events

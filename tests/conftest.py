@@ -48,7 +48,7 @@ class Api:
 
     def fold_all(self):
         """Fold every event received so far into the rollups (reads fold only one chunk each)."""
-        while not self.post("/admin/fold", key=KEYS["AUTH_KEY"], params={"chunks": "10"}).json()["complete"]:
+        while not self.post("/admin/fold", key=KEYS["AUTH_KEY"], params={"chunks": "3"}).json()["complete"]:
             pass
 
     def read(self, path, **params):

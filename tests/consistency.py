@@ -104,6 +104,8 @@ def assert_rollups_match_events(api, app_id, window):
     assert actual["approximate"] is False
     for figure in ("overview", "top", "days", "heatmap", "apps"):
         assert actual[figure] == expected[figure], figure
+    assert_breakdowns_match(breakdown_figures(api, app_id, window, events), expected_breakdowns(events, start, end),
+                            whole_days=start[11:] == end[11:] == "00:00:00.000Z")
     # /users may also list, for a window in the past, someone active before and after it (declared there).
     assert {user: actual["users"].get(user) for user in expected["users"]} == expected["users"]
     return [e for e in events if start <= e["timestamp"] < end]
@@ -111,6 +113,94 @@ def assert_rollups_match_events(api, app_id, window):
 
 def names(events):
     return Counter(e["event"] for e in events)
+
+
+def value_text(value):
+    """A property value as the breakdown rollups group it: JSON scalars as text, true/false spelled out."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return sqlite_real_text(value)
+    return str(value)[:100] if isinstance(value, (str, int)) else None
+
+
+def sqlite_real_text(value):
+    """CAST(real AS TEXT) in SQLite: 15 significant digits, always a decimal point ("2.0", "1.0e+300")."""
+    text = "%.15g" % value
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + ("e" + exponent if exponent else "")
+
+
+def event_fields(event):
+    """(event name or "" for any event, field, value or None) keys an event counts under (worker/dims.py)."""
+    properties = event.get("properties") or {}
+    group = value_text(properties.get("group")) if "group" in properties else None
+    keys = [("", "platform", event.get("platform")), ("", "app_version", event.get("app_version")),
+            ("", "country", event.get("country")), ("", "event", event["event"])]
+    keys += [("", "group", group), (event["event"], "group", group)]
+    keys += [(event["event"], f"property:{key}", value_text(value)) for key, value in properties.items()
+             if key != "group" and 1 <= len(key) <= 64 and value_text(value) is not None]
+    return [(name, field, value[:100] if value is not None else None) for name, field, value in keys]
+
+
+def expected_breakdowns(events, start, end):
+    """{(event name, field): {value: (events, sessions, users)}} for one app's events over [start, end):
+    sessions that started in the window and had the value at any time; users with such an event in the window."""
+    starts = session_starts(events)
+    counts, sessions, users = Counter(), defaultdict(set), defaultdict(set)
+    for e in events:
+        inside = start <= e["timestamp"] < end
+        for key in event_fields(e):
+            if inside:
+                counts[key] += 1
+                if e["user_id"] is not None:
+                    users[key].add(e["user_id"])
+            if start <= starts[e["session_id"]] < end:
+                sessions[key].add(e["session_id"])
+    fields = defaultdict(dict)
+    for key in set(counts) | set(sessions):
+        name, field, value = key
+        # What the rollups keep: sessions for fields of any event and properties per event, users for the former.
+        kept_sessions = name == "" or field.startswith("property:")
+        fields[(name, field)][value] = (counts[key], len(sessions[key]) if kept_sessions else None,
+                                        len(users[key]) if name == "" else None)
+    for (name, field), values in list(fields.items()):
+        if field.startswith("property:"):  # without `event`: summed over every event name
+            summed = fields.setdefault(("", field), {})
+            for value, (count, _, _) in values.items():
+                summed[value] = (summed.get(value, (0,))[0] + count, None, None)
+    # Values show when they have events in the window.
+    shown = {key: {v: f for v, f in values.items() if f[0]} for key, values in fields.items()}
+    return {key: values for key, values in shown.items() if values}
+
+
+def breakdown_figures(api, app_id, window, events):
+    """The same from /stats/breakdown, for every field and event name the events have."""
+    fields = {(name, field) for e in events for name, field, _ in event_fields(e)}
+    fields |= {("", field) for _, field in fields if field.startswith("property:")}
+    figures = {}
+    for name, field in fields:
+        params = {"by": field, "limit": 100, **({"event": name} if name else {})}
+        answer = api.read("/stats/breakdown", app_id=app_id, **params, **window)
+        assert answer["other"] is None and answer["capped"] is False
+        assert answer["approximate_figures"] == ["users"] if answer.get("approximate") else True
+        if answer["values"]:
+            figures[(name, field)] = {v["value"]: (v["events"], v["sessions"], v["users"]) for v in answer["values"]}
+    return figures
+
+
+def assert_breakdowns_match(actual, expected, whole_days):
+    """Events and sessions exact; users exact over whole UTC days. A window with partial days counts users over
+    the whole days it touches (declared approximate): then at least the exact figure."""
+    assert actual.keys() == expected.keys()
+    for key, values in expected.items():
+        assert values.keys() == actual[key].keys(), key
+        for value, (events, sessions, users) in values.items():
+            got = actual[key][value]
+            assert got[:2] == (events, sessions), (key, value)
+            assert got[2] == users if whole_days or users is None else got[2] >= users, (key, value)
 
 
 # Issue 8: GET /stats/sessions and GET /stats/active restated over raw events.

@@ -29,6 +29,14 @@ GRANTED_STATUS = {
     ("DELETE", "/admin/users"): 400,  # the query form, sent without the id it needs
     ("DELETE", "/admin/apps"): 400,
     ("GET", "/suggest"): 400,  # sent without the prefix it needs
+    ("GET", "/stats/breakdown"): 400,  # sent without the `by` it needs
+    ("GET", "/users/{user_id}"): 404,  # no such user
+    ("GET", "/user"): 400,
+    **{(method, path): 400  # no settings in the body (an event, or nothing), or the query form without its ids
+       for method in ("PUT", "POST", "DELETE")
+       for path in ("/settings/apps/{app_id}", "/settings/apps", "/settings/aliases/{app_id}/{event_name}",
+                    "/settings/aliases") if not (method == "DELETE" and "{" in path)},
+    ("GET", "/stats/funnel"): 400,  # sent without the steps it needs
 }
 
 

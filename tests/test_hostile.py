@@ -202,7 +202,7 @@ def cursors(draw):
 
 
 QUERY_NAMES = ["from", "to", "days", "app_id", "limit", "interval", "event", "cursor", "session_id", "user_id",
-               "search", "tz", "metric", "unknown", "from[]", ""]
+               "search", "tz", "metric", "unknown", "from[]", "", "steps", "step", "within", "by", "cohort", "periods"]
 numberish = st.one_of(st.integers(min_value=-(10**20), max_value=10**20).map(str),
                       st.sampled_from(["²", "١٢", "1e3", "0x10", " 5", "5 ", "+5", "1" * 5000, "NaN", "3660", "36601", "0"]))
 dates = st.one_of(st.dates().map(str), st.datetimes().map(lambda d: d.isoformat() + "Z"),

@@ -46,7 +46,7 @@ def test_migrations_end_in_exactly_schema_sql(tmp_path):
     migrate(local(tmp_path / "migrated"))
     wrangler("d1", "execute", "oddlytics-db", *local(tmp_path / "fresh"), "--file", ROOT / "schema.sql")
     assert schema(tmp_path / "migrated") == schema(tmp_path / "fresh")
-    assert query(local(tmp_path / "migrated"), "SELECT value FROM meta WHERE key = 'schema_version'") == [{"value": "2"}]
+    assert query(local(tmp_path / "migrated"), "SELECT value FROM meta WHERE key = 'schema_version'") == [{"value": "3"}]
 
 
 def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
@@ -107,9 +107,15 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     ]
     (listed,) = api.read("/apps", app_id=app, **WINDOW)["apps"]
     assert (listed["display_name"], listed["icon_url"]) == ("Focus Timer", "https://example.com/icon.png")
-    assert query(local(state), "SELECT alias FROM event_aliases") == [{"alias": "Took a break"}]
+    assert api.read("/settings/aliases", app_id=app)["aliases"] == [
+        {"app_id": app, "event_name": "Break Taken", "alias": "Took a break"}]
+    assert api.read("/settings/apps")["apps"] == [
+        {"app_id": app, "display_name": "Focus Timer", "icon_url": "https://example.com/icon.png"}]
+    # The original tables take changes through the new routes (their primary keys are what the upserts need).
+    renamed = api.request("PUT", f"/settings/apps/{app}", json={"display_name": "Focus"}).json()["app"]
+    assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png"}
     assert all_events(api, app) == list(reversed(events))
-    assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 2
+    assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3
 
 
 def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(tmp_path, upgraded_worker):

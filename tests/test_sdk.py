@@ -40,7 +40,9 @@ def test_tracked_events_arrive_with_their_fields(api, app_id):
     assert (opened["event"], opened["properties"], opened["user_id"]) == ("App Opened", {"screen": "home", "count": 3}, "u-1")
     assert (opened["platform"], opened["app_version"], opened["app_id"]) == ("linux", "2.1.0", app_id)
     assert events[second]["session_id"] == opened["session_id"] and len(opened["session_id"]) == 36
-    assert (events[second]["properties"], events[second]["user_id"]) == (None, None)
+    # Without a user id of its own an event carries the client's anonymous one.
+    assert (events[second]["properties"], events[second]["user_id"]) == (None, client.user_id)
+    assert client.user_id not in (None, "u-1")
 
 
 def test_each_client_starts_its_own_session(api, app_id):

@@ -12,7 +12,7 @@ SEED_EXAMPLE = {
 def test_health_needs_no_key(api):
     response = api.get("/health", key=None)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "schema_version": 2}
+    assert response.json() == {"status": "ok", "schema_version": 3}
 
 
 def test_seed_example_is_stored_and_readable(api):

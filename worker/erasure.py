@@ -13,6 +13,7 @@ index gives. Each chunk of matching events is removed in ONE `db.batch` (one tra
   rebuilt from hourly_users (worker/sketches.py) before the next read;
 - per-user and per-app first/last seen come from the remaining events, through their indexes.
 """
+import dims
 import fold
 import session_rollups
 from event_apps import EVENT_APPS
@@ -68,6 +69,8 @@ def chunk_statements(selection, chunk=CHUNK):
     remaining = (f"chunk AS (SELECT * FROM events WHERE {touched_sessions} AND id <= {FOLDED} "
                  f"AND id NOT IN ({gone_ids}))")
     sql = ["DELETE FROM erase_chunk", pin]
+    # Breakdowns first: they read the users' samples from hourly_users and the sessions' starts.
+    sql += dims.erase_out_statements(counted, touched_sessions)
     for grain in GRAINS:
         b = grain.bucket
         col = grain.column
@@ -116,6 +119,7 @@ WHERE users.user_id = g.user_id AND users.app_id = g.app_id"""
         session_events_sql(remaining),
         session_users_sql(remaining),
         f"UPDATE users SET sessions = users.sessions + g.n FROM {user_sessions}",
+        *dims.erase_in_statements(remaining, counted),
     ]
     for grain in GRAINS:
         b = grain.bucket

@@ -204,6 +204,8 @@ async def merged_sketches(db, grain, additions):
 
 async def fold_chunk(db, folded, version, upto):
     """Fold events (folded, upto] in one transaction. False if another writer came first (nothing done)."""
+    import dims  # builds on this module's CTEs, so it imports this one
+
     row = await db.first(CHUNK_USERS_SQL, folded, upto)
     user_hours = json.loads(row["users"])
     hashes = {user_id: hll.user_register(user_id) for user_id in {u for _, _, u in user_hours}}
@@ -218,10 +220,14 @@ async def fold_chunk(db, folded, version, upto):
     # Counters read the old sessions/session_events/*_users: they run before those tables change.
     statements += [Statement(counters_sql(grain), chunk) for grain in GRAINS]
     statements += [Statement(names_sql(grain), chunk) for grain in GRAINS]
+    hashes_json = json.dumps(hashes, ensure_ascii=False)
+    # Before sessions/session_dims change: the breakdown counters read their old rows.
+    statements += [Statement(sql, [*chunk, hashes_json] if "?3" in sql else chunk)
+                   for sql in dims.fold_statements(CHUNK_CTE, "?3")]
     # Issue 8, sessions and active users: they read the old sessions and users rows, so they come first.
     statements += [Statement(sql, chunk) for sql in session_rollups.fold_statements()]
     statements += [
-        Statement(HOURLY_USERS_SQL, [*chunk, json.dumps(hashes, ensure_ascii=False)]),
+        Statement(HOURLY_USERS_SQL, [*chunk, hashes_json]),
         Statement(DAILY_USERS_SQL, chunk),
         Statement(USERS_SQL, chunk),  # reads the old session_users rows
         Statement(session_users_sql(), chunk),

@@ -11,7 +11,9 @@ from filters import int_param
 from web import ok
 
 ROLLUP_TABLES = ("apps", "event_names", "sessions", "session_events", "session_users", "hourly", "daily", "hourly_names",
-                 "daily_names", "hourly_users", "daily_users", "users", "stale_sketches", *session_rollups.TABLES)
+                 "daily_names", "hourly_users", "daily_users", "users", "stale_sketches", "dim_values", "hourly_dims",
+                 "daily_dims", "session_dims", "daily_dim_users",
+                 *session_rollups.TABLES)
 # Each chunk is one batch of ~20 statements; D1 Free allows 50 queries per invocation.
 FOLD_CHUNKS_PER_CALL = 2
 

@@ -8,7 +8,7 @@ from web import Response
 
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
-    "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+    "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
     "access-control-allow-headers": "Content-Type, X-API-KEY, Authorization",
     "access-control-max-age": "86400",
 }
@@ -60,8 +60,12 @@ def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
     import active
     import admin
+    import app_settings
     import apps
+    import breakdown
+    import cohorts
     import events
+    import funnel
     import health
     import heatmap
     import maintenance
@@ -69,6 +73,7 @@ def build_routes():
     import sessions_stats
     import suggest
     import track
+    import user_detail
     import users
     from ratelimit import check_track
     from validation import MAX_BODY_BYTES
@@ -92,9 +97,33 @@ def build_routes():
         Route("GET", "/users", users.list_users, READ),
         Route("GET", "/suggest", suggest.suggest, READ),
         Route("GET", "/stats/heatmap", heatmap.heatmap, READ),
+        Route("GET", "/stats/breakdown", breakdown.breakdown, READ),
+        Route("GET", "/stats/properties", breakdown.properties, READ),
+        Route("GET", "/stats/groups", breakdown.groups, READ),
+        Route("GET", "/users/{user_id}", user_detail.get_user, READ),
+        Route("GET", "/user", user_detail.get_user_by_query, READ),
+        *settings_routes(app_settings),
+        Route("GET", "/stats/funnel", funnel.stats_funnel, READ),
+        Route("GET", "/stats/retention", cohorts.stats_retention, READ),
         Route("GET", "/stats/sessions", sessions_stats.sessions, READ),
         Route("GET", "/stats/active", active.active, READ),
     ]
+
+
+def settings_routes(app_settings):
+    """Aliases and app settings: ids in the path, or in the query string for ids a path cannot carry."""
+    body = app_settings.MAX_BODY_BYTES
+    routes = [Route("GET", "/settings/apps", app_settings.list_apps, READ),
+              Route("GET", "/settings/aliases", app_settings.list_aliases, READ)]
+    for path in ("/settings/apps/{app_id}", "/settings/apps"):
+        routes += [Route("PUT", path, app_settings.put_app, ADMIN, max_body_bytes=body),
+                   Route("POST", path, app_settings.put_app, ADMIN, max_body_bytes=body),
+                   Route("DELETE", path, app_settings.delete_app, ADMIN)]
+    for path in ("/settings/aliases/{app_id}/{event_name}", "/settings/aliases"):
+        routes += [Route("PUT", path, app_settings.put_alias, ADMIN, max_body_bytes=body),
+                   Route("POST", path, app_settings.put_alias, ADMIN, max_body_bytes=body),
+                   Route("DELETE", path, app_settings.delete_alias, ADMIN)]
+    return routes
 
 
 def resolve(routes, method, path):

@@ -14,10 +14,12 @@ class Request:
         parts = urlsplit(url)
         self.method = method.upper()
         self.path = parts.path.rstrip("/") or "/"
-        # A repeated parameter keeps its first value.
+        # A repeated parameter keeps its first value in `query`; `query_lists` has every value, in order.
         self.query = {}
+        self.query_lists = {}
         for name, value in parse_qsl(parts.query, keep_blank_values=True):
             self.query.setdefault(name, value)
+            self.query_lists.setdefault(name, []).append(value)
         self.headers = {name.lower(): value for name, value in headers.items()}
         self.body = body
         self.cf_country = cf_country

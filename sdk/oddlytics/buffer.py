@@ -86,6 +86,10 @@ class MemoryBuffer:
     def unsaved(self):
         return len(self._items)
 
+    def kept_value(self, name, new_value):
+        """Kept for this buffer's life only: nothing outlives the process."""
+        return new_value
+
     def close(self):
         pass
 
@@ -127,6 +131,7 @@ class SqliteBuffer:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS kept (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._saved = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         except Exception:
@@ -195,6 +200,23 @@ class SqliteBuffer:
         rows = self._db.execute("SELECT key FROM queue ORDER BY key LIMIT ?", (len(self._unremoved) + 1,)).fetchall()
         first = next((key for (key,) in rows if key not in self._unremoved), None)
         return float("inf") if first is None and self._unsaved else first
+
+    def kept_value(self, name, new_value):
+        """The value kept in the file under `name`; the first call stores `new_value` (every client of the
+        file then gets the same one). While another connection holds the write lock, `new_value` is used
+        for this run only, and the next start stores it."""
+        def stored():
+            row = self._db.execute("SELECT value FROM kept WHERE name = ?", (name,)).fetchone()
+            return row[0] if row else None
+        if stored() is None:
+            try:
+                self._write(lambda: self._db.execute("INSERT OR IGNORE INTO kept (name, value) VALUES (?, ?)",
+                                                     (name, new_value)))
+            except sqlite3.Error as error:
+                logger.warning("oddlytics: cannot keep %s in %s (%s); using a new one until the next start",
+                               name, self.path, error)
+                return new_value
+        return stored()
 
     def close(self):
         self._save()

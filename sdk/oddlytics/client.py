@@ -16,6 +16,8 @@ from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_bo
 
 logger = logging.getLogger("oddlytics")
 
+# Where a persistent queue file keeps the anonymous user id (like the original Swift SDK's stored UUID).
+ANONYMOUS_USER_ID = "anonymous_user_id"
 MAX_BATCH = 1000  # the most events the worker accepts per request (older workers: 100, see Split)
 # While the queue file is locked by another process nothing can be read from it: look again this soon.
 STORAGE_RETRY_S = 0.1
@@ -45,12 +47,16 @@ class Client:
     worker answers. Each event carries an `event_id` fixed when it is tracked, so a retry after a
     lost answer is stored once. A batch answered 5xx `max_attempts` times in a row is split, and a
     single event is then moved behind the rest of the queue, so one bad batch never blocks the others.
+
+    Users: every event carries a user id, by default a random anonymous one kept in the `persist_path` file
+    (so it stays the same across restarts of that installation; without the file, for the process's life).
+    `user_id=` or `identify()` replaces it with the app's own; `anonymous_user_id=False` sends none.
     """
 
     def __init__(self, url, key, app_id, *, platform=None, app_version=None, batch_size=25,
                  flush_interval=5.0, max_queue=10_000, persist_path=None,
                  session_timeout=DEFAULT_IDLE_TIMEOUT, request_timeout=10.0, backoff=None,
-                 close_timeout=10.0, max_attempts=5, send=post_batch):
+                 close_timeout=10.0, max_attempts=5, send=post_batch, user_id=None, anonymous_user_id=True):
         self.url = url
         self.key = key
         self.app_id = app_id
@@ -67,6 +73,9 @@ class Client:
         self._stats = Stats()
         self._lock = threading.Condition()
         self._buffer = self._open_buffer(persist_path, max_queue)
+        self._anonymous_user_id = self._keep_anonymous_user_id() if anonymous_user_id else None
+        self._identified = None
+        self.identify(user_id)
         self._disabled = self._configuration_problem()
         self._closed = False
         self._shut = False  # close() finished and closed the queue
@@ -116,6 +125,19 @@ class Client:
         except Exception as error:  # noqa: BLE001 - analytics must never take the app down
             logger.error("oddlytics: event %r dropped: %s: %s", event, type(error).__name__, error)
             return None
+
+    def identify(self, user_id):
+        """Events tracked from now on carry `user_id` (the app's own id for its user); None goes back to
+        the anonymous id (or to none, with anonymous_user_id=False). Never raises."""
+        try:
+            self._identified = str(user_id) if user_id is not None and user_id != "" else None
+        except Exception as error:  # noqa: BLE001 - a str() that raises must not take the app down
+            logger.error("oddlytics: identify ignored: %s: %s", type(error).__name__, error)
+
+    @property
+    def user_id(self):
+        """The user id events get when `track` is not given one: the identified one, else the anonymous one."""
+        return self._identified or self._anonymous_user_id
 
     def flush(self, timeout=30.0):
         """Send everything queued so far; wait until each event is stored or dropped (a parked event keeps
@@ -229,8 +251,9 @@ class Client:
             if not isinstance(copied, dict):
                 raise TypeError("properties must be a dict")
             record["properties"] = copied
-        if user_id is not None:
-            record["user_id"] = str(user_id)
+        user_id = str(user_id) if user_id is not None else self.user_id
+        if user_id:
+            record["user_id"] = user_id
         if self.platform:
             record["platform"] = self.platform
         if self.app_version:
@@ -240,6 +263,14 @@ class Client:
     def _configuration_problem(self):
         missing = [name for name in ("url", "key", "app_id") if not isinstance(getattr(self, name), str) or not getattr(self, name)]
         return f"missing {', '.join(missing)}" if missing else None
+
+    def _keep_anonymous_user_id(self):
+        try:
+            return self._buffer.kept_value(ANONYMOUS_USER_ID, str(uuid.uuid4()))
+        except Exception as error:  # noqa: BLE001 - a damaged file: the app still starts, with a new id
+            logger.error("oddlytics: cannot read the anonymous user id from %s (%s: %s); using a new one",
+                         self._buffer.path, type(error).__name__, error)
+            return str(uuid.uuid4())
 
     @staticmethod
     def _open_buffer(path, capacity):

@@ -1,0 +1,217 @@
+"""GET /stats/breakdown, /stats/properties, /stats/groups: figures per value of a field, from the breakdown
+rollups (worker/dims.py).
+
+A field's keys are found in `dim_values` (at most VALUE_CAP + 2 per app and field), then each key's rows
+for the range: whole UTC days from `daily_dims`, the ends from `hourly_dims`, as every stats route reads.
+
+Users per value are distinct users over the UTC days the range touches (`daily_dim_users`): exact while
+that is at most EXACT_USER_ROWS rows; beyond, counted over the users whose sample (6 bits of their hash)
+falls below a threshold that keeps the read near EXACT_USER_ROWS rows, scaled up, and declared. A range
+with partial UTC days at its ends (a local zone, or hours) counts those days whole: also declared.
+"""
+import json
+
+import dims
+import rollups
+import zones
+from errors import BadRequest, detail
+from filters import Scope, int_param, text_param
+from timeutil import DAY
+from web import ok
+
+# Counting distinct users costs D1 two to four rows read per set row (the DISTINCT's temporary index).
+EXACT_USER_ROWS = 1500
+FIELDS = ("platform", "app_version", "country", "event", "group")
+PER_EVENT_FIELDS = ("group",)
+
+
+def field_param(query):
+    """`by` -> the dim it reads: one of FIELDS, or property:<key>."""
+    by = query.get("by") or ""
+    if by in FIELDS:
+        return by
+    key = by[len(dims.PROPERTY_PREFIX):]
+    if by.startswith(dims.PROPERTY_PREFIX) and 0 < len(key) <= dims.KEY_MAX_LENGTH and key != "group" and "\x00" not in key:
+        return by
+    raise BadRequest(f"'by' must be one of {', '.join(FIELDS)} or property:<key>",
+                     [detail(None, "by", f"property keys are 1 to {dims.KEY_MAX_LENGTH} characters; "
+                                         f"use by=group for the group; got {by[:80]!r}")])
+
+
+def keys_join(grain, event_name, dim_condition):
+    """FROM items after the app source: the field's keys in dim_values (of one event name, or of every event
+    name through `event_names` when `event_name` is None), then their rows in the range."""
+    table = dims.dims_table(grain)
+    if event_name is None:
+        names = ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
+                 f"ON k.app_id = n.app_id AND k.event_name = n.event_name AND {dim_condition} ")
+    else:
+        names = f"CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ? AND {dim_condition} "
+    return (names + f"CROSS JOIN {table} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
+            f"AND t.kind = k.kind AND t.value = k.value AND t.{grain.column} >= ? AND t.{grain.column} < ?")
+
+
+async def key_figures(db, scope, event_name, dim_condition, dim_params, by_event=False):
+    """[{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` selects.
+    With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not add up)."""
+    source, source_params = rollups.app_source(scope)
+    parts, params = [], []
+    for grain, lo, hi in rollups.pieces(scope.range.start, scope.range.end):
+        parts.append(f"SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
+                     f"t.events AS events, t.sessions AS sessions FROM {source} {keys_join(grain, event_name, dim_condition)}")
+        params += [*source_params, *([] if event_name is None else [event_name]), *dim_params, lo, hi]
+    if not parts:
+        return []
+    name = "event_name" if by_event else "NULL"
+    return await db.query(
+        f"SELECT {name} AS event_name, dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions "
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY 1, dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0",
+        *params)
+
+
+def utc_days(scope):
+    """The UTC days [first, end) the range touches."""
+    start, end = scope.range.start, scope.range.end
+    return start - start % DAY, -(-end // DAY) * DAY
+
+
+async def user_counts(db, scope, event_name, dim, keys):
+    """({(kind, value): users}, approximate) for `keys`, over the UTC days the range touches."""
+    if not keys:
+        return {}, False
+    keys_json = json.dumps([[kind, value] for kind, value in keys], ensure_ascii=False)
+    first, end = utc_days(scope)
+    source, source_params = rollups.app_source(scope)
+    key_on = ("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
+              "AND t.value = json_extract(k.value, '$[1]')")
+    row = await db.first(
+        f"SELECT SUM(t.users) AS rows FROM {source} CROSS JOIN json_each(?) AS k CROSS JOIN daily_dims AS t "
+        f"ON t.app_id = a.app_id AND {key_on} AND t.day >= ? AND t.day < ?",
+        *source_params, keys_json, event_name, dim, first, end)
+    set_rows = row["rows"] or 0
+    if set_rows == 0:
+        return {key: 0 for key in keys}, False
+    if scope.app_id is not None and end - first == DAY:
+        # One UTC day of one app: the stored count of that day's set is the answer.
+        return await day_user_counts(db, scope, event_name, dim, keys_json, first), False
+    samples = dims.SAMPLES if set_rows <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // set_rows)
+    # One index range per day and sample prefix: `day` alone as a range would read every sample.
+    days, day_params = f"t.day IN ({', '.join(str(d) for d in range(first, end, DAY))}) AND t.sample < {samples}", []
+    rows = await db.query(
+        f"SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, "
+        f"COUNT(DISTINCT t.user_id) AS users FROM {source} CROSS JOIN json_each(?) AS k "
+        f"CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND {key_on} AND {days} GROUP BY 1, 2",
+        *source_params, keys_json, event_name, dim, *day_params)
+    counts = {(r["kind"], r["value"]): round(r["users"] * dims.SAMPLES / samples) for r in rows}
+    return {key: counts.get(key, 0) for key in keys}, samples < dims.SAMPLES
+
+
+async def day_user_counts(db, scope, event_name, dim, keys_json, day):
+    rows = await db.query(
+        "SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, t.users AS users "
+        "FROM json_each(?) AS k CROSS JOIN daily_dims AS t ON t.app_id = ? AND t.event_name = ? AND t.dim = ? "
+        "AND t.kind = json_extract(k.value, '$[0]') AND t.value = json_extract(k.value, '$[1]') AND t.day = ?",
+        keys_json, scope.app_id, event_name, dim, day)
+    counts = {(r["kind"], r["value"]): r["users"] for r in rows}
+    return {tuple(key): counts.get(tuple(key), 0) for key in json.loads(keys_json)}
+
+
+def value_of(row):
+    """A value as shown: null for "(none)" and for "other" (kind tells them apart)."""
+    return row["value"] if row["kind"] == 0 else None
+
+
+def share(part, whole):
+    return round(part / whole, 4) if whole else 0.0
+
+
+def kept_figures(dim, event):
+    """Which of sessions and users the rollups keep for this field and event filter (worker/dims.py)."""
+    per_event = event is not None or dim.startswith(dims.PROPERTY_PREFIX)
+    sessions = not per_event or (event is not None and dim.startswith(dims.PROPERTY_PREFIX))
+    return sessions, not per_event
+
+
+async def breakdown(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    dim = field_param(ctx.query)
+    event = text_param(ctx.query, "event")
+    if event is not None and dim not in PER_EVENT_FIELDS and not dim.startswith(dims.PROPERTY_PREFIX):
+        raise BadRequest("'event' applies to by=group and by=property:<key> only",
+                         [detail(None, "event", f"by={dim} counts every event")])
+    limit = int_param(ctx.query, "limit", 10, 1, 100)
+    pending = await rollups.fold_tail(ctx)
+    # Properties are kept per event name: without `event`, summed over every name.
+    names = event if event is not None else (None if dim.startswith(dims.PROPERTY_PREFIX) else "")
+    rows = await key_figures(ctx.db, scope, names, "k.dim = ? AND k.kind < ?", [dim, dims.ANY_VALUE])
+    sessions_kept, users_kept = kept_figures(dim, event)
+    total = sum(row["events"] for row in rows)
+    listed = sorted((row for row in rows if row["kind"] != 2 and row["events"] > 0),
+                    key=lambda row: (-row["events"], row["kind"], row["value"]))
+    shown, rest = listed[:limit], listed[limit:] + [row for row in rows if row["kind"] == 2]
+    users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown])
+                      if users_kept else ({}, False))
+    values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"] if sessions_kept else None,
+               "users": users[(r["kind"], r["value"])] if users_kept else None, "share": share(r["events"], total)}
+              for r in shown]
+    other_events = sum(r["events"] for r in rest)
+    other = {"values": sum(1 for r in rest if r["kind"] != 2), "events": other_events,
+             "share": share(other_events, total)} if other_events else None
+    whole_days = scope.range.start % DAY == 0 and scope.range.end % DAY == 0
+    freshness = rollups.freshness(pending, users_approximate=users_kept and bool(values) and (sampled or not whole_days))
+    return ok({"by": dim, "event": event, "range": scope.as_json(), "total": {"events": total}, "values": values,
+               "other": other, "capped": any(r["kind"] == 2 for r in rows),
+               **({"users_sampled": True} if sampled else {}), **freshness})
+
+
+PROPERTY_DIMS = "k.dim >= ? AND k.dim < ?"
+PROPERTY_DIM_PARAMS = [dims.PROPERTY_PREFIX, dims.PROPERTY_PREFIX[:-1] + chr(ord(":") + 1)]
+
+
+async def kept_values(db, scope, event):
+    """{key: (values kept, capped)} from dim_values: of one event name, or of every name."""
+    source, source_params = rollups.app_source(scope)
+    if event is None:
+        names, name_params = ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
+                              "ON k.app_id = n.app_id AND k.event_name = n.event_name"), []
+    else:
+        names, name_params = "CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ?", [event]
+    rows = await db.query(
+        f"SELECT k.dim AS dim, COUNT(DISTINCT CASE WHEN k.kind = 0 THEN k.value END) AS kept, MAX(k.kind = 2) AS capped "
+        f"FROM {source} {names} AND {PROPERTY_DIMS} GROUP BY k.dim", *source_params, *name_params, *PROPERTY_DIM_PARAMS)
+    return {row["dim"]: (row["kept"], bool(row["capped"])) for row in rows}
+
+
+async def properties(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    event = text_param(ctx.query, "event")
+    pending = await rollups.fold_tail(ctx)
+    rows = await key_figures(ctx.db, scope, event, f"{PROPERTY_DIMS} AND k.kind = ?",
+                             [*PROPERTY_DIM_PARAMS, dims.ANY_VALUE])
+    events = {}
+    for row in rows:
+        events[row["dim"]] = events.get(row["dim"], 0) + row["events"]
+    kept = await kept_values(ctx.db, scope, event) if events else {}
+    listed = [{"key": dim[len(dims.PROPERTY_PREFIX):], "events": count, "values": kept.get(dim, (0, False))[0],
+               "capped": kept.get(dim, (0, False))[1]}
+              for dim, count in sorted(events.items(), key=lambda kv: (-kv[1], kv[0])) if count > 0]
+    return ok({"event": event, "properties": listed, "range": scope.as_json(), **rollups.freshness(pending)})
+
+
+async def groups(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    pending = await rollups.fold_tail(ctx)
+    rows = [row for row in await key_figures(ctx.db, scope, None, "k.dim = 'group'", [], by_event=True)
+            if row["events"] > 0]
+    total = sum(row["events"] for row in rows)
+    by_group = {}
+    for row in rows:
+        group = by_group.setdefault((row["kind"], value_of(row)), {"events": 0, "events_by_name": []})
+        group["events"] += row["events"]
+        group["events_by_name"].append({"event": row["event_name"], "events": row["events"]})
+    listed = []
+    for (kind, value), group in sorted(by_group.items(), key=lambda kv: (kv[0][0] != 0, kv[0][0], -kv[1]["events"], kv[0][1] or "")):
+        group["events_by_name"].sort(key=lambda e: (-e["events"], e["event"]))
+        listed.append({"group": value, **({"other": True} if kind == 2 else {}), "events": group["events"],
+                       "share": share(group["events"], total), "events_by_name": group["events_by_name"]})
+    return ok({"groups": listed, "range": scope.as_json(), **rollups.freshness(pending)})

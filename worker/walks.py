@@ -1,0 +1,82 @@
+"""Capped walks: many small rows (raw events through an index, per-user rollup rows) read for Python to
+compute on, for funnels and retention.
+
+A walk's LIMIT sits on the rows walked, before rows without a key (events without a user) are dropped, so it
+bounds rows read whatever their share; without ORDER BY the walk streams and stops at the LIMIT. Rows come
+back as flat JSON lists, one per column and slice of time, all aggregates of one pass over the walk (an
+aggregate over it is not billed again; a GROUP BY or window over it was, up to 4x): converting result rows
+costs Pyodide per row and column. Ids of up to 255 characters (a control character is 6 bytes once escaped)
+can still make one list pass D1's 2 MB per value (SQLITE_TOOBIG): the walk is then read again as plain rows.
+"""
+import json
+
+from d1 import D1Error
+from event_apps import EVENT_APPS
+
+MAX_ROWS = 20_000
+# Slices of a walk's time range, one JSON text each: 20,000 rows of 100-byte ids would be 2.4 MB in one.
+SLICES = 8
+MAX_BOUND = 2**52  # above every time column, and still bound as a plain JS number
+MAX_PARAM_BYTES = 200_000
+
+
+def app_source(scope, raw):
+    """The apps to read (`a.app_id`): the scoped one, or every app (of the raw events for raw reads, so events
+    not yet folded count, else of the rollups)."""
+    if scope.app_id is not None:
+        return "(SELECT ? AS app_id) AS a", [scope.app_id]
+    return (f"{EVENT_APPS} AS a" if raw else "apps AS a"), []
+
+
+def slice_bounds(low, high, slices=SLICES):
+    """[low, high) -> `slices` consecutive [from, to) pieces, the first and last open-ended: every row lands in one."""
+    step = max(1, -(-(high - low) // slices))
+    cuts = [low + i * step for i in range(1, slices)]
+    return list(zip([-MAX_BOUND, *cuts], [*cuts, MAX_BOUND]))
+
+
+async def capped_rows(db, sql, params, columns, refuse=None, split=None):
+    """The rows of `sql` (selecting `columns`, the first a key that may be NULL) as tuples, keyless rows dropped.
+
+    `refuse()` -> the error raised when more than MAX_ROWS rows would be walked; None: no cap. `split`:
+    (column, low, high), the walk's time column and range: the rows come back in one JSON text per slice of
+    it and column, in order, so each stays small (the walk's order within a slice is kept). A flat JSON list
+    per column parses several times faster than a list of rows."""
+    limit = -1 if refuse is None else MAX_ROWS + 1  # LIMIT -1: none
+    keyed = f"{columns[0]} IS NOT NULL"
+    pieces = [None] if split is None else slice_bounds(split[1], split[2])
+    condition = keyed if split is None else f"{keyed} AND {split[0]} >= ? AND {split[0]} < ?"
+    # Each slice's bounds once per column: at most SLICES x columns x 2 of D1's 100 parameters.
+    selected = ", ".join(f"json_group_array({name}) FILTER (WHERE {condition}) AS s{i}_{name}"
+                         for i in range(len(pieces)) for name in columns)
+    bounds = [] if split is None else [bound for piece in pieces for _ in columns for bound in piece]
+    try:
+        row = await db.first(f"SELECT COUNT(*) AS walked, {selected} FROM ({sql} LIMIT ?)", *bounds, *params, limit)
+        walked = row["walked"]
+        rows = [item for i in range(len(pieces)) for item in zip(*(json.loads(row[f"s{i}_{name}"]) for name in columns))]
+    except D1Error as error:
+        if "TOOBIG" not in error.reason:
+            raise
+        # A slice still past D1's 2 MB per value (long ids): the walk again as plain rows, slower to convert.
+        plain = await db.query(f"{sql} LIMIT ?", *params, limit)
+        walked, rows = len(plain), [tuple(row[name] for name in columns) for row in plain if row[columns[0]] is not None]
+    if refuse is not None and walked > MAX_ROWS:
+        raise refuse()
+    return rows
+
+
+def json_batches(values, max_bytes=MAX_PARAM_BYTES):
+    """Values -> JSON arrays of them, each under `max_bytes` of UTF-8: one bound parameter each (D1 takes at
+    most 2 MB per value)."""
+    batches, batch, size = [], [], 2
+    for value in values:
+        text = json.dumps(value, ensure_ascii=False)
+        length = len(text.encode("utf-8")) + 1
+        if batch and size + length > max_bytes:
+            batches.append("[" + ",".join(batch) + "]")
+            batch, size = [], 2
+        batch.append(text)
+        size += length
+    if batch:
+        batches.append("[" + ",".join(batch) + "]")
+    return batches

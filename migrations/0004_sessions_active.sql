@@ -1,6 +1,6 @@
 -- Issue 8: session lengths and new users (worker/session_rollups.py), filled from what is folded so far
 -- (`sessions` and `users`), so no refold is needed; the fold and deletions keep them up to date from here.
--- The INSERTs are worker/session_rollups.backfill_statements() (tests/unit/test_session_rollups.py checks).
+-- The INSERTs are worker/session_rollups.backfill_statements() (tests/unit/test_sessions_active_pure.py checks).
 
 CREATE TABLE IF NOT EXISTS hourly_session_lengths (
   app_id TEXT NOT NULL,

@@ -14,6 +14,7 @@ import json
 from collections import namedtuple
 
 import hll
+import session_rollups
 from d1 import D1Error, Statement
 
 CHUNK = 2000
@@ -224,6 +225,8 @@ async def fold_chunk(db, folded, version, upto):
     # Before sessions/session_dims change: the breakdown counters read their old rows.
     statements += [Statement(sql, [*chunk, hashes_json] if "?3" in sql else chunk)
                    for sql in dims.fold_statements(CHUNK_CTE, "?3")]
+    # Issue 8, sessions and active users: they read the old sessions and users rows, so they come first.
+    statements += [Statement(sql, chunk) for sql in session_rollups.fold_statements()]
     statements += [
         Statement(HOURLY_USERS_SQL, [*chunk, hashes_json]),
         Statement(DAILY_USERS_SQL, chunk),

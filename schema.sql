@@ -256,3 +256,51 @@ CREATE TABLE IF NOT EXISTS app_settings (
   icon_url TEXT,
   display_name TEXT
 );
+
+-- Issue 8: sessions and active users (worker/session_rollups.py). Session lengths by the session's start
+-- bucket and length bucket (`length_s`: the lower bound in seconds of its bucket, see LENGTH_BOUNDS), with
+-- their events and how many had one event; a range reads days x length buckets rows.
+CREATE TABLE IF NOT EXISTS hourly_session_lengths (
+  app_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  length_s INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  one_event INTEGER NOT NULL,
+  PRIMARY KEY (app_id, hour, length_s)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS daily_session_lengths (
+  app_id TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  length_s INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  one_event INTEGER NOT NULL,
+  PRIMARY KEY (app_id, day, length_s)
+) WITHOUT ROWID;
+
+-- Users first seen in the bucket: in the app (users.first_seen), and in any app (their earliest first_seen).
+CREATE TABLE IF NOT EXISTS hourly_new_users (
+  app_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  users INTEGER NOT NULL,
+  PRIMARY KEY (app_id, hour)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS daily_new_users (
+  app_id TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  users INTEGER NOT NULL,
+  PRIMARY KEY (app_id, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS hourly_new_users_any (
+  hour INTEGER PRIMARY KEY,
+  users INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS daily_new_users_any (
+  day INTEGER PRIMARY KEY,
+  users INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -44,6 +44,12 @@ READ_ROUTES = [
     "/stats/groups",
     "/stats/funnel?steps=App%20Opened,Button%20Tapped,Purchase&days=2",
     "/stats/retention?app_id=app-1&cohort=day&periods=7&days=7",
+    "/stats/sessions",
+    "/stats/sessions?tz=Europe/Berlin",
+    "/stats/active?interval=day",
+    "/stats/active?interval=day&tz=Europe/Berlin",
+    "/stats/active?interval=week",
+    "/stats/active?interval=day&app_id=app-1",
 ]
 # Routes that read raw events or users one by one, judged against their own documented bound (README):
 # funnel: steps x 20,001 index rows plus apps; retention (one app): 20,001 rows walked plus 2 per user in it.

@@ -4,6 +4,7 @@ What the rollups promise, restated over raw events: events count where they happ
 where its first event (over all time) falls; "sessions that did X" are sessions starting in the range that
 did X at any time; users are distinct user ids with an event in the range; a user's figures are all-time.
 """
+import math
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
@@ -200,3 +201,92 @@ def assert_breakdowns_match(actual, expected, whole_days):
             got = actual[key][value]
             assert got[:2] == (events, sessions), (key, value)
             assert got[2] == users if whole_days or users is None else got[2] >= users, (key, value)
+
+
+# Issue 8: GET /stats/sessions and GET /stats/active restated over raw events.
+
+DAY_MS = 86_400_000
+HISTOGRAM_EDGES = (0, 1, 10, 30, 60, 180, 600, 1800, 3600)
+
+
+def epoch_ms(timestamp):
+    return round(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def nearest_rank(sorted_values, fraction):
+    return sorted_values[max(1, math.ceil(len(sorted_values) * fraction)) - 1] if sorted_values else None
+
+
+def expected_sessions(events, start, end):
+    """Sessions starting in [start, end) (ISO), with all their events: counts, histogram, exact quantiles."""
+    by_session = defaultdict(list)
+    for e in events:
+        by_session[e["session_id"]].append(epoch_ms(e["timestamp"]))
+    started = [times for times in by_session.values() if epoch_ms(start) <= min(times) < epoch_ms(end)]
+    lengths = sorted((max(times) - min(times)) // 1000 for times in started)
+    edges = (*HISTOGRAM_EDGES, None)
+    return {
+        "sessions": len(started), "events": sum(len(times) for times in started),
+        "one_event_sessions": sum(len(times) == 1 for times in started),
+        "histogram": [sum(low <= n and (high is None or n < high) for n in lengths) for low, high in zip(edges, edges[1:])],
+        "median_duration_s": nearest_rank(lengths, 0.5), "p90_duration_s": nearest_rank(lengths, 0.9),
+    }
+
+
+def length_bucket_of(seconds):
+    from session_rollups import LENGTH_BOUNDS
+
+    return max(bound for bound in LENGTH_BOUNDS if bound <= seconds)
+
+
+def expected_active(events, start, end, interval):
+    """Per UTC day or week (from Monday) of [start, end) (epoch ms): (date, active, new, returning); and DAU,
+    WAU, MAU over the 1, 7 and 30 UTC days ending with the last day (up to `end`)."""
+    seen = [(epoch_ms(e["timestamp"]), e["user_id"]) for e in events if e["user_id"] is not None]
+    first = {}
+    for at, user in seen:
+        first[user] = min(first.get(user, at), at)
+
+    def key(at):
+        day = at - at % DAY_MS
+        return day if interval == "day" else day - (day // DAY_MS + 3) % 7 * DAY_MS
+
+    active, new = defaultdict(set), defaultdict(set)
+    for at, user in seen:
+        if start <= at < end:
+            active[key(at)].add(user)
+    for user, at in first.items():
+        if start <= at < end:
+            new[key(at)].add(user)
+    keys = sorted({key(at) for at in range(start, end, 3_600_000)})
+    buckets = [(datetime.fromtimestamp(k / 1000, tz=timezone.utc).strftime("%Y-%m-%d"), len(active[k]), len(new[k]),
+                len(active[k]) - len(new[k])) for k in keys]
+    last_day = (end - 3_600_000) - (end - 3_600_000) % DAY_MS
+    windows = {name: len({user for at, user in seen if last_day - (days - 1) * DAY_MS <= at < end})
+               for name, days in (("dau", 1), ("wau", 7), ("mau", 30))}
+    return buckets, windows
+
+
+def assert_sessions_and_active_match_events(api, app_id, window):
+    """GET /stats/sessions and /stats/active for `app_id` over `window` (UTC) equal what its raw events say:
+    counts and histogram exactly; median and p90 exactly under 10 s, else within their declared bucket."""
+    api.fold_all()
+    start, end = window_bounds(api, app_id, window)
+    events = all_events(api, app_id)
+    expected = expected_sessions(events, start, end)
+    actual = api.read("/stats/sessions", app_id=app_id, **window)
+    assert {name: actual[name] for name in ("sessions", "events", "one_event_sessions")} == \
+        {name: expected[name] for name in ("sessions", "events", "one_event_sessions")}
+    assert [b["sessions"] for b in actual["histogram"]] == expected["histogram"]
+    estimated = actual.get("approximate_figures", [])
+    for name in ("median_duration_s", "p90_duration_s"):
+        if expected[name] is None or expected[name] < 10:
+            assert actual[name] == expected[name] and name not in estimated, name
+        else:
+            assert length_bucket_of(actual[name]) == length_bucket_of(expected[name]) and name in estimated, name
+    for interval in ("day", "week"):
+        body = api.read("/stats/active", app_id=app_id, interval=interval, **window)
+        buckets, windows = expected_active(events, epoch_ms(start), epoch_ms(end), interval)
+        assert body["approximate"] is False, interval
+        assert [(b["date"], b["active"], b["new"], b["returning"]) for b in body["buckets"]] == buckets, interval
+        assert {name: body[name] for name in windows} == windows, interval

@@ -272,3 +272,16 @@ def test_an_address_over_its_limit_gets_429(limited):
     assert 429 in statuses and statuses.index(429) <= 8
     refused = limited.track(event(f"test-{uuid.uuid4().hex[:12]}"))
     assert (refused.status_code, refused.json()["details"][0]["field"]) == (429, "ip")
+
+
+def test_a_chunk_of_ids_too_big_for_one_value_is_folded_in_halves(api, app_id):
+    """2,000 users with 255-character ids of control characters: the chunk's user JSON is ~3 MB, past D1's
+    2 MB per value (SQLITE_TOOBIG). The fold halves the chunk instead of failing every read route."""
+    for batch in range(5):
+        sent = [event(app_id, "Long", f"s{batch}-{i}", user_id="\x01" * 250 + f"{batch}{i:04d}",
+                      timestamp="2024-06-01T10:00:00Z") for i in range(400)]
+        assert api.track({"events": sent}).json()["count"] == 400
+    api.fold_all()
+    overview = api.read("/stats/overview", app_id=app_id, **{"from": "2024-06-01", "to": "2024-06-01"})
+    assert (overview["events"], overview["sessions"], overview["users"]) == (2000, 2000, 2000)
+    assert overview["approximate"] is False

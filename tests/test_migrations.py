@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from conftest import KEYS, Api
-from consistency import all_events, assert_rollups_match_events
+from consistency import all_events, assert_rollups_match_events, assert_sessions_and_active_match_events
 from scripts.devserver import ROOT, Worker, wrangler
 from scripts.migrate import migrate, query
 
@@ -66,6 +66,7 @@ def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
     api = upgraded_worker(state)
     api.fold_all()
     events = assert_rollups_match_events(api, app, WINDOW)
+    assert_sessions_and_active_match_events(api, app, WINDOW)
     assert len(events) == 4 and all(e["properties"] == {"k": 1} for e in events)
     assert api.read("/stats/overview", app_id=app, **WINDOW)["users"] == 2
     # Retries of events stored before the upgrade are still recognised.
@@ -115,3 +116,25 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png"}
     assert all_events(api, app) == list(reversed(events))
     assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3
+
+
+def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(tmp_path, upgraded_worker):
+    """A database folded before 0004 existed: 0004 fills its rollups from `sessions` and `users`, no refold."""
+    from session_rollups import TABLES
+
+    state = tmp_path / "before-0004"
+    api = upgraded_worker(state)
+    app = f"m4-{uuid.uuid4().hex[:8]}"
+    sent = [("s1", "u1", "2024-03-19T23:30:00Z"), ("s1", "u1", "2024-03-20T00:10:00Z"), ("s2", "u2", "2024-03-20T10:00:00Z"),
+            ("s3", "u1", "2024-03-21T08:00:00Z"), ("s3", None, "2024-03-21T08:00:04Z"), ("s4", "u3", "2024-03-22T12:00:00Z")]
+    events = [{"event": "Opened", "app_id": app, "session_id": s, "timestamp": at, **({"user_id": u} if u else {})}
+              for s, u, at in sent]
+    assert api.track({"events": events}).json()["count"] == len(sent)
+    api.fold_all()
+    before = [api.read(path, app_id=app, **WINDOW) for path in ("/stats/sessions", "/stats/active")]
+    execute(state, "; ".join([f"DROP TABLE {table}" for table in TABLES] +
+                             ["DELETE FROM d1_migrations WHERE name = '0004_sessions_active.sql'"]))
+    assert migrate(local(state))[-1] == "migrations applied"
+    assert [api.read(path, app_id=app, **WINDOW) for path in ("/stats/sessions", "/stats/active")] == before
+    assert before[0]["sessions"] == 4 and [b["new"] for b in before[1]["buckets"]] == [0, 1, 1, 0, 1]
+    assert_sessions_and_active_match_events(api, app, WINDOW)

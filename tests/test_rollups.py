@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from conftest import event
-from consistency import all_events, assert_rollups_match_events
+from consistency import all_events, assert_rollups_match_events, assert_sessions_and_active_match_events
 
 WINDOWS = [{"from": "2024-06-08", "to": "2024-06-14"}, {"from": "2024-06-10", "to": "2024-06-10"},
            {"from": "2024-06-10T23:00:00Z", "to": "2024-06-12T13:00:00Z"}]
@@ -22,6 +22,7 @@ def check(api, *apps):
     for app in apps:
         for window in WINDOWS:
             assert_rollups_match_events(api, app, window)
+            assert_sessions_and_active_match_events(api, app, window)
 
 
 @pytest.fixture

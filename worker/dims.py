@@ -76,14 +76,13 @@ def mapped_cte(chunk_cte):
     property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it."""
     return f"""{expanded_cte(chunk_cte)},
 mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
-    CASE WHEN c.kind IN (1, {ANY_VALUE}) THEN c.kind WHEN EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN 0 ELSE 2 END AS kind,
-    CASE WHEN c.kind != 0 OR NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-      AND k.event_name = c.ev AND k.dim = c.dim AND k.kind = 0 AND k.value = c.value) THEN '' ELSE c.value END AS value,
+    CASE WHEN c.kind != 0 THEN c.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
+    CASE WHEN k.value IS NOT NULL THEN c.value ELSE '' END AS value,
     {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
-  FROM keyed c
-  WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = c.app_id
-    AND k.event_name = c.ev AND k.dim = c.dim))"""
+  FROM keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
+    AND k.kind = 0 AND k.value = c.value
+  WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
+    AND x.event_name = c.ev AND x.dim = c.dim))"""
 
 
 def admit_sql(chunk_cte):
@@ -147,13 +146,15 @@ INSERT OR IGNORE INTO session_dims (app_id, session_id, {KEY})
 SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept"""
 
 
-def user_days_sql(chunk_cte, sample_source):
-    """Who had each key each day. `sample_source` is a FROM item yielding (app_id, user_id, ts, sample) per
-    event of the chunk, joined on the event id as `us`."""
+def user_days_sql(chunk_cte, hashes_param):
+    """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes_param`
+    binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
+    scanning the JSON once per event."""
     day = "(m.ts / 1000 - m.ts / 1000 % 86400)"
     new_rows = f"""WITH {mapped_cte(chunk_cte)},
+user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each({hashes_param})),
 rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, us.sample, m.user_id, COUNT(*) AS n
-  FROM mapped m JOIN {sample_source} AS us ON us.id = m.id WHERE m.user_id IS NOT NULL AND m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
+  FROM mapped m JOIN user_samples us ON us.user_id = m.user_id WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
     count_new = f"""{new_rows}
 INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, users)
 SELECT app_id, {KEY}, day, 0, 0, COUNT(*) FROM rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users u
@@ -168,14 +169,11 @@ ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events 
 
 
 def fold_statements(chunk_cte, hashes_param):
-    """The fold's statements for one chunk, in order, and the index of the one binding the user hashes
-    (`?3`, JSON {user_id: uh}); the others bind only the chunk's bounds (?1, ?2)."""
-    # Each chunk event with its user's sample, from the hashes the fold computed.
-    samples = (f"(SELECT c.id, {sample_of('h.value')} AS sample FROM chunk c JOIN json_each({hashes_param}) h "
-               f"ON h.key = c.user_id)")
+    """The fold's statements for one chunk, in order. Those with `hashes_param` bind the chunk's user hashes
+    (JSON {user_id: uh}) after the chunk's bounds (?1, ?2)."""
     return [admit_sql(chunk_cte), markers_sql(chunk_cte),
             *(counters_sql(grain, chunk_cte) for grain in GRAINS),
-            *user_days_sql(chunk_cte, samples),
+            *user_days_sql(chunk_cte, hashes_param),
             session_dims_sql(chunk_cte)]
 
 

@@ -15,6 +15,7 @@ index gives. Each chunk of matching events is removed in ONE `db.batch` (one tra
 """
 import dims
 import fold
+import session_rollups
 from event_apps import EVENT_APPS
 from d1 import Statement
 from fold import GRAINS, session_events_sql, session_users_sql, sessions_sql
@@ -106,6 +107,8 @@ SELECT DISTINCT app_id, '{grain.name}', {b('ts')} FROM events WHERE {counted} AN
     user_sessions = f"""(SELECT user_id, app_id, COUNT(*) AS n FROM session_users WHERE {touched_sessions}
       GROUP BY 1, 2) AS g
 WHERE users.user_id = g.user_id AND users.app_id = g.app_id"""
+    # Issue 8, session lengths: read the touched sessions before they are deleted below.
+    sql += session_rollups.erase_sessions_statements(touched_sessions, remaining)
     sql += [
         f"UPDATE users SET sessions = users.sessions - g.n FROM {user_sessions}",
         f"DELETE FROM session_users WHERE {touched_sessions}",
@@ -131,6 +134,7 @@ FROM sessions s JOIN session_events se ON se.app_id = s.app_id AND se.session_id
 WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3
 ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
         ]
+    sql += session_rollups.erase_new_users_out(counted)  # issue 8: before users.first_seen changes
     sql += [
         # Per user and app: events subtract; first/last seen from the remaining counted events (user_id, ts index).
         f"""UPDATE users SET events = users.events - g.n,
@@ -155,6 +159,7 @@ FROM (SELECT app_id, COUNT(*) AS n FROM events WHERE {counted} GROUP BY app_id) 
 WHERE apps.app_id = gone.app_id""",
         f"DELETE FROM apps WHERE events <= 0 AND app_id IN (SELECT app_id FROM events WHERE {counted})",
     ]
+    sql += session_rollups.erase_new_users_in(counted)  # issue 8: after users.first_seen changed
     for grain in GRAINS:
         b = grain.bucket
         sql += [

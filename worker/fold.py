@@ -14,6 +14,7 @@ import json
 from collections import namedtuple
 
 import hll
+import session_rollups
 from d1 import D1Error, Statement
 
 CHUNK = 2000
@@ -90,7 +91,8 @@ ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET events = events +
 GUARD_SQL = "INSERT INTO fold_guard (ok) SELECT folded = ?1 AND version = ?2 FROM fold_state WHERE id = 1"
 RELEASE_SQL = ["DELETE FROM fold_guard", "UPDATE fold_state SET folded = MAX(folded, ?1), version = version + 1 WHERE id = 1"]
 
-HOURLY_USERS_SQL = f"""WITH {CHUNK_CTE}, hashes AS (SELECT key AS user_id, value AS uh FROM json_each(?3))
+# MATERIALIZED: SQLite indexes the hashes for the join instead of scanning the JSON once per event.
+HOURLY_USERS_SQL = f"""WITH {CHUNK_CTE}, hashes AS MATERIALIZED (SELECT key AS user_id, value AS uh FROM json_each(?3))
 INSERT INTO hourly_users (app_id, hour, user_id, uh, events)
 SELECT c.app_id, {HOUR_OF_TS}, c.user_id, h.uh, COUNT(*) FROM chunk c JOIN hashes h ON h.user_id = c.user_id
 WHERE true GROUP BY 1, 2, 3
@@ -223,6 +225,8 @@ async def fold_chunk(db, folded, version, upto):
     # Before sessions/session_dims change: the breakdown counters read their old rows.
     statements += [Statement(sql, [*chunk, hashes_json] if "?3" in sql else chunk)
                    for sql in dims.fold_statements(CHUNK_CTE, "?3")]
+    # Issue 8, sessions and active users: they read the old sessions and users rows, so they come first.
+    statements += [Statement(sql, chunk) for sql in session_rollups.fold_statements()]
     statements += [
         Statement(HOURLY_USERS_SQL, [*chunk, hashes_json]),
         Statement(DAILY_USERS_SQL, chunk),
@@ -303,6 +307,24 @@ async def catch_up(db, max_chunks=1, chunk=CHUNK):
     for _ in range(max_chunks):
         if not current.unfolded:
             break
-        await fold_chunk(db, current.folded, current.version, min(current.last_id, current.folded + chunk))
+        await fold_span(db, current, min(current.last_id - current.folded, chunk))
         current = await state(db)
     return current.unfolded, current.stale
+
+
+def too_big(error):
+    # SQLITE_TOOBIG: a value past D1's 2 MB (a JSON of the chunk's users or sketches; ids are up to 255
+    # characters, and control characters take 6 bytes each in JSON).
+    return "TOOBIG" in error.reason or "too big" in error.reason.lower()
+
+
+async def fold_span(db, current, span):
+    """Fold the next `span` ids; while a value of the chunk is too big for D1, fold half as many. Anyone
+    with the ingest key could otherwise stop every fold (and every read route, which folds first)."""
+    while True:
+        try:
+            return await fold_chunk(db, current.folded, current.version, current.folded + span)
+        except D1Error as error:
+            if not too_big(error) or span == 1:
+                raise
+            span //= 2

@@ -14,7 +14,11 @@ sketches (most hours) only.
 import base64
 import hashlib
 import math
-from collections import OrderedDict
+import sys
+from array import array
+from collections import Counter, OrderedDict
+from itertools import chain, repeat
+from operator import and_, lshift, or_, rshift
 
 P = 14
 M = 1 << P
@@ -35,6 +39,23 @@ def user_register(user_id):
 
 
 _decoded = OrderedDict()
+_WORD = next(code for code in "IL" if array(code).itemsize == 4)
+
+
+def _packed(sparse):
+    """Sparse {register: rank} -> packed entries (register << 6 | rank), in C loops."""
+    return map(or_, map(lshift, sparse.keys(), repeat(6)), sparse.values())
+
+
+def _unpack(payload):
+    """Sparse payload bytes (3-byte big-endian entries) -> packed ints: widened to 4 bytes by slice assignment."""
+    count = len(payload) // 3
+    wide = bytearray(4 * count)
+    wide[1::4], wide[2::4], wide[3::4] = payload[0::3], payload[1::3], payload[2::3]
+    entries = array(_WORD, bytes(wide))
+    if sys.byteorder == "little":
+        entries.byteswap()
+    return entries
 
 
 def _dense_int(text):
@@ -87,6 +108,30 @@ class Sketch:
                 self.add(int.from_bytes(payload[offset:offset + 3], "big"))
         return self
 
+    def merge_all(self, texts):
+        """Merge many stored sketches. Sparse entries are decoded and reduced in bulk (C loops, ~0.1 µs an
+        entry) where `merge` takes a Python step for each: local days read 24 sparse hours per app."""
+        payloads = []
+        for text in texts:
+            if text and text[0] == "d":
+                self.merge(text)
+            elif text:
+                payloads.append(base64.b64decode(text[1:]))
+        return self._add_packed(_unpack(b"".join(payloads)))
+
+    def merge_sketches(self, others):
+        """Merge Sketches being built (not stored text), the same way."""
+        for other in others:
+            if other.dense:
+                self.dense = _swar_max(self.dense, other.dense) if self.dense else other.dense
+        return self._add_packed(chain.from_iterable(_packed(other.sparse) for other in others))
+
+    def _add_packed(self, entries):
+        entries = sorted(chain(_packed(self.sparse), entries))
+        # Sorted, a register's entries come together, highest rank last: dict() keeps that one.
+        self.sparse = dict(zip(map(rshift, entries, repeat(6)), map(and_, entries, repeat(63))))
+        return self
+
     def registers(self):
         registers = bytearray(self.dense.to_bytes(M, "big"))
         for register, rank in self.sparse.items():
@@ -100,12 +145,21 @@ class Sketch:
             return "s" + base64.b64encode(b"".join(e.to_bytes(3, "big") for e in entries)).decode()
         return "d" + base64.b64encode(bytes(self.registers())).decode()
 
-    def estimate(self):
+    def rank_counts(self):
+        """{rank: registers holding it}, zeros included; without a dense part, from the sparse entries alone."""
+        if not self.dense:
+            counts = Counter(self.sparse.values())
+            counts[0] = M - len(self.sparse)
+            return counts
         registers = self.registers()
-        zeros = registers.count(0)
+        return {rank: registers.count(rank) for rank in range(RANK_BITS + 2)}
+
+    def estimate(self):
+        counts = self.rank_counts()
+        zeros = counts.get(0, 0)
         if zeros == M:
             return 0
-        inverse_sum = sum(registers.count(rank) * 2.0 ** -rank for rank in set(registers))
+        inverse_sum = sum(count * 2.0 ** -rank for rank, count in counts.items() if count)
         estimate = _ALPHA * M * M / inverse_sum
         if estimate <= 2.5 * M and zeros:
             estimate = M * math.log(M / zeros)  # linear counting: more exact while many registers are empty

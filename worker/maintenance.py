@@ -5,13 +5,15 @@ same in smaller steps). `POST /admin/rebuild` empties every rollup and rewinds t
 the rollups are rebuilt from the raw events by folding: call `POST /admin/fold` until `"complete": true`.
 """
 import fold
+import session_rollups
 from d1 import Statement
 from filters import int_param
 from web import ok
 
 ROLLUP_TABLES = ("apps", "event_names", "sessions", "session_events", "session_users", "hourly", "daily", "hourly_names",
                  "daily_names", "hourly_users", "daily_users", "users", "stale_sketches", "dim_values", "hourly_dims",
-                 "daily_dims", "session_dims", "daily_dim_users")
+                 "daily_dims", "session_dims", "daily_dim_users",
+                 *session_rollups.TABLES)
 # Each chunk is one batch of ~20 statements; D1 Free allows 50 queries per invocation.
 FOLD_CHUNKS_PER_CALL = 2
 

@@ -58,6 +58,7 @@ class Route:
 
 def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
+    import active
     import admin
     import app_settings
     import apps
@@ -69,6 +70,7 @@ def build_routes():
     import heatmap
     import maintenance
     import stats
+    import sessions_stats
     import suggest
     import track
     import user_detail
@@ -103,6 +105,8 @@ def build_routes():
         *settings_routes(app_settings),
         Route("GET", "/stats/funnel", funnel.stats_funnel, READ),
         Route("GET", "/stats/retention", cohorts.stats_retention, READ),
+        Route("GET", "/stats/sessions", sessions_stats.sessions, READ),
+        Route("GET", "/stats/active", active.active, READ),
     ]
 
 

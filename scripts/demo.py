@@ -95,7 +95,7 @@ def session_events(rng, app, user, session_id, start, day, first_session):
         out.append({**base, "event": "Sign Up", "timestamp": at,
                     "properties": {"method": rng.choice(["apple", "google", "email"])}})
     actions = dict(app["actions"])
-    for _ in range(rng.randint(1, 7)):
+    for _ in range(rng.randint(0, 7)):  # 0: a bounce, the app opened and left
         at += timedelta(seconds=rng.randint(5, 150))
         if rng.random() < 0.5:
             out.append({**base, "event": "Screen Viewed", "timestamp": at,

@@ -259,8 +259,7 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
     labels = [e.label for e in at.expander]
     assert any(f"{literal('Open')} · 3× within 5 min" in label for label in labels)
     assert any(label.endswith(f"{literal('Purchase')} · app {literal(deep)}") for label in labels)
-    assert {"plan": "pro"} in [j.value if isinstance(j.value, dict) else __import__("json").loads(j.value)
-                               for j in at.json]
+    assert {"plan": "pro"} in [json.loads(j.proto.body) for j in at.json]  # the properties viewer
     apps = at.dataframe[1].value
     assert list(zip(apps["app_id"], apps["events"])) == [(deep, 6)]
     select_row(at, 1, 0)

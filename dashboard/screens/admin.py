@@ -76,7 +76,7 @@ def delete_app(reader, app):
     app_id = app["app_id"]
     confirm_delete(f"delete_app_{app_id}", "Delete this app",
                    f"app {text.literal(app_id)}: all {text.plural(app.get('total_events') or 0, 'event')} it ever "
-                   "sent, its statistics and settings",
+                   "sent (its display name, icon and aliases stay: clear them on the other tabs)",
                    lambda: erase(reader, "/admin/apps", {"app_id": app_id}))
 
 

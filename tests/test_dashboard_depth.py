@@ -20,6 +20,7 @@ came before its Signup; u4's Signup is 2 days late); within 7 days 4, 3, 2.
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -29,6 +30,13 @@ from conftest import KEYS, event
 from test_dashboard import HOUR, iso, open_dashboard, select_row, sent, shown_text
 from dashboard import periods
 from dashboard.text import literal
+
+# User pages are all-time over every app, and other tests send "u1" too: this module's users are its own.
+RUN = uuid.uuid4().hex[:8]
+
+
+def uid(name):
+    return f"{name}-{RUN}"
 
 DAY = 24 * HOUR
 
@@ -43,19 +51,19 @@ def deep_events(app_id):
     android = {"platform": "android", "app_version": "1.1"}
     onboarding = {"properties": {"group": "onboarding"}}
     rows = [
-        ("Open", "a1", "u1", at_day(10, 12), ios),
-        ("Signup", "a1", "u1", at_day(10, 12, 1), {**ios, **onboarding}),
-        ("Purchase", "a1", "u1", at_day(10, 12, 5), {**ios, "properties": {"plan": "pro"}}),
-        ("Open", "b1", "u2", at_day(10, 13), android),
-        ("Purchase", "b1", "u2", at_day(10, 13, 2), {**android, "properties": {"plan": "basic"}}),
-        ("Signup", "b1", "u2", at_day(10, 13, 3), {**android, **onboarding}),
-        ("Open", "c1", "u3", at_day(9, 9), {"platform": "web"}),
-        ("Open", "d1", "u4", at_day(9, 10), {}),
-        ("Signup", "d2", "u4", at_day(7, 10), onboarding),
-        ("Purchase", "d2", "u4", at_day(7, 10, 30), {"properties": {"plan": "pro"}}),
-        ("Open", "a2", "u1", at_day(3, 10), ios),
-        ("Open", "a2", "u1", at_day(3, 10, 1), ios),
-        ("Open", "a2", "u1", at_day(3, 10, 2), ios),
+        ("Open", "a1", uid("u1"), at_day(10, 12), ios),
+        ("Signup", "a1", uid("u1"), at_day(10, 12, 1), {**ios, **onboarding}),
+        ("Purchase", "a1", uid("u1"), at_day(10, 12, 5), {**ios, "properties": {"plan": "pro"}}),
+        ("Open", "b1", uid("u2"), at_day(10, 13), android),
+        ("Purchase", "b1", uid("u2"), at_day(10, 13, 2), {**android, "properties": {"plan": "basic"}}),
+        ("Signup", "b1", uid("u2"), at_day(10, 13, 3), {**android, **onboarding}),
+        ("Open", "c1", uid("u3"), at_day(9, 9), {"platform": "web"}),
+        ("Open", "d1", uid("u4"), at_day(9, 10), {}),
+        ("Signup", "d2", uid("u4"), at_day(7, 10), onboarding),
+        ("Purchase", "d2", uid("u4"), at_day(7, 10, 30), {"properties": {"plan": "pro"}}),
+        ("Open", "a2", uid("u1"), at_day(3, 10), ios),
+        ("Open", "a2", uid("u1"), at_day(3, 10, 1), ios),
+        ("Open", "a2", uid("u1"), at_day(3, 10, 2), ios),
     ]
     return [event(app_id, name, session, user_id=user, timestamp=ts, **fields)
             for name, session, user, ts, fields in rows]
@@ -95,7 +103,7 @@ def metrics(at):
 
 
 def test_overview_draws_the_previous_period_with_its_total(monkeypatch, worker, api, deep):
-    assert api.track(event(deep, "Open", "old", user_id="u9", timestamp=at_day(40, 12))).status_code == 200
+    assert api.track(event(deep, "Open", "old", user_id=uid("u9"), timestamp=at_day(40, 12))).status_code == 200
     api.fold_all()
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=deep)
     previous = api.read("/stats/timeline", app_id=deep, interval="day", **{**sent("Last 30 days"), **{
@@ -249,9 +257,9 @@ def test_app_page_lists_every_event_name_by_group(monkeypatch, worker, api, deep
 def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=deep)
     listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
-    select_row(at, 0, listed.index("u1"))
-    assert [c.value for c in at.code] == ["u1"]
-    detail = api.read("/user", user_id="u1")
+    select_row(at, 0, listed.index(uid("u1")))
+    assert [c.value for c in at.code] == [uid("u1")]
+    detail = api.read("/user", user_id=uid("u1"))
     assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
         6, 2, ["ios"], ["1.0"])
     shown = metrics(at)
@@ -269,9 +277,9 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
 
 def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
-                        link={"screen": "Users", "app": deep, "user": "u4"})
-    assert [c.value for c in at.code] == ["u4"] and metrics(at)["Events"] == "3"
-    assert at.query_params["user"] == ["u4"]
+                        link={"screen": "Users", "app": deep, "user": uid("u4")})
+    assert [c.value for c in at.code] == [uid("u4")] and metrics(at)["Events"] == "3"
+    assert at.query_params["user"] == [uid("u4")]
 
 
 # Admin mode
@@ -294,24 +302,24 @@ def test_read_key_shows_no_admin_controls(monkeypatch, worker, deep):
 
 def test_admin_deletes_a_users_data_in_one_app_after_saying_exactly_what(monkeypatch, worker, api, app_id):
     other = f"{app_id}-other"
-    sent_events = [event(app_id, "Open", "s1", user_id="victim", timestamp=at_day(2, 9, m)) for m in range(3)]
-    assert api.track({"events": sent_events + [event(other, "Open", "s9", user_id="victim")]}).status_code == 200
+    sent_events = [event(app_id, "Open", "s1", user_id=uid("victim"), timestamp=at_day(2, 9, m)) for m in range(3)]
+    assert api.track({"events": sent_events + [event(other, "Open", "s9", user_id=uid("victim"))]}).status_code == 200
     api.fold_all()
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=app_id)
     select_row(at, 0, 0)
-    row = [a["app_id"] for a in api.read("/user", user_id="victim")["apps"]].index(app_id)
+    row = [a["app_id"] for a in api.read("/user", user_id=uid("victim"))["apps"]].index(app_id)
     select_row(at, 1, row)
-    click_with_rows(at, f"delete_user_victim_{app_id}_ask", {1: row})
-    assert at.warning[0].value.startswith(f"**This deletes 3 events of user {literal('victim')} in app "
+    click_with_rows(at, f"delete_user_{uid('victim')}_{app_id}_ask", {1: row})
+    assert at.warning[0].value.startswith(f"**This deletes 3 events of user {literal(uid('victim'))} in app "
                                           f"{literal(app_id)}**")
-    click_with_rows(at, f"delete_user_victim_{app_id}_yes", {1: row})
+    click_with_rows(at, f"delete_user_{uid('victim')}_{app_id}_yes", {1: row})
     assert "Deleted 3 events." in [s.value for s in at.success]
     assert api.read("/events", app_id=app_id)["events"] == []
     assert len(api.read("/events", app_id=other)["events"]) == 1
 
 
 def test_admin_cancel_deletes_nothing(monkeypatch, worker, api, app_id):
-    assert api.track(event(app_id, "Open", "s1", user_id="keep")).status_code == 200
+    assert api.track(event(app_id, "Open", "s1", user_id=uid("keep"))).status_code == 200
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
     select_row(at, 0, 0)
     click_with_rows(at, f"delete_app_{app_id}_ask", {0: 0})
@@ -416,7 +424,7 @@ HOSTILE_VALUE = "![p](https://evil.example/pixel.png)"
 
 
 def test_event_data_is_literal_on_the_new_screens(monkeypatch, worker, api, app_id):
-    sent_events = [event(app_id, HOSTILE_EVENT, "s1", user_id="h", platform=HOSTILE_VALUE,
+    sent_events = [event(app_id, HOSTILE_EVENT, "s1", user_id=uid("h"), platform=HOSTILE_VALUE,
                          properties={"group": HOSTILE_VALUE, HOSTILE_VALUE: HOSTILE_VALUE},
                          timestamp=at_day(1, 9, m)) for m in range(2)]
     assert api.track({"events": sent_events}).status_code == 200

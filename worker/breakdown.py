@@ -38,16 +38,20 @@ def field_param(query):
                                          f"use by=group for the group; got {by[:80]!r}")])
 
 
-def keys_join(grain, event_name, dim_condition):
-    """FROM items after the app source: the field's keys in dim_values (of one event name, or of every event
-    name through `event_names` when `event_name` is None), then their rows in the range."""
-    table = dims.dims_table(grain)
+def names_join(event_name):
+    """FROM items after the app source: dim_values `k` of one event name, or of every event name through
+    `event_names` when `event_name` is None; (sql ending in the join's ON clause, params)."""
     if event_name is None:
-        names = ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
-                 f"ON k.app_id = n.app_id AND k.event_name = n.event_name AND {dim_condition} ")
-    else:
-        names = f"CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ? AND {dim_condition} "
-    return (names + f"CROSS JOIN {table} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
+        return ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
+                "ON k.app_id = n.app_id AND k.event_name = n.event_name"), []
+    return "CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ?", [event_name]
+
+
+def keys_join(grain, names, dim_condition):
+    """`names` (from names_join) with the field's keys, then their rows in the range."""
+    table = dims.dims_table(grain)
+    return (f"{names} AND {dim_condition} CROSS JOIN {table} AS t ON t.app_id = k.app_id "
+            f"AND t.event_name = k.event_name AND t.dim = k.dim "
             f"AND t.kind = k.kind AND t.value = k.value AND t.{grain.column} >= ? AND t.{grain.column} < ?")
 
 
@@ -55,11 +59,12 @@ async def key_figures(db, scope, event_name, dim_condition, dim_params, by_event
     """[{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` selects.
     With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not add up)."""
     source, source_params = rollups.app_source(scope)
+    names, name_params = names_join(event_name)
     parts, params = [], []
     for grain, lo, hi in rollups.pieces(scope.range.start, scope.range.end):
         parts.append(f"SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
-                     f"t.events AS events, t.sessions AS sessions FROM {source} {keys_join(grain, event_name, dim_condition)}")
-        params += [*source_params, *([] if event_name is None else [event_name]), *dim_params, lo, hi]
+                     f"t.events AS events, t.sessions AS sessions FROM {source} {keys_join(grain, names, dim_condition)}")
+        params += [*source_params, *name_params, *dim_params, lo, hi]
     if not parts:
         return []
     name = "event_name" if by_event else "NULL"
@@ -165,17 +170,13 @@ async def breakdown(ctx):
 
 
 PROPERTY_DIMS = "k.dim >= ? AND k.dim < ?"
-PROPERTY_DIM_PARAMS = [dims.PROPERTY_PREFIX, dims.PROPERTY_PREFIX[:-1] + chr(ord(":") + 1)]
+PROPERTY_DIM_PARAMS = [dims.PROPERTY_PREFIX, dims.PROPERTY_END]
 
 
 async def kept_values(db, scope, event):
     """{key: (values kept, capped)} from dim_values: of one event name, or of every name."""
     source, source_params = rollups.app_source(scope)
-    if event is None:
-        names, name_params = ("CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
-                              "ON k.app_id = n.app_id AND k.event_name = n.event_name"), []
-    else:
-        names, name_params = "CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ?", [event]
+    names, name_params = names_join(event)
     rows = await db.query(
         f"SELECT k.dim AS dim, COUNT(DISTINCT CASE WHEN k.kind = 0 THEN k.value END) AS kept, MAX(k.kind = 2) AS capped "
         f"FROM {source} {names} AND {PROPERTY_DIMS} GROUP BY k.dim", *source_params, *name_params, *PROPERTY_DIM_PARAMS)

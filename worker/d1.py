@@ -10,6 +10,11 @@ class D1Error(Exception):
         self.reason = message
         self.sql = sql
 
+    @property
+    def too_big(self):
+        """SQLITE_TOOBIG: a value (a bound JSON, or one a statement computed) past D1's 2 MB."""
+        return "TOOBIG" in self.reason or "too big" in self.reason.lower()
+
 
 def _check_params(sql, params):
     for position, value in enumerate(params, start=1):

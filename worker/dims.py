@@ -29,12 +29,22 @@ SAMPLES = 64
 ANY_VALUE = 3
 BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
+PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
 KEY = "event_name, dim, kind, value"
+
+
+def qualified(alias):
+    """KEY's columns of table `alias`."""
+    return ", ".join(f"{alias}.{column}" for column in KEY.split(", "))
+
+
+def is_property(column):
+    return f"({column} >= '{PROPERTY_PREFIX}' AND {column} < '{PROPERTY_END}')"
 
 # Which keys keep sets (a row per session, or per user and day, and key): sessions for every field of any
 # event and for property values per event; users for the fields of any event only. Each set row is a row
 # written; group per event name only feeds /stats/groups (events).
-SESSIONS_KEPT = "({ev} = '' OR ({dim} >= 'property:' AND {dim} < 'property;'))"
+SESSIONS_KEPT = "({ev} = '' OR {property})"
 SCALAR_TYPES = "('text', 'integer', 'real', 'true', 'false')"
 # A JSON atom as the text a value is grouped by: true/false spelled out (json_each gives 1/0).
 ATOM_TEXT = "CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({a} AS TEXT) END"
@@ -68,7 +78,7 @@ candidates AS (
     WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
 keyed AS (SELECT * FROM candidates
   UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM candidates
-    WHERE dim >= '{PROPERTY_PREFIX}' AND dim < 'property;')"""
+    WHERE {is_property('dim')})"""
 
 
 def mapped_cte(chunk_cte):
@@ -78,10 +88,10 @@ def mapped_cte(chunk_cte):
 mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
     CASE WHEN c.kind != 0 THEN c.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
     CASE WHEN k.value IS NOT NULL THEN c.value ELSE '' END AS value,
-    {SESSIONS_KEPT.format(ev='c.ev', dim='c.dim')} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
+    {SESSIONS_KEPT.format(ev='c.ev', property=is_property('c.dim'))} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
   FROM keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
     AND k.kind = 0 AND k.value = c.value
-  WHERE c.dim NOT LIKE '{PROPERTY_PREFIX}%' OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
+  WHERE NOT {is_property('c.dim')} OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
     AND x.event_name = c.ev AND x.dim = c.dim))"""
 
 
@@ -95,7 +105,7 @@ fresh AS (SELECT s.*, EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_
   FROM seen s WHERE NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
     AND k.dim = s.dim AND k.kind = 0 AND k.value = s.value)),
 new_keys AS (SELECT app_id, ev, dim, ROW_NUMBER() OVER (PARTITION BY app_id, ev ORDER BY SUM(n) DESC, dim) AS key_rank
-  FROM fresh WHERE NOT known_key AND dim LIKE '{PROPERTY_PREFIX}%' GROUP BY 1, 2, 3),
+  FROM fresh WHERE NOT known_key AND {is_property('dim')} GROUP BY 1, 2, 3),
 ranked AS (SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.app_id, f.ev, f.dim ORDER BY f.n DESC, f.value) AS value_rank,
     nk.key_rank FROM fresh f LEFT JOIN new_keys nk ON nk.app_id = f.app_id AND nk.ev = f.ev AND nk.dim = f.dim)
 INSERT INTO dim_values (app_id, event_name, dim, kind, value)
@@ -103,7 +113,7 @@ SELECT app_id, ev, dim, 0, value FROM ranked r
 WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.app_id = r.app_id AND k.event_name = r.ev
     AND k.dim = r.dim AND k.kind = 0)
   AND (r.key_rank IS NULL OR r.key_rank <= {KEY_CAP} - (SELECT COUNT(DISTINCT k.dim) FROM dim_values k
-    WHERE k.app_id = r.app_id AND k.event_name = r.ev AND k.dim >= '{PROPERTY_PREFIX}' AND k.dim < 'property;'))"""
+    WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')}))"""
 
 
 def markers_sql(chunk_cte):
@@ -119,7 +129,7 @@ def counters_sql(grain, chunk_cte):
     table = dims_table(grain)
     moved_pairs = (f"FROM moves m JOIN session_dims sd ON sd.app_id = m.app_id AND sd.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
-    sd_key = ", ".join(f"sd.{column}" for column in KEY.split(", "))
+    sd_key = qualified("sd")
     return f"""WITH {mapped_cte(chunk_cte)}, {MOVES_CTE},
 chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept),
 contributions AS (
@@ -191,7 +201,7 @@ UPDATE {table} SET events = {table}.events - g.n
 FROM (SELECT app_id, {KEY}, {b('ts')} AS bucket, COUNT(*) AS n FROM mapped GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
             f"""UPDATE {table} SET sessions = {table}.sessions - g.n
-FROM (SELECT s.app_id, {', '.join('sd.' + c for c in KEY.split(', '))}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
+FROM (SELECT s.app_id, {qualified('sd')}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
       FROM sessions s JOIN session_dims sd ON sd.app_id = s.app_id AND sd.session_id = s.session_id
       WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
@@ -223,7 +233,7 @@ def erase_in_statements(remaining, counted):
     sessions table holds the sessions again."""
     back = [session_dims_sql(remaining)]
     gone = f"chunk AS (SELECT * FROM events WHERE {counted})"
-    sd_key = ", ".join(f"sd.{column}" for column in KEY.split(", "))
+    sd_key = qualified("sd")
     for grain in GRAINS:
         table = dims_table(grain)
         b = grain.bucket

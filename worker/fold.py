@@ -312,12 +312,6 @@ async def catch_up(db, max_chunks=1, chunk=CHUNK):
     return current.unfolded, current.stale
 
 
-def too_big(error):
-    # SQLITE_TOOBIG: a value past D1's 2 MB (a JSON of the chunk's users or sketches; ids are up to 255
-    # characters, and control characters take 6 bytes each in JSON).
-    return "TOOBIG" in error.reason or "too big" in error.reason.lower()
-
-
 async def fold_span(db, current, span):
     """Fold the next `span` ids; while a value of the chunk is too big for D1, fold half as many. Anyone
     with the ingest key could otherwise stop every fold (and every read route, which folds first)."""
@@ -325,6 +319,7 @@ async def fold_span(db, current, span):
         try:
             return await fold_chunk(db, current.folded, current.version, current.folded + span)
         except D1Error as error:
-            if not too_big(error) or span == 1:
+            # The chunk's users or sketches as JSON: ids are up to 255 characters, a control character 6 bytes.
+            if not error.too_big or span == 1:
                 raise
             span //= 2

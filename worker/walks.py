@@ -55,7 +55,7 @@ async def capped_rows(db, sql, params, columns, refuse=None, split=None):
         walked = row["walked"]
         rows = [item for i in range(len(pieces)) for item in zip(*(json.loads(row[f"s{i}_{name}"]) for name in columns))]
     except D1Error as error:
-        if "TOOBIG" not in error.reason:
+        if not error.too_big:
             raise
         # A slice still past D1's 2 MB per value (long ids): the walk again as plain rows, slower to convert.
         plain = await db.query(f"{sql} LIMIT ?", *params, limit)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scripts.devserver import wrangler  # noqa: E402
+from scripts.processes import wrangler  # noqa: E402
 
 DATABASE = "oddlytics-db"
 FROM_TYPESCRIPT = ROOT / "upgrade" / "from-oddlytics-typescript.sql"

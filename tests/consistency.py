@@ -234,7 +234,7 @@ def expected_sessions(events, start, end):
 
 
 def length_bucket_of(seconds):
-    from session_rollups import LENGTH_BOUNDS
+    from rollups.activity import LENGTH_BOUNDS
 
     return max(bound for bound in LENGTH_BOUNDS if bound <= seconds)
 

@@ -120,7 +120,7 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
 
 def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(tmp_path, upgraded_worker):
     """A database folded before 0004 existed: 0004 fills its rollups from `sessions` and `users`, no refold."""
-    from session_rollups import TABLES
+    from rollups.activity import TABLES
 
     state = tmp_path / "before-0004"
     api = upgraded_worker(state)

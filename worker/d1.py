@@ -1,7 +1,7 @@
 """A thin wrapper over the D1 binding: plain dicts out, every value bound, typed errors carrying the SQL."""
-# Imported where used: Statement and D1Error stay importable on CPython, for the unit tests of the
-# modules that build statements.
-
+# `pyodide` is imported where used: D1Error stays importable on CPython, for the unit tests of the modules
+# that build statements.
+from sql import Sql
 
 
 class D1Error(Exception):
@@ -26,15 +26,16 @@ def _check_params(sql, params):
             raise D1Error(f"parameter {position} is a bool; bind 0/1", sql)
 
 
-class Statement:
-    def __init__(self, sql, params=()):
-        _check_params(sql, params)
-        self.sql = sql
-        self.params = tuple(params)
+def _statement(sql, params=()):
+    """`sql`: an Sql fragment (with its values), or SQL text with `params`."""
+    statement = sql if isinstance(sql, Sql) else Sql(sql, params)
+    _check_params(statement.text, statement.params)
+    return statement
 
-    def prepare(self, binding):
-        prepared = binding.prepare(self.sql)
-        return prepared.bind(*self.params) if self.params else prepared
+
+def _prepare(binding, statement):
+    prepared = binding.prepare(statement.text)
+    return prepared.bind(*statement.params) if statement.params else prepared
 
 
 def _rows(result):
@@ -59,13 +60,14 @@ class Database:
         return meta
 
     async def query(self, sql, *params):
+        """`sql`: an Sql fragment, or SQL text followed by its values."""
         from pyodide.ffi import JsException
 
-        statement = Statement(sql, params)
+        statement = _statement(sql, params)
         try:
-            result = await statement.prepare(self.binding).all()
+            result = await _prepare(self.binding, statement).all()
         except JsException as error:
-            raise D1Error(str(error), sql) from None
+            raise D1Error(str(error), statement.text) from None
         self._count(_meta(result))
         return _rows(result)
 
@@ -76,18 +78,19 @@ class Database:
     async def run(self, sql, *params):
         from pyodide.ffi import JsException
 
-        statement = Statement(sql, params)
+        statement = _statement(sql, params)
         try:
-            return self._count(_meta(await statement.prepare(self.binding).run()))
+            return self._count(_meta(await _prepare(self.binding, statement).run()))
         except JsException as error:
-            raise D1Error(str(error), sql) from None
+            raise D1Error(str(error), statement.text) from None
 
     async def batch(self, statements):
-        """Statements run in one transaction: all or nothing. Returns [{"rows": [...], "meta": {...}}]."""
+        """Sql statements run in one transaction: all or nothing. Returns [{"rows": [...], "meta": {...}}]."""
         from pyodide.ffi import JsException, to_js
 
+        statements = [_statement(s) for s in statements]
         try:
-            results = await self.binding.batch(to_js([s.prepare(self.binding) for s in statements]))
+            results = await self.binding.batch(to_js([_prepare(self.binding, s) for s in statements]))
         except JsException as error:
-            raise D1Error(str(error), "; ".join(s.sql for s in statements)) from None
+            raise D1Error(str(error), "; ".join(s.text for s in statements)) from None
         return [{"rows": _rows(r), "meta": self._count(_meta(r))} for r in results]

@@ -6,14 +6,14 @@ is wired under local `wrangler dev`; `on_scheduled` runs in production only.
 import time
 from urllib.parse import urlsplit
 
-from js import Response as JsResponse
 from js import Object, WritableStream
+from js import Response as JsResponse
 from pyodide.ffi import to_js
 
 import router
-import settings as settings_module
+from api import config
+from api.web import Request, StreamBody
 from d1 import Database
-from web import Request, StreamBody
 
 ROUTES = router.build_routes()
 
@@ -39,7 +39,7 @@ def _settings_of(env):
     """Secrets and variables do not change within an isolate (changing them deploys a new version)."""
     global _settings
     if _settings is None:
-        _settings = settings_module.from_env(env, _binding_limiter)
+        _settings = config.from_env(env, _binding_limiter)
     return _settings
 
 
@@ -81,12 +81,12 @@ RETENTION_CRON = "17 3 * * *"
 async def on_scheduled(event, env, ctx):
     """The cron triggers (production only): every few minutes fold the unfolded tail into the rollups;
     daily, also apply RETENTION_DAYS (no variable, no deletion)."""
-    from maintenance import scheduled_fold
-    from retention import purge_expired
+    from rollups.purge import purge_expired
+    from routes.maintenance import scheduled_fold
 
     db = Database(env.DB)
     print("oddlytics: fold:", await scheduled_fold(db))
-    retention_days = settings_module.from_env(env).retention_days
+    retention_days = config.from_env(env).retention_days
     if retention_days and getattr(event, "cron", None) == RETENTION_CRON:
         result = await purge_expired(db, int(time.time() * 1000), retention_days)
         print("oddlytics: retention purge:", result)

@@ -2,9 +2,16 @@
 import traceback
 from urllib.parse import unquote
 
-from auth import ADMIN, INGEST, READ, authorize
-from errors import ApiError, BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable, detail
-from web import Response
+from api.auth import ADMIN, INGEST, READ, authorize
+from api.web import Response
+from errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    detail,
+)
 
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
@@ -58,25 +65,27 @@ class Route:
 
 def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
-    import active
-    import admin
-    import app_settings
-    import apps
-    import breakdown
-    import cohorts
-    import events
-    import funnel
-    import health
-    import heatmap
-    import maintenance
-    import stats
-    import sessions_stats
-    import suggest
-    import track
-    import user_detail
-    import users
-    from ratelimit import check_track
-    from validation import MAX_BODY_BYTES
+    from api.ratelimit import check_track
+    from api.validation import MAX_BODY_BYTES
+    from routes import (
+        active,
+        admin,
+        apps,
+        breakdown,
+        events,
+        funnel,
+        health,
+        heatmap,
+        maintenance,
+        retention,
+        sessions,
+        settings,
+        stats,
+        suggest,
+        track,
+        user,
+        users,
+    )
 
     return [
         Route("GET", "/health", health.get_health, None),
@@ -100,29 +109,29 @@ def build_routes():
         Route("GET", "/stats/breakdown", breakdown.breakdown, READ),
         Route("GET", "/stats/properties", breakdown.properties, READ),
         Route("GET", "/stats/groups", breakdown.groups, READ),
-        Route("GET", "/users/{user_id}", user_detail.get_user, READ),
-        Route("GET", "/user", user_detail.get_user_by_query, READ),
-        *settings_routes(app_settings),
+        Route("GET", "/users/{user_id}", user.get_user, READ),
+        Route("GET", "/user", user.get_user_by_query, READ),
+        *settings_routes(settings),
         Route("GET", "/stats/funnel", funnel.stats_funnel, READ),
-        Route("GET", "/stats/retention", cohorts.stats_retention, READ),
-        Route("GET", "/stats/sessions", sessions_stats.sessions, READ),
+        Route("GET", "/stats/retention", retention.stats_retention, READ),
+        Route("GET", "/stats/sessions", sessions.sessions, READ),
         Route("GET", "/stats/active", active.active, READ),
     ]
 
 
-def settings_routes(app_settings):
+def settings_routes(handlers):
     """Aliases and app settings: ids in the path, or in the query string for ids a path cannot carry."""
-    body = app_settings.MAX_BODY_BYTES
-    routes = [Route("GET", "/settings/apps", app_settings.list_apps, READ),
-              Route("GET", "/settings/aliases", app_settings.list_aliases, READ)]
+    body = handlers.MAX_BODY_BYTES
+    routes = [Route("GET", "/settings/apps", handlers.list_apps, READ),
+              Route("GET", "/settings/aliases", handlers.list_aliases, READ)]
     for path in ("/settings/apps/{app_id}", "/settings/apps"):
-        routes += [Route("PUT", path, app_settings.put_app, ADMIN, max_body_bytes=body),
-                   Route("POST", path, app_settings.put_app, ADMIN, max_body_bytes=body),
-                   Route("DELETE", path, app_settings.delete_app, ADMIN)]
+        routes += [Route("PUT", path, handlers.put_app, ADMIN, max_body_bytes=body),
+                   Route("POST", path, handlers.put_app, ADMIN, max_body_bytes=body),
+                   Route("DELETE", path, handlers.delete_app, ADMIN)]
     for path in ("/settings/aliases/{app_id}/{event_name}", "/settings/aliases"):
-        routes += [Route("PUT", path, app_settings.put_alias, ADMIN, max_body_bytes=body),
-                   Route("POST", path, app_settings.put_alias, ADMIN, max_body_bytes=body),
-                   Route("DELETE", path, app_settings.delete_alias, ADMIN)]
+        routes += [Route("PUT", path, handlers.put_alias, ADMIN, max_body_bytes=body),
+                   Route("POST", path, handlers.put_alias, ADMIN, max_body_bytes=body),
+                   Route("DELETE", path, handlers.delete_alias, ADMIN)]
     return routes
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-import cursor
-from auth import ADMIN, INGEST, READ, authorize, granted_scopes, presented_key
+from api import cursor
+from api.auth import ADMIN, INGEST, READ, authorize, granted_scopes, presented_key
 from errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized
 from router import Route, resolve
 

@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from scripts.demo import BATCH, generate
-from validation import MAX_BATCH, parse_track_body
+from api.validation import MAX_BATCH, parse_track_body
 
 NOW = datetime(2024, 5, 20, 15, 30, tzinfo=timezone.utc)
 

@@ -4,10 +4,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cohorts import LocalClock, cohort_figures, cohort_keys, period_start
+from routes.retention import LocalClock, cohort_figures, cohort_keys, period_start
 from errors import BadRequest
-from funnel import step_json, steps_param, walk
-from localtime import offset_segments
+from routes.funnel import step_json, steps_param, walk
+from tz.localtime import offset_segments
 
 MIN = 60_000
 
@@ -98,7 +98,7 @@ def test_cohort_figures_count_each_user_once_per_period_and_null_the_unfinished(
 def test_json_batches_stay_under_the_byte_budget_and_keep_every_value():
     import json
 
-    from walks import json_batches
+    from rollups.raw_events import json_batches
 
     values = [f"user-{i}" for i in range(50)] + ["\x01" * 255, "é" * 10]
     batches = json_batches(values, max_bytes=200)
@@ -108,7 +108,7 @@ def test_json_batches_stay_under_the_byte_budget_and_keep_every_value():
 
 
 def test_slices_cover_every_value_in_order():
-    from walks import MAX_BOUND, slice_bounds
+    from rollups.raw_events import MAX_BOUND, slice_bounds
 
     pieces = slice_bounds(0, 80, slices=4)
     assert pieces == [(-MAX_BOUND, 20), (20, 40), (40, 60), (60, MAX_BOUND)]

@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-import events
-import ratelimit
-import zones
-from auth import configuration_problem
+from routes import events
+from api import ratelimit
+from tz import zones
+from api.auth import configuration_problem
 from errors import BadRequest, PayloadTooLarge, TooManyRequests
-from settings import Settings, from_env
-from validation import parse_track_body
-from web import Request, Response, StreamBody, check_declared_length, load_stored_json
+from api.config import Settings, from_env
+from api.validation import parse_track_body
+from api.web import Request, Response, StreamBody, check_declared_length, load_stored_json
 
 NOW = 1_732_550_400_000
 

@@ -1,7 +1,7 @@
 """The user sketch: encodings round-trip, merging equals sketching the union, and the error bound."""
 import random
 
-import hll
+from rollups import hll
 
 
 def users(count, prefix="user-"):

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from errors import BadRequest
-from filters import Scope
-from localtime import UTC, day_starts, hour_offset, local_midnight, offset_segments
-from timeutil import parse_range
+from api.params import Scope
+from tz.localtime import UTC, day_starts, hour_offset, local_midnight, offset_segments
+from tz.timeutil import parse_range
 
 NOW = 1_732_550_400_000  # 2024-11-25T16:00:00Z
 

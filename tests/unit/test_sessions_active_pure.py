@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from active import day_spans, plan, week_of
-from filters import Scope
-from session_rollups import LENGTH_BOUNDS, backfill_statements, length_bucket
-from sessions_stats import figures, quantile
+from routes.active import day_spans, plan, week_of
+from api.params import Scope
+from rollups.activity import LENGTH_BOUNDS, backfill_statements, length_bucket
+from routes.sessions import figures, quantile
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW_MS = 1_795_000_000_000  # 2026-11-18
@@ -101,7 +101,7 @@ def test_bulk_merges_equal_merging_one_by_one():
     import math
     import random
 
-    import hll
+    from rollups import hll
 
     rng = random.Random(5)
     texts = [hll.Sketch().add_all(hll.user_register(f"u{rng.randrange(5000)}") for _ in range(n)).encode()

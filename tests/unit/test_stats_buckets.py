@@ -2,8 +2,8 @@
 import pytest
 
 from errors import BadRequest
-from filters import Scope
-from stats import bucket_count, check_bucket_count
+from api.params import Scope
+from api.params import bucket_count, check_bucket_count
 
 NOW_MS = 1_764_158_400_000  # 2025-11-26T12:00:00Z
 

@@ -1,7 +1,7 @@
 import pytest
 
 from errors import BadRequest
-from timeutil import Range, parse_event_time, parse_range, to_iso
+from tz.timeutil import Range, parse_event_time, parse_range, to_iso
 
 NOW = 1_732_550_400_000  # 2024-11-25T16:00:00Z
 HOUR_MS = 3_600_000

@@ -1,9 +1,9 @@
 """Pure parts of /users and /stats/heatmap."""
 import pytest
 
-import cursor
+from api import cursor
 from errors import BadRequest
-from heatmap import dense_cells
+from routes.heatmap import dense_cells
 
 
 def test_user_cursor_round_trips():
@@ -25,8 +25,8 @@ def test_heatmap_cells_start_monday_and_map_sqlite_sunday():
 
 
 def test_ranges_read_whole_utc_days_with_hours_at_the_ends():
-    from fold import DAILY, HOURLY
-    from rollups import pieces
+    from rollups.grains import DAILY, HOURLY
+    from rollups.read import pieces
 
     day, hour = 86400, 3600
     assert pieces(5 * day + 22 * hour, 8 * day + 3 * hour) == [

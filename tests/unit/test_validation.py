@@ -3,7 +3,7 @@ import json
 import pytest
 
 from errors import BadRequest, PayloadTooLarge
-from validation import dedupe, parse_track_body
+from api.validation import dedupe, parse_track_body
 
 NOW = 1_732_550_400_000
 

@@ -1,0 +1,38 @@
+"""The deployment's secrets and variables, read once per request from the Worker `env`."""
+from api.auth import KEY_SCOPES
+from limits import ascii_int
+
+# Workers Rate Limiting bindings (wrangler.toml) counting POST /track requests, by what they count.
+TRACK_LIMIT_BINDINGS = {"ip": "TRACK_LIMIT_PER_IP", "app": "TRACK_LIMIT_PER_APP"}
+
+
+class Settings:
+    def __init__(self, keys, retention_days=None, track_limiters=None):
+        self.keys = keys
+        self.retention_days = retention_days
+        # {"ip": limiter, "app": limiter}; a missing binding, or TRACK_RATE_LIMITS=off, leaves that one out.
+        self.track_limiters = track_limiters or {}
+
+
+def _text(env, name):
+    value = getattr(env, name, None)
+    # A secret pasted with a trailing newline (`echo key | wrangler secret put`) must still match.
+    value = value.strip() if isinstance(value, str) else None
+    return value or None
+
+
+def track_limiters(env, adapt):
+    if (_text(env, "TRACK_RATE_LIMITS") or "").lower() == "off":
+        return {}
+    bindings = {kind: getattr(env, name, None) for kind, name in TRACK_LIMIT_BINDINGS.items()}
+    return {kind: adapt(binding) for kind, binding in bindings.items() if binding is not None}
+
+
+def from_env(env, adapt_limiter=None):
+    """`adapt_limiter(binding)` -> `async (key) -> bool`; without it (e.g. the cron) nothing is limited."""
+    retention = _text(env, "RETENTION_DAYS")
+    return Settings(
+        track_limiters=track_limiters(env, adapt_limiter) if adapt_limiter else {},
+        keys={name: _text(env, name) for name in KEY_SCOPES},
+        retention_days=ascii_int(retention, 6) or None,
+    )

@@ -1,0 +1,108 @@
+"""Read-side query parameters -> validated values and fixed SQL fragments with bound values. Pure."""
+import json
+
+from errors import BadRequest, detail
+from limits import ascii_int
+from sql import Sql
+from tz.localtime import UTC, offset_segments
+from tz.timeutil import DAY, HOUR, parse_range
+
+MAX_FILTER_LENGTH = 255
+# The most buckets a series may have, by interval.
+MAX_BUCKETS = {"hour": 24 * 31, "day": 3660}
+
+
+def local_segments(segments):
+    """The CTE `local_segments`: the reader's zone as one bound JSON parameter, [[from_hour, to_hour,
+    offset_seconds], ...]. Joined on `hour`, it gives each rollup hour its local wall-clock time, `hour + shift`.
+    CROSS JOIN it first and let the segments alone bound `hour`: each segment is then one range of the
+    rollup's primary key, so D1 reads every row once (an extra bound on `hour` made SQLite rescan the whole
+    range per segment)."""
+    return Sql("local_segments AS (SELECT json_extract(value, '$[0]') AS segment_start, "
+               "json_extract(value, '$[1]') AS segment_end, json_extract(value, '$[2]') AS shift "
+               "FROM json_each(?))", [json.dumps(segments)])
+
+
+def text_param(query, name, max_length=MAX_FILTER_LENGTH):
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise BadRequest(f"'{name}' is not a valid value", [detail(None, name, f"at most {max_length} characters, no NUL")])
+    return value
+
+
+def int_param(query, name, default, low, high):
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    value = ascii_int(text, 18)
+    if value is None or not low <= value <= high:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}", [detail(None, name, f"got {text[:40]!r}")])
+    return value
+
+
+def choice_param(query, name, choices, default):
+    value = query.get(name) or default
+    if value not in choices:
+        raise BadRequest(f"'{name}' must be one of: {', '.join(choices)}", [detail(None, name, f"got {value[:40]!r}")])
+    return value
+
+
+def only_utc(name):
+    if name.upper() != "UTC":
+        raise ValueError(name)
+    return UTC
+
+
+def zone_param(query, resolve_zone):
+    name = query.get("tz") or "UTC"
+    try:
+        return resolve_zone(name)
+    except ValueError:
+        raise BadRequest("'tz' must be an IANA time zone name", [
+            detail(None, "tz", f"e.g. Europe/Berlin or America/Los_Angeles; got {name[:40]!r}"),
+        ]) from None
+
+
+class Scope:
+    """The range, reading zone and optional app every stats route is about.
+
+    `resolve_zone` turns a `tz` name into a zone (`zones.resolve` in the worker, which needs JavaScript).
+    """
+
+    def __init__(self, query, now_ms, resolve_zone=only_utc):
+        self.zone = zone_param(query, resolve_zone)
+        self.range = parse_range(query, now_ms, self.zone)
+        self.app_id = text_param(query, "app_id")
+
+    def segments(self, start=None, end=None):
+        """The zone's offsets over [start, end) (default: the range), for LOCAL_SEGMENTS."""
+        start = self.range.start if start is None else start
+        end = self.range.end if end is None else end
+        return offset_segments(self.zone, start, end) if start < end else []
+
+    def whole_utc_days(self):
+        """True when the range is whole UTC days read in UTC: day buckets can come from the daily rollups."""
+        return (self.zone is UTC or all(offset == 0 for _, _, offset in self.segments())) and \
+            self.range.start % DAY == 0 and self.range.end % DAY == 0
+
+    def as_json(self):
+        return {**self.range.as_json(), "app_id": self.app_id, "tz": self.zone.name}
+
+
+def bucket_count(start, end, size):
+    """How many buckets of `size` seconds [start, end) touches: arithmetic, before anything is allocated."""
+    first = start - start % size
+    return max(0, -(-(end - first) // size))
+
+
+def check_bucket_count(scope, interval):
+    size = HOUR if interval == "hour" else DAY
+    # Counted on UTC buckets first (a local day count differs by at most one) to refuse before any zone work.
+    if bucket_count(scope.range.start, scope.range.end, size) > MAX_BUCKETS[interval]:
+        raise BadRequest(
+            f"interval={interval} allows at most {MAX_BUCKETS[interval]} buckets; narrow the range"
+            + (" or use interval=day" if interval == "hour" else ""),
+            [detail(None, "interval", "too many buckets")],
+        )

@@ -1,0 +1,209 @@
+"""Ingest validation: request body text -> normalised event rows. Pure (no runtime imports)."""
+import json
+import re
+
+from errors import BadRequest, PayloadTooLarge, detail
+from tz.timeutil import parse_event_time
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 1000
+MAX_PROPERTIES_BYTES = 10 * 1024
+# Deeper values are stored fine but break readers: Python's json (the dashboard) recurses per level.
+MAX_PROPERTIES_DEPTH = 32
+COUNTRY = re.compile(r"^[A-Z][A-Z0-9]$")
+
+# field -> (required, max length)
+STRING_FIELDS = {
+    "event": (True, 255),
+    "app_id": (True, 255),
+    "session_id": (True, 255),
+    "user_id": (False, 255),
+    "platform": (False, 64),
+    "app_version": (False, 64),
+    "event_id": (False, 64),
+}
+
+
+def _reject_constant(name):
+    # Python's json accepts NaN/Infinity; SQLite's JSON functions do not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text):
+    """Body text -> Python value, or BadRequest. Deep nesting is a 400, not a crash."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply", [detail(None, "body", "nesting too deep")])
+    except ValueError as error:
+        raise BadRequest("request body is not valid JSON", [detail(None, "body", str(error)[:200])])
+
+
+def check_body_size(size):
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"request body is {size} bytes; the limit is {MAX_BODY_BYTES}",
+            [detail(None, "body", "too large")],
+        )
+
+
+def events_from_body(body):
+    """One event object, or {"events": [...]} -> list of raw event values."""
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", [detail(None, "body", "expected an object")])
+    if "events" not in body:
+        return [body]
+    events = body["events"]
+    if not isinstance(events, list):
+        raise BadRequest("'events' must be an array", [detail(None, "events", "expected an array")])
+    if not events:
+        raise BadRequest("'events' is empty: send 1 to 1000 events", [detail(None, "events", "empty batch")])
+    if len(events) > MAX_BATCH:
+        raise BadRequest(
+            f"batch has {len(events)} events; the limit is {MAX_BATCH}",
+            [detail(None, "events", f"at most {MAX_BATCH} events per request")],
+        )
+    return events
+
+
+def _string_problem(value, required, max_length):
+    if value is None:
+        return "is required" if required else None
+    if not isinstance(value, str):
+        return "must be a string"
+    if required and not value.strip():
+        return "must not be empty"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if not _is_valid_unicode(value):
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def stored_id_problem(field, value):
+    """Why `value` can never be a stored `field` (so erasing it is a client error), or None."""
+    if not value:
+        return "is required"
+    return _string_problem(value, *STRING_FIELDS[field])
+
+
+def stored_id(value, name, field):
+    """An id from the path or the query, held to the rules `/track` stores it under."""
+    problem = stored_id_problem(field, value)
+    if problem:
+        raise BadRequest(f"'{name}' is not a valid {field}",
+                         [detail(None, name, f"{problem}: 1 to {STRING_FIELDS[field][1]} characters of UTF-8, no NUL")])
+    return value
+
+
+def _is_valid_unicode(text):
+    if text.isascii():  # the common case, without building the UTF-8 bytes
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth(value):
+    """Nesting depth of a JSON value (a scalar is 1), level by level rather than recursively."""
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
+# Built once: json.dumps with options builds an encoder per call, a third of the cost of a small object.
+_PROPERTIES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _properties(raw, index, problems):
+    properties = raw.get("properties", raw.get("metadata"))
+    field = "properties" if "properties" in raw else "metadata"
+    if properties is None:
+        return None
+    if not isinstance(properties, dict):
+        problems.append(detail(index, field, "must be a JSON object"))
+        return None
+    if _depth(properties) > MAX_PROPERTIES_DEPTH:
+        problems.append(detail(index, field, f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"))
+        return None
+    try:
+        text = _PROPERTIES_ENCODER.encode(properties)
+    except ValueError:
+        # 1e400 parses as inf; stored, it would come back out as the bare token Infinity, which JSON forbids.
+        problems.append(detail(index, field, "holds a number outside the range of a double (e.g. 1e400)"))
+        return None
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            problems.append(detail(index, field, "must be valid Unicode (no lone surrogates)"))
+            return None
+    if size > MAX_PROPERTIES_BYTES:
+        problems.append(detail(index, field, f"is {size} bytes serialised; the limit is {MAX_PROPERTIES_BYTES}"))
+        return None
+    return text
+
+
+def normalise_event(raw, index, now_ms, country):
+    """One raw event -> (row dict, problems). The row is what gets stored."""
+    if not isinstance(raw, dict):
+        return None, [detail(index, "event", "each event must be a JSON object")]
+    problems = []
+    row = {}
+    for field, (required, max_length) in STRING_FIELDS.items():
+        value = raw.get(field)
+        problem = _string_problem(value, required, max_length)
+        if problem:
+            problems.append(detail(index, field, problem))
+        elif value == "" and not required:
+            value = None
+        row[field] = value
+    ts, problem = parse_event_time(raw.get("timestamp"), now_ms)
+    if problem:
+        problems.append(detail(index, "timestamp", problem))
+    row["properties"] = _properties(raw, index, problems)
+    if problems:
+        return None, problems
+    row["ts"] = ts
+    row["received_at"] = now_ms
+    row["country"] = country if isinstance(country, str) and COUNTRY.match(country) else None
+    return row, []
+
+
+def dedupe(rows):
+    """Drop repeats of the same (app_id, event_id) inside one batch. Returns (rows, duplicates)."""
+    seen = set()
+    unique = []
+    for row in rows:
+        key = (row["app_id"], row["event_id"])
+        if row["event_id"] is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        unique.append(row)
+    return unique, len(rows) - len(unique)
+
+
+def parse_track_body(text, now_ms, country=None):
+    """Body text -> (rows to store, in-batch duplicates). Raises a 4xx ApiError; all or nothing."""
+    check_body_size(len(text.encode("utf-8", "surrogatepass")))
+    events = events_from_body(parse_json(text))
+    rows, problems = [], []
+    for index, raw in enumerate(events):
+        row, event_problems = normalise_event(raw, index, now_ms, country)
+        problems.extend(event_problems)
+        if row:
+            rows.append(row)
+    if problems:
+        noun = "event is" if len(events) == 1 else "events are"
+        raise BadRequest(f"{len({p['index'] for p in problems})} of {len(events)} {noun} invalid; nothing was stored", problems[:100])
+    return dedupe(rows)

@@ -1,0 +1,150 @@
+"""The counters family: per app and hour/day, events, sessions (at their start) and users (`hourly`, `daily`);
+the same per event name (`*_names`); who was active (`*_users`, user-buckets, with the users sketch's
+register `uh` hourly). Sketches themselves are rollups/sketches.py's.
+
+Folding adds the chunk; a session whose start moves (a late event) leaves its old bucket. Erasing subtracts
+exactly what the erased folded events added; touched sessions leave their start bucket and come back, after
+rollups/sessions.py rebuilt them, from what remains.
+"""
+from rollups.chunk import MOVES_CTE, moved
+from rollups.grains import DAILY, GRAINS, HOURLY
+from sql import UPSERT_WHERE, Sql
+
+TABLES = tuple(table for grain in GRAINS for table in (grain.counters, grain.names, grain.users))
+
+
+def counters_sql(grain, chunk):
+    """events in the bucket; sessions starting in it (a session whose start moves leaves its old bucket);
+    users: user-buckets not seen before."""
+    b = grain.bucket
+    return "WITH " + chunk + f""", {MOVES_CTE},
+contributions AS (
+  SELECT app_id, {b('ts')} AS bucket, 1 AS e, 0 AS s, 0 AS u FROM chunk
+  UNION ALL SELECT m.app_id, {b('m.new_ts')}, 0, 1, 0 FROM moves m WHERE {moved(grain)}
+  UNION ALL SELECT m.app_id, {b('m.old_ts')}, 0, -1, 0 FROM moves m WHERE m.old_ts IS NOT NULL AND {moved(grain)}
+  UNION ALL SELECT app_id, bucket, 0, 0, 1 FROM (SELECT DISTINCT app_id, {b('ts')} AS bucket, user_id FROM chunk
+    WHERE user_id IS NOT NULL) c
+    WHERE NOT EXISTS (SELECT 1 FROM {grain.users} x WHERE x.app_id = c.app_id AND x.{grain.column} = c.bucket
+                      AND x.user_id = c.user_id))
+INSERT INTO {grain.counters} (app_id, {grain.column}, events, sessions, users)
+SELECT app_id, bucket, SUM(e), SUM(s), SUM(u) FROM contributions {UPSERT_WHERE} GROUP BY app_id, bucket
+ON CONFLICT (app_id, {grain.column}) DO UPDATE SET events = events + excluded.events,
+  sessions = sessions + excluded.sessions, users = users + excluded.users"""
+
+
+def names_sql(grain, chunk):
+    """events per name in the bucket; sessions that did the name, at the session's start bucket."""
+    b = grain.bucket
+    moved_pairs = (f"FROM moves m JOIN session_events se ON se.app_id = m.app_id AND se.session_id = m.session_id "
+                   f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
+    return "WITH " + chunk + f""", {MOVES_CTE},
+chunk_pairs AS (SELECT DISTINCT app_id, session_id, event_name FROM chunk),
+contributions AS (
+  SELECT app_id, event_name, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM chunk
+  UNION ALL SELECT m.app_id, se.event_name, {b('m.old_ts')}, 0, -1 {moved_pairs}
+  UNION ALL SELECT m.app_id, se.event_name, {b('m.new_ts')}, 0, 1 {moved_pairs}
+  UNION ALL SELECT p.app_id, p.event_name, {b('m.new_ts')}, 0, 1
+    FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
+    WHERE NOT EXISTS (SELECT 1 FROM session_events se WHERE se.app_id = p.app_id AND se.session_id = p.session_id
+                      AND se.event_name = p.event_name))
+INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
+SELECT app_id, event_name, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, event_name, bucket
+ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET events = events + excluded.events,
+  sessions = sessions + excluded.sessions"""
+
+
+def fold_counts(chunk):
+    """Counters and names. They read the old sessions, session_events and user-buckets: they run before
+    those tables change."""
+    return [*(counters_sql(grain, chunk) for grain in GRAINS), *(names_sql(grain, chunk) for grain in GRAINS)]
+
+
+def fold_user_buckets(chunk, hashes):
+    """Who was active per hour and day. `hashes` binds the chunk's users' registers, JSON {user_id: uh}.
+    MATERIALIZED: SQLite indexes the hashes for the join instead of scanning the JSON once per event."""
+    hourly = ("WITH " + chunk + ", hashes AS MATERIALIZED (SELECT key AS user_id, value AS uh FROM json_each("
+              + hashes + f"""))
+INSERT INTO hourly_users (app_id, hour, user_id, uh, events)
+SELECT c.app_id, {HOURLY.bucket('c.ts')}, c.user_id, h.uh, COUNT(*) FROM chunk c JOIN hashes h ON h.user_id = c.user_id
+{UPSERT_WHERE} GROUP BY 1, 2, 3
+ON CONFLICT (app_id, hour, user_id) DO UPDATE SET events = events + excluded.events""")
+    daily = "WITH " + chunk + f"""
+INSERT INTO daily_users (app_id, day, user_id, events)
+SELECT app_id, {DAILY.bucket('ts')}, user_id, COUNT(*) FROM chunk WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+ON CONFLICT (app_id, day, user_id) DO UPDATE SET events = events + excluded.events"""
+    return [hourly, daily]
+
+
+def erase_out(erasing):
+    """Subtract the erased events, take the touched sessions out of their start bucket, drop emptied
+    user-buckets and queue their sketches for a rebuild (a sketch cannot forget a user)."""
+    counted, touched_sessions = erasing.counted, erasing.touched_sessions
+    statements = []
+    for grain in GRAINS:
+        b, col = grain.bucket, grain.column
+        statements += [Sql(text) for text in (
+            f"""UPDATE {grain.counters} SET events = {grain.counters}.events - g.n
+FROM (SELECT app_id, {b('ts')} AS bucket, COUNT(*) AS n FROM events WHERE {counted} GROUP BY 1, 2) AS g
+WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""",
+            f"""UPDATE {grain.names} SET events = {grain.names}.events - g.n
+FROM (SELECT app_id, event_name, {b('ts')} AS bucket, COUNT(*) AS n FROM events WHERE {counted} GROUP BY 1, 2, 3) AS g
+WHERE {grain.names}.app_id = g.app_id AND {grain.names}.event_name = g.event_name AND {grain.names}.{col} = g.bucket""",
+            # Sessions out: each touched session leaves its start bucket, with the names it did.
+            f"""UPDATE {grain.counters} SET sessions = {grain.counters}.sessions - g.n
+FROM (SELECT app_id, {b('first_ts')} AS bucket, COUNT(*) AS n FROM sessions WHERE {touched_sessions} GROUP BY 1, 2) AS g
+WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""",
+            f"""UPDATE {grain.names} SET sessions = {grain.names}.sessions - g.n
+FROM (SELECT s.app_id, se.event_name, {b('s.first_ts')} AS bucket, COUNT(*) AS n
+      FROM sessions s JOIN session_events se ON se.app_id = s.app_id AND se.session_id = s.session_id
+      WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3) AS g
+WHERE {grain.names}.app_id = g.app_id AND {grain.names}.event_name = g.event_name AND {grain.names}.{col} = g.bucket""",
+            # Users: a user-bucket goes when its last counted event goes.
+            f"""UPDATE {grain.users} SET events = {grain.users}.events - g.n
+FROM (SELECT app_id, {b('ts')} AS bucket, user_id, COUNT(*) AS n FROM events WHERE {counted} AND user_id IS NOT NULL
+      GROUP BY 1, 2, 3) AS g
+WHERE {grain.users}.app_id = g.app_id AND {grain.users}.{col} = g.bucket AND {grain.users}.user_id = g.user_id""",
+            f"""UPDATE {grain.counters} SET users = {grain.counters}.users - g.n
+FROM (SELECT app_id, {col} AS bucket, COUNT(*) AS n FROM {grain.users}
+      WHERE events <= 0 AND (app_id, {col}) IN (SELECT app_id, {b('ts')} FROM events WHERE {counted}) GROUP BY 1, 2) AS g
+WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""",
+            f"""DELETE FROM {grain.users} WHERE events <= 0
+  AND (app_id, {col}) IN (SELECT app_id, {b('ts')} FROM events WHERE {counted})""",
+            f"""INSERT OR IGNORE INTO stale_sketches (app_id, grain, bucket)
+SELECT DISTINCT app_id, '{grain.name}', {b('ts')} FROM events WHERE {counted} AND user_id IS NOT NULL""",
+        )]
+    return statements
+
+
+def erase_in(erasing):
+    """After rollups/sessions.py put the touched sessions back: count them at their (possibly later) start."""
+    counted, touched_sessions = erasing.counted, erasing.touched_sessions
+    statements = []
+    for grain in GRAINS:
+        b = grain.bucket
+        statements += [Sql(text) for text in (
+            f"""INSERT INTO {grain.counters} (app_id, {grain.column}, events, sessions, users)
+SELECT app_id, {b('first_ts')}, 0, COUNT(*), 0 FROM sessions
+WHERE {touched_sessions} GROUP BY 1, 2
+ON CONFLICT (app_id, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
+            f"""INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
+SELECT s.app_id, se.event_name, {b('s.first_ts')}, 0, COUNT(*)
+FROM sessions s JOIN session_events se ON se.app_id = s.app_id AND se.session_id = s.session_id
+WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3
+ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
+        )]
+    return statements
+
+
+def erase_emptied(erasing):
+    """Last: rows the erasure left without events (and, for names, without sessions)."""
+    counted = erasing.counted
+    statements = []
+    for grain in GRAINS:
+        b = grain.bucket
+        statements += [Sql(text) for text in (
+            f"""DELETE FROM {grain.counters} WHERE events <= 0
+  AND (app_id, {grain.column}) IN (SELECT app_id, {b('ts')} FROM events WHERE {counted})""",
+            f"""DELETE FROM {grain.names} WHERE events <= 0 AND sessions <= 0
+  AND (app_id, event_name, {grain.column}) IN (SELECT app_id, event_name, {b('ts')} FROM events WHERE {counted})""",
+        )]
+    return statements

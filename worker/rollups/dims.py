@@ -1,0 +1,255 @@
+"""Breakdown rollups: events, sessions and users per value of a field (platform, version, property...).
+
+Every event expands into keys (event_name, dim, kind, value):
+- dims platform, app_version, country, event, group with event_name '' (any event);
+- group also under the event's own name (events per group and event), and `property:<key>` (each top-level
+  scalar property) only under it, because a property means something per event.
+kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other"); properties
+also count under kind 3, any value, so listing property keys reads one row per key and bucket.
+
+Values are capped because the INGEST_KEY ships inside apps: per (app, event_name, dim) the first
+VALUE_CAP values seen are kept in `dim_values` and later ones count as "other"; per (app, event_name) the
+first KEY_CAP property keys are rolled up and later keys are not. Admission only ever grows (deletions keep
+`dim_values`), so a value counted as "other" stays "other" and deletions subtract from the key they were
+added to. Property keys of more than KEY_MAX_LENGTH characters are not rolled up; values are cut to
+VALUE_MAX_LENGTH characters. Objects, arrays and nulls are not values.
+
+Rollups mirror the event-name ones (rollups/counters.names_sql): `hourly_dims`/`daily_dims` hold events per key and
+bucket, and sessions that had the key counted at the session's start (`session_dims` remembers which).
+`daily_dim_users` holds who had the key each UTC day, with `sample` = 6 bits of the user's hash, so a range
+too big to count exactly is counted over a fraction of the samples (routes/breakdown.py).
+"""
+from rollups.chunk import MOVES_CTE
+from rollups.grains import DAILY, GRAINS, HOURLY
+from sql import UPSERT_WHERE, Sql
+
+VALUE_CAP = 50
+KEY_CAP = 50
+KEY_MAX_LENGTH = 64
+VALUE_MAX_LENGTH = 100
+SAMPLES = 64
+ANY_VALUE = 3
+BASE_DIMS = ("platform", "app_version", "country", "event")
+PROPERTY_PREFIX = "property:"
+PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
+KEY = "event_name, dim, kind, value"
+TABLES = ("dim_values", "hourly_dims", "daily_dims", "session_dims", "daily_dim_users")
+
+
+def qualified(alias):
+    """KEY's columns of table `alias`."""
+    return ", ".join(f"{alias}.{column}" for column in KEY.split(", "))
+
+
+def is_property(column):
+    return f"({column} >= '{PROPERTY_PREFIX}' AND {column} < '{PROPERTY_END}')"
+
+# Which keys keep sets (a row per session, or per user and day, and key): sessions for every field of any
+# event and for property values per event; users for the fields of any event only. Each set row is a row
+# written; group per event name only feeds /stats/groups (events).
+SESSIONS_KEPT = "({ev} = '' OR {property})"
+SCALAR_TYPES = "('text', 'integer', 'real', 'true', 'false')"
+# A JSON atom as the text a value is grouped by: true/false spelled out (json_each gives 1/0).
+ATOM_TEXT = "CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({a} AS TEXT) END"
+
+
+def sample_of(uh_column):
+    """The user's sample (0..63) from their packed HyperLogLog register (rollups/hll.py): uniform bits."""
+    return f"(({uh_column} >> 6) & {SAMPLES - 1})"
+
+
+def expanded_cte(chunk):
+    """`chunk` (Sql) defines `chunk` (events); adds `candidates`: every key of every event, before the cap."""
+    base = " UNION ALL ".join(
+        f"SELECT id, app_id, session_id, user_id, ts, '' AS ev, '{dim}' AS dim, {column} AS v FROM chunk"
+        for dim, column in zip(BASE_DIMS, ("platform", "app_version", "country", "event_name")))
+    group_text = ATOM_TEXT.format(t="json_type(c.props, '$.group')", a="json_extract(c.props, '$.group')")
+    return chunk + f""",
+objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
+  FROM chunk),
+per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),  -- NULL: the event's own name
+candidates AS (
+  SELECT id, app_id, session_id, user_id, ts, ev, dim, v IS NULL AS kind, COALESCE(substr(v, 1, {VALUE_MAX_LENGTH}), '') AS value
+    FROM ({base})
+  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, COALESCE(p.any_name, c.event_name), 'group',
+    json_type(c.props, '$.group') NOT IN {SCALAR_TYPES} OR json_type(c.props, '$.group') IS NULL,
+    CASE WHEN json_type(c.props, '$.group') IN {SCALAR_TYPES} THEN substr({group_text}, 1, {VALUE_MAX_LENGTH}) ELSE '' END
+    FROM objects c CROSS JOIN per_event p
+  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
+    '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
+    FROM objects c CROSS JOIN json_each(c.props) j
+    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
+keyed AS (SELECT * FROM candidates
+  UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM candidates
+    WHERE {is_property('dim')})"""
+
+
+def mapped_cte(chunk):
+    """Adds `mapped`: the keys as counted, once the cap is applied (admitted value, "(none)" or "other");
+    property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it."""
+    return expanded_cte(chunk) + f""",
+mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
+    CASE WHEN c.kind != 0 THEN c.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
+    CASE WHEN k.value IS NOT NULL THEN c.value ELSE '' END AS value,
+    {SESSIONS_KEPT.format(ev='c.ev', property=is_property('c.dim'))} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
+  FROM keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
+    AND k.kind = 0 AND k.value = c.value
+  WHERE NOT {is_property('c.dim')} OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
+    AND x.event_name = c.ev AND x.dim = c.dim))"""
+
+
+def admit_sql(chunk):
+    """Admit the chunk's new values while their key has room, most frequent first; and new property keys
+    while their event has room. INSERT…SELECT from the table it fills: SQLite reads the whole selection first."""
+    return "WITH " + expanded_cte(chunk) + f""",
+seen AS (SELECT app_id, ev, dim, value, COUNT(*) AS n FROM candidates WHERE kind = 0 GROUP BY 1, 2, 3, 4),
+fresh AS (SELECT s.*, EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
+    AND k.dim = s.dim) AS known_key
+  FROM seen s WHERE NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
+    AND k.dim = s.dim AND k.kind = 0 AND k.value = s.value)),
+new_keys AS (SELECT app_id, ev, dim, ROW_NUMBER() OVER (PARTITION BY app_id, ev ORDER BY SUM(n) DESC, dim) AS key_rank
+  FROM fresh WHERE NOT known_key AND {is_property('dim')} GROUP BY 1, 2, 3),
+ranked AS (SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.app_id, f.ev, f.dim ORDER BY f.n DESC, f.value) AS value_rank,
+    nk.key_rank FROM fresh f LEFT JOIN new_keys nk ON nk.app_id = f.app_id AND nk.ev = f.ev AND nk.dim = f.dim)
+INSERT INTO dim_values (app_id, event_name, dim, kind, value)
+SELECT app_id, ev, dim, 0, value FROM ranked r
+WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.app_id = r.app_id AND k.event_name = r.ev
+    AND k.dim = r.dim AND k.kind = 0)
+  AND (r.key_rank IS NULL OR r.key_rank <= {KEY_CAP} - (SELECT COUNT(DISTINCT k.dim) FROM dim_values k
+    WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')}))"""
+
+
+def markers_sql(chunk):
+    """"(none)" and "other" keys go in `dim_values` too: reads find every key of a field there."""
+    return "WITH " + mapped_cte(chunk) + """
+INSERT OR IGNORE INTO dim_values (app_id, event_name, dim, kind, value)
+SELECT DISTINCT app_id, event_name, dim, kind, value FROM mapped WHERE kind != 0"""
+
+
+def counters_sql(grain, chunk):
+    """events per key in the bucket; sessions that had the key, at the session's start bucket (as names)."""
+    b = grain.bucket
+    table = grain.dims
+    moved_pairs = (f"FROM moves m JOIN session_dims sd ON sd.app_id = m.app_id AND sd.session_id = m.session_id "
+                   f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
+    sd_key = qualified("sd")
+    return "WITH " + mapped_cte(chunk) + f""", {MOVES_CTE},
+chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept),
+contributions AS (
+  SELECT app_id, {KEY}, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM mapped
+  UNION ALL SELECT m.app_id, {sd_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
+  UNION ALL SELECT m.app_id, {sd_key}, {b('m.new_ts')}, 0, 1 {moved_pairs}
+  UNION ALL SELECT p.app_id, p.event_name, p.dim, p.kind, p.value, {b('m.new_ts')}, 0, 1
+    FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
+    WHERE NOT EXISTS (SELECT 1 FROM session_dims sd WHERE sd.app_id = p.app_id AND sd.session_id = p.session_id
+      AND sd.event_name = p.event_name AND sd.dim = p.dim AND sd.kind = p.kind AND sd.value = p.value))
+INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
+SELECT app_id, {KEY}, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, {KEY}, bucket
+ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET events = events + excluded.events,
+  sessions = sessions + excluded.sessions"""
+
+
+def session_dims_sql(chunk):
+    return "WITH " + mapped_cte(chunk) + f"""
+INSERT OR IGNORE INTO session_dims (app_id, session_id, {KEY})
+SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept"""
+
+
+def user_days_sql(chunk, hashes):
+    """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
+    binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
+    scanning the JSON once per event."""
+    day = DAILY.bucket("m.ts")
+    new_rows = "WITH " + mapped_cte(chunk) + f""",
+user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
+rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, us.sample, m.user_id, COUNT(*) AS n
+  FROM mapped m JOIN user_samples us ON us.user_id = m.user_id WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
+    count_new = new_rows + f"""
+INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, users)
+SELECT app_id, {KEY}, day, 0, 0, COUNT(*) FROM rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users u
+  WHERE u.app_id = r.app_id AND u.event_name = r.event_name AND u.dim = r.dim AND u.kind = r.kind AND u.value = r.value
+  AND u.day = r.day AND u.sample = r.sample AND u.user_id = r.user_id) GROUP BY app_id, {KEY}, day
+ON CONFLICT (app_id, {KEY}, day) DO UPDATE SET users = users + excluded.users"""
+    add_rows = new_rows + f"""
+INSERT INTO daily_dim_users (app_id, {KEY}, day, sample, user_id, events)
+SELECT app_id, {KEY}, day, sample, user_id, n FROM rows {UPSERT_WHERE}
+ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events + excluded.events"""
+    return [count_new, add_rows]
+
+
+def fold(chunk, hashes):
+    """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
+    return [admit_sql(chunk), markers_sql(chunk),
+            *(counters_sql(grain, chunk) for grain in GRAINS),
+            *user_days_sql(chunk, hashes),
+            session_dims_sql(chunk)]
+
+
+def erase_out(erasing):
+    """Subtract the chunk's counted events and take the touched sessions out. Runs before hourly_users rows
+    go: the users' samples are read from there."""
+    gone = erasing.going
+    out = []
+    for grain in GRAINS:
+        table = grain.dims
+        b = grain.bucket
+        out += [
+            "WITH " + mapped_cte(gone) + f"""
+UPDATE {table} SET events = {table}.events - g.n
+FROM (SELECT app_id, {KEY}, {b('ts')} AS bucket, COUNT(*) AS n FROM mapped GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
+            Sql(f"""UPDATE {table} SET sessions = {table}.sessions - g.n
+FROM (SELECT s.app_id, {qualified('sd')}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
+      FROM sessions s JOIN session_dims sd ON sd.app_id = s.app_id AND sd.session_id = s.session_id
+      WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {erasing.counted}) GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket"""),
+        ]
+    day = DAILY.bucket("m.ts")
+    user_rows = "WITH " + mapped_cte(gone) + f"""
+SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, {sample_of('hu.uh')} AS sample, m.user_id,
+  COUNT(*) AS n
+FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
+WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+    # The emptied rows are among the user-days the chunk touched: found through the primary key.
+    touched_user_keys = (f"(app_id, {KEY}, day, sample, user_id) IN (SELECT app_id, {KEY}, day, sample, user_id FROM ("
+                         + user_rows + "))")
+    user_match = (f"{_key_match('daily_dim_users', 'g')} AND daily_dim_users.day = g.day "
+                  "AND daily_dim_users.sample = g.sample AND daily_dim_users.user_id = g.user_id")
+    out += [
+        "UPDATE daily_dim_users SET events = daily_dim_users.events - g.n FROM (" + user_rows + f") AS g WHERE {user_match}",
+        f"""UPDATE daily_dims SET users = daily_dims.users - g.n
+FROM (SELECT app_id, {KEY}, day, COUNT(*) AS n FROM daily_dim_users WHERE events <= 0
+      AND """ + touched_user_keys + f""" GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
+        "DELETE FROM daily_dim_users WHERE events <= 0 AND " + touched_user_keys,
+        Sql(f"DELETE FROM session_dims WHERE {erasing.touched_sessions}"),
+    ]
+    return out
+
+
+def erase_in(erasing):
+    """Put the touched sessions back from their remaining events (`erasing.remaining`), at their start; then
+    drop emptied rows, and values no event has any more (they may be personal data). Runs after the
+    sessions table holds the sessions again."""
+    back = [session_dims_sql(erasing.remaining)]
+    gone = erasing.going
+    sd_key = qualified("sd")
+    for grain in GRAINS:
+        table = grain.dims
+        b = grain.bucket
+        back += [Sql(f"""INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
+SELECT s.app_id, {sd_key}, {b('s.first_ts')}, 0, COUNT(*)
+FROM sessions s JOIN session_dims sd ON sd.app_id = s.app_id AND sd.session_id = s.session_id
+WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {erasing.counted}) GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions"""),
+                 "WITH " + mapped_cte(gone) + f"""
+DELETE FROM {table} WHERE events <= 0 AND sessions <= 0
+  AND (app_id, {KEY}, {grain.column}) IN (SELECT app_id, {KEY}, {b('ts')} FROM mapped)"""]
+    back.append("WITH " + mapped_cte(gone) + f"""
+DELETE FROM dim_values WHERE (app_id, {KEY}) IN (SELECT app_id, {KEY} FROM mapped)
+  AND NOT EXISTS (SELECT 1 FROM daily_dims d WHERE {_key_match('d', 'dim_values')} AND (d.events > 0 OR d.sessions > 0))""")
+    return back
+
+
+def _key_match(table, alias):
+    return " AND ".join(f"{table}.{column} = {alias}.{column}" for column in ("app_id", *KEY.split(", ")))

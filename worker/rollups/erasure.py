@@ -1,0 +1,108 @@
+"""Deleting events while keeping every rollup equal to what the remaining events say.
+
+One mechanism serves every kind of deletion (one event, a user's erasure request, a whole app,
+retention): a `Selection` is an SQL condition on `events` with its bound values, with the order its index
+gives. Each chunk of matching events is pinned in `erase_chunk` and removed in ONE `db.batch` (one
+transaction), every rollup family taking out what it counted (`chunk_statements`, an ordered list):
+
+- only folded events (id <= fold_state.folded) are in the rollups, so only they are subtracted;
+  unfolded ones simply go;
+- counts subtract exactly (events per hour/day and name, user-hours and user-days by their event counts);
+- each session touched is taken out of the rollups whole and put back from its remaining events, so
+  its start (where it is counted) and the names it did stay exact;
+- user sketches cannot forget a user: the hours and days touched are queued in `stale_sketches` and
+  rebuilt (rollups/sketches.py) before the next fold;
+- per-user and per-app first/last seen come from the remaining events, through their indexes.
+"""
+from rollups import activity, catalog, counters, dims, fold, sessions, users
+from rollups.chunk import Erasing
+from rollups.raw_events import EVENT_APPS
+from sql import Sql
+
+# At most this many events per transaction: keeps each statement's rows read/written bounded.
+CHUNK = 5000
+# D1 Free allows 50 queries per invocation; a chunk is one batch.
+MAX_CHUNKS_PER_CALL = 1
+
+
+class Selection:
+    """`where`: an Sql condition on events; `order`: the order of the index that serves it, so a chunk is
+    found without sorting the rest."""
+
+    def __init__(self, where, order="ts, id"):
+        self.where = where
+        self.order = order
+
+
+def by_id(event_id):
+    return Selection(Sql("id = ?", [event_id]), "id")
+
+
+def by_user(user_id, app_id=None):
+    if app_id is None:
+        return Selection(Sql("user_id = ?", [user_id]))
+    return Selection(Sql("user_id = ? AND app_id = ?", [user_id, app_id]))
+
+
+def by_app(app_id):
+    return Selection(Sql("app_id = ?", [app_id]))
+
+
+def older_than(cutoff_ms):
+    # App by app through events_app_ts: there is no index on ts alone.
+    return Selection(Sql(f"app_id IN {EVENT_APPS} AND ts < ?", [cutoff_ms]), "app_id, ts, id")
+
+
+# Counted before the events go (folded or not): apps left without any event.
+EMPTIED_APPS = Sql(f"""SELECT COUNT(*) AS emptied FROM (SELECT DISTINCT app_id FROM events WHERE {Erasing.gone}) AS g
+WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.app_id = g.app_id AND e.id NOT IN ({Erasing.gone_ids}))""")
+DELETE_EVENTS = Sql(f"DELETE FROM events WHERE {Erasing.gone}")
+
+
+def chunk_statements(selection, chunk=CHUNK):
+    """The statements that remove one chunk of `selection`, in order: families that read what others change
+    come first. EMPTIED_APPS and DELETE_EVENTS answer for the chunk (see `erase`)."""
+    erasing = Erasing()
+    # The chunk is pinned first: later statements change tables a selection may read (apps, for older_than).
+    pin = ("INSERT INTO erase_chunk (id) SELECT id FROM events WHERE " + selection.where
+           + f" ORDER BY {selection.order} LIMIT {int(chunk)}")
+    return [
+        Sql("DELETE FROM erase_chunk"), pin,
+        *dims.erase_out(erasing),  # reads the users' samples from hourly_users and the sessions' starts
+        *counters.erase_out(erasing),
+        *activity.erase_sessions(erasing),  # reads the touched sessions before they go
+        *users.leave_sessions(erasing),
+        *sessions.erase(erasing),  # the touched sessions go, and come back from what remains
+        *users.rejoin_sessions(erasing),
+        *dims.erase_in(erasing),
+        *counters.erase_in(erasing),
+        *activity.new_users_out(erasing),  # before users.first_seen changes
+        *users.erase(erasing),
+        *catalog.erase(erasing),
+        *activity.new_users_in(erasing),  # after users.first_seen changed
+        *counters.erase_emptied(erasing),
+        EMPTIED_APPS, DELETE_EVENTS,
+        Sql("UPDATE fold_state SET version = version + 1 WHERE id = 1"),
+        Sql("DELETE FROM erase_chunk"),
+    ]
+
+
+async def erase(db, selection, chunk=CHUNK, max_chunks=MAX_CHUNKS_PER_CALL):
+    """Remove what `selection` matches, chunk by chunk. Returns the payload the admin routes answer.
+
+    `complete` is False when events still match after `max_chunks` chunks: call again.
+    """
+    events = apps = 0
+    complete = False
+    # Fold a chunk first, so fewer of the events about to go were never counted (nothing depends on it).
+    await fold.catch_up(db)
+    for _ in range(max_chunks):
+        statements = chunk_statements(selection, chunk)
+        results = dict(zip(map(id, statements), await db.batch(statements)))
+        removed = int(results[id(DELETE_EVENTS)]["meta"].get("changes", 0))
+        events += removed
+        apps += results[id(EMPTIED_APPS)]["rows"][0]["emptied"]
+        if removed < chunk:
+            complete = True
+            break
+    return {"success": True, "deleted": {"events": events, "apps": apps}, "complete": complete}

@@ -1,0 +1,105 @@
+"""Folding raw events into the rollups, off the ingest path.
+
+Ingest only inserts events (routes/track.py). Every event with `id <= fold_state.folded` is counted in the
+rollups; the rest, the tail, is folded in chunks of ids by `catch_up`, which read routes call before
+reading (bounded), the cron calls, and `POST /admin/fold` exposes. A chunk is one D1 transaction: it
+adds the chunk's events to every rollup family and advances `folded`, or does nothing at all.
+
+Sketches need Python (hashing), so a fold reads a snapshot first (rollups/sketches.py), computes, and
+commits only onto that snapshot: its first statement is the guard of rollups/chunk.py.
+"""
+from collections import namedtuple
+
+from d1 import D1Error
+from rollups import activity, catalog, counters, dims, sessions, sketches, users
+from rollups.chunk import folding, guard, lost_race, release
+from sql import Sql
+
+CHUNK = 2000
+# Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
+CHUNKS_PER_CALL = 2
+# Every table a rebuild empties (POST /admin/rebuild): each family's own.
+TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
+          *activity.TABLES)
+
+STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
+  EXISTS (SELECT 1 FROM stale_sketches) AS stale FROM fold_state WHERE id = 1"""
+
+
+class FoldState(namedtuple("FoldState", "folded version last_id stale")):
+    @property
+    def unfolded(self):
+        """Events not counted yet, by id (an upper bound: ids have gaps)."""
+        return max(self.last_id - self.folded, 0)
+
+
+async def state(db):
+    """One query, so a read route with nothing to fold or rebuild pays one row or two."""
+    row = await db.first(STATE_SQL)
+    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]))
+
+
+def chunk_statements(folded, version, upto, hashes, sketch_updates):
+    """One fold step, in order: families that read the old sessions, session_events, session_users, users and
+    user-buckets come before the families that change them."""
+    chunk = folding(folded, upto)
+    hashes = Sql("?", [hashes])
+    return [
+        guard(folded, version),
+        *counters.fold_counts(chunk),
+        *dims.fold(chunk, hashes),  # reads the old sessions and session_dims
+        *activity.fold(chunk),  # reads the old sessions and users
+        *counters.fold_user_buckets(chunk, hashes),
+        *users.fold(chunk),  # reads the old session_users
+        *sessions.fold(chunk),
+        *catalog.fold(chunk),
+        *sketch_updates,
+        *release(upto),
+    ]
+
+
+async def fold_chunk(db, folded, version, upto):
+    """Fold events (folded, upto] in one transaction. False if another writer came first (nothing done)."""
+    hashes, sketch_updates = await sketches.fold_step(db, folded, upto)
+    try:
+        await db.batch(chunk_statements(folded, version, upto, hashes, sketch_updates))
+    except D1Error as error:
+        if lost_race(error):
+            return False
+        raise
+    return True
+
+
+async def catch_up(db, max_chunks=1, chunk=CHUNK):
+    """Rebuild stale sketches, then fold up to `max_chunks` chunks of the tail.
+    Returns (events still unfolded (by id), whether stale sketches remain)."""
+    current = await state(db)
+    for _ in range(2):  # hours, then the days built from them
+        if not current.stale or not await sketches.rebuild_stale(db, current.folded, current.version):
+            break
+        current = await state(db)
+    for _ in range(max_chunks):
+        if not current.unfolded:
+            break
+        await fold_span(db, current, min(current.last_id - current.folded, chunk))
+        current = await state(db)
+    return current.unfolded, current.stale
+
+
+async def fold_span(db, current, span):
+    """Fold the next `span` ids; while a value of the chunk is too big for D1, fold half as many. Anyone
+    with the ingest key could otherwise stop every fold (and every read route, which folds first)."""
+    while True:
+        try:
+            return await fold_chunk(db, current.folded, current.version, current.folded + span)
+        except D1Error as error:
+            # The chunk's users or sketches as JSON: ids are up to 255 characters, a control character 6 bytes.
+            if not error.too_big or span == 1:
+                raise
+            span //= 2
+
+
+def rebuild_statements():
+    """Empty every rollup and rewind the watermark: folding then rebuilds them from the raw events."""
+    return [*(Sql(f"DELETE FROM {table}") for table in TABLES),
+            Sql("UPDATE fold_state SET folded = 0, version = version + 1 WHERE id = 1")]

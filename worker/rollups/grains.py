@@ -1,0 +1,33 @@
+"""The rollups' two granularities and the tables each keeps. A leaf: readers and writers both look here.
+
+Every time-bucketed rollup exists once per grain, keyed by app and the bucket's start (epoch seconds, UTC):
+`hour` rows for the ends of a range and for local-zone reads, `day` rows for the whole UTC days between.
+"""
+from tz.timeutil import DAY, HOUR
+
+
+class Grain:
+    """Hour or day: its tables and how a timestamp (ms) maps to a bucket."""
+
+    def __init__(self, name, seconds, tables):
+        self.name = self.column = name
+        self.seconds = seconds
+        # counters: events, sessions (at their start), users per bucket, with a users sketch;
+        # names: the same per event name; users: who was active (user-buckets); dims: breakdown keys;
+        # lengths: sessions by length; new_users, new_users_any: users first seen in an app / in any app.
+        self.counters, self.names, self.users, self.dims = tables[:4]
+        self.lengths, self.new_users, self.new_users_any = tables[4:]
+
+    def bucket(self, ts_column):
+        """SQL: the bucket of a timestamp column in ms."""
+        return f"({ts_column} / 1000 - {ts_column} / 1000 % {self.seconds})"
+
+    def __repr__(self):
+        return f"Grain({self.name})"
+
+
+HOURLY = Grain("hour", HOUR, ("hourly", "hourly_names", "hourly_users", "hourly_dims", "hourly_session_lengths",
+                              "hourly_new_users", "hourly_new_users_any"))
+DAILY = Grain("day", DAY, ("daily", "daily_names", "daily_users", "daily_dims", "daily_session_lengths",
+                           "daily_new_users", "daily_new_users_any"))
+GRAINS = (HOURLY, DAILY)

@@ -1,0 +1,88 @@
+"""Reads of the raw events: every app they hold, and capped walks.
+
+Capped walks: many small rows (raw events through an index, per-user rollup rows) read for Python to
+compute on, for funnels and retention.
+
+A walk's LIMIT sits on the rows walked, before rows without a key (events without a user) are dropped, so it
+bounds rows read whatever their share; without ORDER BY the walk streams and stops at the LIMIT. Rows come
+back as flat JSON lists, one per column and slice of time, all aggregates of one pass over the walk (an
+aggregate over it is not billed again; a GROUP BY or window over it was, up to 4x): converting result rows
+costs Pyodide per row and column. Ids of up to 255 characters (a control character is 6 bytes once escaped)
+can still make one list pass D1's 2 MB per value (SQLITE_TOOBIG): the walk is then read again as plain rows.
+"""
+import json
+
+from d1 import D1Error
+from limits import MAX_BIND_INT
+from sql import Sql
+
+# Every app_id that has raw events, folded or not, for queries that go app by app over `events`.
+# The `apps` rollup lists folded apps only. This walks `events_app_ts` from one app to the next (a loose
+# index scan SQLite does not do on its own): one index seek, so about one row read, per app.
+EVENT_APPS = """(WITH RECURSIVE app_ids(app_id) AS (
+  SELECT (SELECT MIN(app_id) FROM events)
+  UNION ALL SELECT (SELECT MIN(app_id) FROM events WHERE app_id > app_ids.app_id) FROM app_ids WHERE app_id IS NOT NULL)
+SELECT app_id FROM app_ids WHERE app_id IS NOT NULL)"""
+
+MAX_ROWS = 20_000
+# Slices of a walk's time range, one JSON text each: 20,000 rows of 100-byte ids would be 2.4 MB in one.
+SLICES = 8
+MAX_BOUND = MAX_BIND_INT  # above every time column, and still bound as a plain JS number
+MAX_PARAM_BYTES = 200_000
+
+
+def slice_bounds(low, high, slices=SLICES):
+    """[low, high) -> `slices` consecutive [from, to) pieces, the first and last open-ended: every row lands in one."""
+    step = max(1, -(-(high - low) // slices))
+    cuts = [low + i * step for i in range(1, slices)]
+    return list(zip([-MAX_BOUND, *cuts], [*cuts, MAX_BOUND]))
+
+
+async def capped_rows(db, walk, columns, refuse=None, split=None):
+    """The rows of `walk` (Sql selecting `columns`, the first a key that may be NULL) as tuples, keyless rows
+    dropped.
+
+    `refuse()` -> the error raised when more than MAX_ROWS rows would be walked; None: no cap. `split`:
+    (column, low, high), the walk's time column and range: the rows come back in one JSON text per slice of
+    it and column, in order, so each stays small (the walk's order within a slice is kept). A flat JSON list
+    per column parses several times faster than a list of rows."""
+    limit = Sql(" LIMIT ?", [-1 if refuse is None else MAX_ROWS + 1])  # LIMIT -1: none
+    keyed = f"{columns[0]} IS NOT NULL"
+    pieces = [None] if split is None else slice_bounds(split[1], split[2])
+
+    def condition(piece):
+        return Sql(keyed) if piece is None else Sql(f"{keyed} AND {split[0]} >= ? AND {split[0]} < ?", piece)
+
+    # Each slice's bounds once per column: at most SLICES x columns x 2 of D1's 100 parameters.
+    selected = Sql.join(", ", (f"json_group_array({name}) FILTER (WHERE " + condition(piece) + f") AS s{i}_{name}"
+                               for i, piece in enumerate(pieces) for name in columns))
+    try:
+        row = await db.first("SELECT COUNT(*) AS walked, " + selected + " FROM (" + walk + limit + ")")
+        walked = row["walked"]
+        rows = [item for i in range(len(pieces)) for item in zip(*(json.loads(row[f"s{i}_{name}"]) for name in columns))]
+    except D1Error as error:
+        if not error.too_big:
+            raise
+        # A slice still past D1's 2 MB per value (long ids): the walk again as plain rows, slower to convert.
+        plain = await db.query(walk + limit)
+        walked, rows = len(plain), [tuple(row[name] for name in columns) for row in plain if row[columns[0]] is not None]
+    if refuse is not None and walked > MAX_ROWS:
+        raise refuse()
+    return rows
+
+
+def json_batches(values, max_bytes=MAX_PARAM_BYTES):
+    """Values -> JSON arrays of them, each under `max_bytes` of UTF-8: one bound parameter each (D1 takes at
+    most 2 MB per value)."""
+    batches, batch, size = [], [], 2
+    for value in values:
+        text = json.dumps(value, ensure_ascii=False)
+        length = len(text.encode("utf-8")) + 1
+        if batch and size + length > max_bytes:
+            batches.append("[" + ",".join(batch) + "]")
+            batch, size = [], 2
+        batch.append(text)
+        size += length
+    if batch:
+        batches.append("[" + ",".join(batch) + "]")
+    return batches

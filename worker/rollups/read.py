@@ -1,0 +1,110 @@
+"""Reading the rollups: which rows a range needs, and the figures summed from them.
+
+A range [start, end) of whole UTC hours is read as whole UTC days from `daily*` tables with the hours
+at either end from `hourly*` tables, so a 30-day range reads about 30 + 46 rows per app, not 720.
+All-app reads go app by app (`apps` first, then each app's key range): every rollup is keyed by app.
+"""
+from rollups import fold, hll
+from rollups.grains import DAILY, HOURLY
+from rollups.raw_events import EVENT_APPS
+from sql import Sql
+from tz.timeutil import DAY
+
+# Below this many user-buckets, distinct users are counted exactly from hourly_users/daily_users.
+EXACT_USERS_MAX = 3000
+
+
+def pieces(start, end):
+    """[start, end) in whole hours -> [(grain, lo, hi)]: whole UTC days in the middle, hours at the ends."""
+    first_day = -(-start // DAY) * DAY
+    last_day = end - end % DAY
+    if first_day >= last_day:
+        return [(HOURLY, start, end)] if start < end else []
+    parts = [(HOURLY, start, first_day)] if start < first_day else []
+    parts.append((DAILY, first_day, last_day))
+    if last_day < end:
+        parts.append((HOURLY, last_day, end))
+    return parts
+
+
+def app_source(scope, raw=False):
+    """FROM item yielding the apps to read (`a.app_id`): the scoped one, or every app: of the rollups, or with
+    `raw` of the raw events (so events not folded yet count too)."""
+    if scope.app_id is not None:
+        return Sql("(SELECT ? AS app_id) AS a", [scope.app_id])
+    return Sql(f"{EVENT_APPS} AS a" if raw else "apps AS a")
+
+
+def union(scope, start, end, select, table_of, extra_on=""):
+    """UNION ALL over the pieces of [start, end): `select` names columns of `t`, `table_of(grain)` the table,
+    `extra_on` (text or Sql) adds to the join's condition."""
+    parts = [f"SELECT a.app_id AS app_id, {select} FROM " + app_source(scope)
+             + f" CROSS JOIN {table_of(grain)} AS t ON t.app_id = a.app_id" + extra_on
+             + Sql(f" AND t.{grain.column} >= ? AND t.{grain.column} < ?", [lo, hi])
+             for grain, lo, hi in pieces(start, end)]
+    return Sql.join(" UNION ALL ", parts) if parts else Sql("SELECT NULL AS app_id WHERE false")
+
+
+async def counter_totals(db, scope, start, end, by_app=False):
+    """{app_id or None: {"events", "sessions", "user_buckets"}} over [start, end)."""
+    rows_in_range = union(scope, start, end, "t.events AS events, t.sessions AS sessions, t.users AS users",
+                          lambda grain: grain.counters)
+    group = "app_id" if by_app else "NULL"
+    rows = await db.query(
+        f"SELECT {group} AS app_id, SUM(events) AS events, SUM(sessions) AS sessions, SUM(users) AS users FROM ("
+        + rows_in_range + ") GROUP BY 1")
+    return {row["app_id"]: {"events": row["events"] or 0, "sessions": row["sessions"] or 0,
+                            "user_buckets": row["users"] or 0} for row in rows if row["events"]}
+
+
+async def distinct_users(db, scope, start, end, totals, by_app=False):
+    """({app_id or None: users}, approximate) over [start, end). `totals` from counter_totals (same by_app).
+
+    Exact (COUNT DISTINCT over hourly_users/daily_users) while that reads at most EXACT_USERS_MAX rows, or when
+    the range is one whole UTC day of one app; otherwise merged HyperLogLog sketches (error <= 2%, declared).
+    """
+    buckets = sum(t["user_buckets"] for t in totals.values())
+    if buckets == 0:
+        return {key: 0 for key in totals}, False
+    parts = pieces(start, end)
+    if (scope.app_id is not None or by_app) and len(parts) == 1 and parts[0][0] is DAILY and parts[0][2] - parts[0][1] == DAY:
+        return {key: t["user_buckets"] for key, t in totals.items()}, False
+    group = "app_id" if by_app else "NULL"
+    if buckets <= EXACT_USERS_MAX:
+        user_ids = union(scope, start, end, "t.user_id AS user_id", lambda grain: grain.users)
+        rows = await db.query(f"SELECT {group} AS app_id, COUNT(DISTINCT user_id) AS users FROM (" + user_ids
+                              + ") GROUP BY 1")
+        counts = {row["app_id"]: row["users"] for row in rows}
+        return {key: counts.get(key, 0) for key in totals}, False
+    with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
+    sketches = {}
+    for row in await db.query(f"SELECT {group} AS app_id, sketch FROM (" + with_users + ")"):
+        sketches.setdefault(row["app_id"], hll.Sketch()).merge(row["sketch"])
+    return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
+
+
+async def fold_tail(ctx):
+    """Fold a bounded part of the unfolded tail before reading. Returns (events unfolded, sketches stale)."""
+    return await fold.catch_up(ctx.db)
+
+
+def freshness(pending, users_approximate=None):
+    """The `approximate` declaration of a response: users estimated from sketches, or events not folded in
+    yet (every figure may be short of them). Sketches a deletion left stale only matter where sketches are
+    used, and those figures are declared approximate already."""
+    unfolded, _stale = pending
+    figures = (["users"] if users_approximate else []) + (["all"] if unfolded else [])
+    payload = {"approximate": bool(figures)}
+    if figures:
+        payload["approximate_figures"] = figures
+    if unfolded:
+        payload["unfolded_events"] = unfolded
+    return payload
+
+
+def declare_estimates(freshness_payload, estimated):
+    """freshness(...) with the response's estimated figures named in `approximate_figures`."""
+    if not estimated:
+        return freshness_payload
+    return {**freshness_payload, "approximate": True,
+            "approximate_figures": [*estimated, *freshness_payload.get("approximate_figures", [])]}

@@ -1,0 +1,210 @@
+"""GET /stats/active: active, new and returning users per local day or week (weeks start on Monday), and
+DAU / WAU / MAU: users active in the range's last local day, and in the 7 and 30 local days ending with it
+(up to the range's end, reaching before the range's start if need be).
+
+Everything is counted over "units": the local days of [MAU window start or range start, range end), with
+the day holding the range's start split there. Each unit reads whole UTC days from the daily rollups and
+its remaining hours from the hourly ones (read.pieces); all units go in one bound JSON parameter per
+query, so a request makes two or three queries whatever the number of buckets:
+1. per unit, its user-buckets (`users` of hourly/daily) and their HyperLogLog sketches;
+2. if at most read.EXACT_USERS_MAX user-buckets in all, their ids (hourly_users/daily_users): exact
+   distinct users; otherwise the sketches, merged once per unit and then unit by unit into buckets and the
+   DAU/WAU/MAU windows (declared approximate; a unit read from a single rollup row keeps its exact count);
+3. new users per unit: first seen (in the app, or in any app without `app_id`) within it, always exact.
+returning = active - new.
+"""
+import json
+from collections import namedtuple
+
+from api.params import Scope, check_bucket_count, choice_param
+from api.web import ok
+from rollups import hll, read
+from rollups.grains import GRAINS
+from sql import Sql
+from tz import zones
+from tz.localtime import date_label, hour_offset, local_midnight
+from tz.timeutil import DAY, HOUR, seconds_to_iso
+
+WINDOWS = (("dau", 1), ("wau", 7), ("mau", 30))
+MONDAY = 4 * DAY  # 1970-01-05, the first Monday of the epoch
+
+
+def unit_ranges_of(ranges):
+    """FROM item `r`: the bound [[lo, hi, unit], ...] of one grain."""
+    return Sql("(SELECT json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi, "
+               "json_extract(value, '$[2]') AS unit FROM json_each(?)) AS r", [json.dumps(ranges)])
+
+Unit = namedtuple("Unit", "day start end in_range")
+
+
+def day_spans(segments):
+    """Zone segments [[from, to, offset]] -> [(day, start, end)]: the UTC hours of each local day, `day`
+    being its local midnight in wall-clock seconds (the key the timeline groups hours by)."""
+    spans = []
+    for start, end, offset in segments:
+        hour = start
+        while hour < end:
+            day = (hour + offset) - (hour + offset) % DAY
+            stop = min(end, day + DAY - offset)
+            if spans and spans[-1][0] == day and spans[-1][2] == hour:
+                spans[-1] = (day, spans[-1][1], stop)
+            else:
+                spans.append((day, hour, stop))
+            hour = stop
+    return spans
+
+
+def week_of(day):
+    """A local day -> the Monday starting its week."""
+    return day - (day - MONDAY) % (7 * DAY)
+
+
+def local_day(zone, hour):
+    wall = hour + hour_offset(zone.offset_at(hour))
+    return wall - wall % DAY
+
+
+def plan(scope):
+    """The units to count, in order, and the range's last local day."""
+    start, end = scope.range.start, scope.range.end
+    last_day = local_day(scope.zone, end - HOUR)
+    first_day = last_day - (WINDOWS[-1][1] - 1) * DAY
+    lo = min(start, local_midnight(scope.zone, first_day))
+    units = []
+    for day, span_start, span_end in day_spans(scope.segments(lo, end)):
+        cuts = [span_start, *([start] if span_start < start < span_end else []), span_end]
+        units += [Unit(day, a, b, a >= start) for a, b in zip(cuts, cuts[1:])]
+    return [u for u in units if u.in_range or u.day >= first_day], last_day
+
+
+def unit_ranges(units):
+    """{grain name: [[lo, hi, unit index], ...]}: the rollup rows each unit reads."""
+    ranges = {grain.name: [] for grain in GRAINS}
+    for index, unit in enumerate(units):
+        for grain, lo, hi in read.pieces(unit.start, unit.end):
+            ranges[grain.name].append([lo, hi, index])
+    return ranges
+
+
+def over_units(scope, ranges, aggregate, table_of, per_app=True):
+    """One query over both grains: per range, `aggregate` (over `t`) of table_of(grain)'s rows in it, as
+    `value`. A subquery per range rather than a join grouped by unit: D1 bills a GROUP BY's sorted rows as
+    rows read again."""
+    parts = []
+    for grain in GRAINS:
+        if not ranges[grain.name]:
+            continue
+        if per_app:
+            rows = read.app_source(scope) + f" CROSS JOIN {table_of(grain)} AS t ON t.app_id = a.app_id AND"
+        else:
+            rows = Sql(f"{table_of(grain)} AS t WHERE")
+        parts.append(f"SELECT r.unit AS unit, (SELECT {aggregate} FROM " + rows
+                     + f" t.{grain.column} >= r.lo AND t.{grain.column} < r.hi) AS value FROM "
+                     + unit_ranges_of(ranges[grain.name]))
+    return Sql.join(" UNION ALL ", parts)
+
+
+async def per_unit(db, scope, ranges, aggregate, table_of, **options):
+    """[(unit index, value)], a unit appearing once per grain it reads."""
+    query = over_units(scope, ranges, aggregate, table_of, **options)
+    return [(row["unit"], row["value"]) for row in await db.query(query)] if query else []
+
+
+# Per unit: its user-buckets, the rows holding them, and their sketches (rows a deletion emptied keep an
+# empty sketch): in one pass, sketches included, because the exact path is only taken when they are few.
+USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WHERE t.users > 0), "
+                      "json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)))")
+
+
+class ActiveUsers:
+    """Distinct users over groups of units: exact id sets, or sketches (see the module's docstring)."""
+
+    def __init__(self, units):
+        self.units = units
+        self.rows = [0] * len(units)  # rollup rows with users, per unit
+        self.user_rows = [0] * len(units)  # their users summed: exact when rows == 1
+        self.sketch_texts = [[] for _ in units]
+        self.sets = None
+        self.sketches = None
+
+    async def load(self, db, scope, ranges):
+        for unit, value in await per_unit(db, scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters):
+            user_rows, rows, sketches = json.loads(value)
+            self.user_rows[unit] += user_rows
+            self.rows[unit] += rows
+            self.sketch_texts[unit] += sketches
+        if sum(self.user_rows) <= read.EXACT_USERS_MAX:
+            self.sets = [set() for _ in self.units]
+            for unit, value in await per_unit(db, scope, ranges, "json_group_array(DISTINCT t.user_id)",
+                                              lambda grain: grain.users):
+                self.sets[unit].update(json.loads(value))
+        else:
+            self.sketches = [hll.Sketch().merge_all(texts) for texts in self.sketch_texts]
+
+    def count(self, indexes):
+        """(distinct users over the units, exact)."""
+        if self.sets is not None:
+            return len(set().union(*(self.sets[i] for i in indexes))), True
+        if len(indexes) == 1 and self.rows[indexes[0]] <= 1:
+            return self.user_rows[indexes[0]], True
+        return hll.Sketch().merge_sketches([self.sketches[i] for i in indexes]).estimate(), False
+
+    def windows(self, last_day):
+        """{"dau"|"wau"|"mau": (users, exact)}, merging each unit once: day by day back from the last."""
+        figures, merged, taken = {}, hll.Sketch(), []
+        by_age = sorted(range(len(self.units)), key=lambda i: -self.units[i].day)
+        for name, days in WINDOWS:
+            window = [i for i in by_age if self.units[i].day > last_day - days * DAY]
+            if self.sets is not None or len(window) == 1:
+                figures[name] = self.count(window)
+                continue
+            merged.merge_sketches([self.sketches[i] for i in window[len(taken):]])
+            taken = window
+            figures[name] = merged.estimate(), False
+        return figures
+
+
+async def new_users(db, scope, ranges):
+    """{unit index: new users}: first seen in the app, or in any app when no app is asked for."""
+    per_app = scope.app_id is not None
+    table_of = (lambda grain: grain.new_users) if per_app else (lambda grain: grain.new_users_any)
+    counts = {}
+    for unit, users in await per_unit(db, scope, ranges, "COALESCE(SUM(t.users), 0)", table_of, per_app=per_app):
+        counts[unit] = counts.get(unit, 0) + users
+    return counts
+
+
+def buckets_of(units, interval):
+    """[(bucket key, [unit indexes])] for the units in the range, in order."""
+    grouped = {}
+    for index, unit in enumerate(units):
+        if unit.in_range:
+            grouped.setdefault(unit.day if interval == "day" else week_of(unit.day), []).append(index)
+    return list(grouped.items())
+
+
+async def active(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    interval = choice_param(ctx.query, "interval", ("day", "week"), "day")
+    check_bucket_count(scope, "day")
+    unfolded = await read.fold_tail(ctx)
+    units, last_day = plan(scope)
+    users = ActiveUsers(units)
+    await users.load(ctx.db, scope, unit_ranges(units))
+    new_by_unit = await new_users(ctx.db, scope, unit_ranges([u if u.in_range else u._replace(end=u.start)
+                                                               for u in units]))
+    estimated, buckets = set(), []
+    for key, indexes in buckets_of(units, interval):
+        count, exact = users.count(indexes)
+        new = sum(new_by_unit.get(i, 0) for i in indexes)
+        count = max(count, new)  # an estimate below the exact new users would make returning negative
+        if not exact:
+            estimated |= {"active", "returning"}
+        buckets.append({"t": seconds_to_iso(local_midnight(scope.zone, key)), "date": date_label(key),
+                        "active": count, "new": new, "returning": count - new})
+    windows = users.windows(last_day)
+    estimated |= {name for name, (_, exact) in windows.items() if not exact}
+    order = ["active", "returning", *(name for name, _ in WINDOWS)]
+    return ok({"interval": interval, "buckets": buckets, **{name: value for name, (value, _) in windows.items()},
+               "range": scope.as_json(),
+               **read.declare_estimates(read.freshness(unfolded), [name for name in order if name in estimated])})

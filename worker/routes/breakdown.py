@@ -1,0 +1,209 @@
+"""GET /stats/breakdown, /stats/properties, /stats/groups: figures per value of a field, from the breakdown
+rollups (rollups/dims.py).
+
+A field's keys are found in `dim_values` (at most VALUE_CAP + 2 per app and field), then each key's rows
+for the range: whole UTC days from `daily_dims`, the ends from `hourly_dims`, as every stats route reads.
+
+Users per value are distinct users over the UTC days the range touches (`daily_dim_users`): exact while
+that is at most EXACT_USER_ROWS rows; beyond, counted over the users whose sample (6 bits of their hash)
+falls below a threshold that keeps the read near EXACT_USER_ROWS rows, scaled up, and declared. A range
+with partial UTC days at its ends (a local zone, or hours) counts those days whole: also declared.
+"""
+import json
+
+from api.params import Scope, int_param, text_param
+from api.web import ok
+from errors import BadRequest, detail
+from rollups import dims, read
+from sql import Sql
+from tz import zones
+from tz.timeutil import DAY
+
+# Counting distinct users costs D1 two to four rows read per set row (the DISTINCT's temporary index).
+EXACT_USER_ROWS = 1500
+FIELDS = ("platform", "app_version", "country", "event", "group")
+PER_EVENT_FIELDS = ("group",)
+
+
+def field_param(query):
+    """`by` -> the dim it reads: one of FIELDS, or property:<key>."""
+    by = query.get("by") or ""
+    if by in FIELDS:
+        return by
+    key = by[len(dims.PROPERTY_PREFIX):]
+    if by.startswith(dims.PROPERTY_PREFIX) and 0 < len(key) <= dims.KEY_MAX_LENGTH and key != "group" and "\x00" not in key:
+        return by
+    raise BadRequest(f"'by' must be one of {', '.join(FIELDS)} or property:<key>",
+                     [detail(None, "by", f"property keys are 1 to {dims.KEY_MAX_LENGTH} characters; "
+                                         f"use by=group for the group; got {by[:80]!r}")])
+
+
+def names_join(event_name):
+    """FROM items after the app source: dim_values `k` of one event name, or of every event name through
+    `event_names` when `event_name` is None; ends in the join's ON clause."""
+    if event_name is None:
+        return Sql(" CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN dim_values AS k "
+                   "ON k.app_id = n.app_id AND k.event_name = n.event_name")
+    return Sql(" CROSS JOIN dim_values AS k ON k.app_id = a.app_id AND k.event_name = ?", [event_name])
+
+
+def keys_rows(grain, lo, hi):
+    """After the field's keys `k`: their rows in [lo, hi)."""
+    return Sql(f" CROSS JOIN {grain.dims} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name "
+               f"AND t.dim = k.dim AND t.kind = k.kind AND t.value = k.value "
+               f"AND t.{grain.column} >= ? AND t.{grain.column} < ?", [lo, hi])
+
+
+async def key_figures(db, scope, event_name, dim_condition, by_event=False):
+    """[{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` (Sql)
+    selects. With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not
+    add up)."""
+    keys = read.app_source(scope) + names_join(event_name) + " AND " + dim_condition
+    parts = ["SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
+             "t.events AS events, t.sessions AS sessions FROM " + keys + keys_rows(grain, lo, hi)
+             for grain, lo, hi in read.pieces(scope.range.start, scope.range.end)]
+    if not parts:
+        return []
+    name = "event_name" if by_event else "NULL"
+    return await db.query(
+        f"SELECT {name} AS event_name, dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions FROM ("
+        + Sql.join(" UNION ALL ", parts) + ") GROUP BY 1, dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0")
+
+
+def utc_days(scope):
+    """The UTC days [first, end) the range touches."""
+    start, end = scope.range.start, scope.range.end
+    return start - start % DAY, -(-end // DAY) * DAY
+
+
+async def user_counts(db, scope, event_name, dim, keys):
+    """({(kind, value): users}, approximate) for `keys`, over the UTC days the range touches."""
+    if not keys:
+        return {}, False
+    keys_json = json.dumps([[kind, value] for kind, value in keys], ensure_ascii=False)
+    first, end = utc_days(scope)
+    source = read.app_source(scope)
+    keys_of = Sql(" CROSS JOIN json_each(?) AS k", [keys_json])
+    key_on = Sql("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
+                 "AND t.value = json_extract(k.value, '$[1]')", [event_name, dim])
+    row = await db.first(
+        "SELECT SUM(t.users) AS rows FROM " + source + keys_of + " CROSS JOIN daily_dims AS t ON t.app_id = a.app_id AND "
+        + key_on + Sql(" AND t.day >= ? AND t.day < ?", [first, end]))
+    set_rows = row["rows"] or 0
+    if set_rows == 0:
+        return {key: 0 for key in keys}, False
+    if scope.app_id is not None and end - first == DAY:
+        # One UTC day of one app: the stored count of that day's set is the answer.
+        return await day_user_counts(db, scope, event_name, dim, keys_json, first), False
+    samples = dims.SAMPLES if set_rows <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // set_rows)
+    # One index range per day and sample prefix: `day` alone as a range would read every sample.
+    days = f"t.day IN ({', '.join(str(d) for d in range(first, end, DAY))}) AND t.sample < {samples}"
+    rows = await db.query(
+        "SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, "
+        "COUNT(DISTINCT t.user_id) AS users FROM " + source + keys_of
+        + " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on + f" AND {days} GROUP BY 1, 2")
+    counts = {(r["kind"], r["value"]): round(r["users"] * dims.SAMPLES / samples) for r in rows}
+    return {key: counts.get(key, 0) for key in keys}, samples < dims.SAMPLES
+
+
+async def day_user_counts(db, scope, event_name, dim, keys_json, day):
+    rows = await db.query(
+        "SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, t.users AS users "
+        "FROM json_each(?) AS k CROSS JOIN daily_dims AS t ON t.app_id = ? AND t.event_name = ? AND t.dim = ? "
+        "AND t.kind = json_extract(k.value, '$[0]') AND t.value = json_extract(k.value, '$[1]') AND t.day = ?",
+        keys_json, scope.app_id, event_name, dim, day)
+    counts = {(r["kind"], r["value"]): r["users"] for r in rows}
+    return {tuple(key): counts.get(tuple(key), 0) for key in json.loads(keys_json)}
+
+
+def value_of(row):
+    """A value as shown: null for "(none)" and for "other" (kind tells them apart)."""
+    return row["value"] if row["kind"] == 0 else None
+
+
+def share(part, whole):
+    return round(part / whole, 4) if whole else 0.0
+
+
+def kept_figures(dim, event):
+    """Which of sessions and users the rollups keep for this field and event filter (rollups/dims.py)."""
+    per_event = event is not None or dim.startswith(dims.PROPERTY_PREFIX)
+    sessions = not per_event or (event is not None and dim.startswith(dims.PROPERTY_PREFIX))
+    return sessions, not per_event
+
+
+async def breakdown(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    dim = field_param(ctx.query)
+    event = text_param(ctx.query, "event")
+    if event is not None and dim not in PER_EVENT_FIELDS and not dim.startswith(dims.PROPERTY_PREFIX):
+        raise BadRequest("'event' applies to by=group and by=property:<key> only",
+                         [detail(None, "event", f"by={dim} counts every event")])
+    limit = int_param(ctx.query, "limit", 10, 1, 100)
+    pending = await read.fold_tail(ctx)
+    # Properties are kept per event name: without `event`, summed over every name.
+    names = event if event is not None else (None if dim.startswith(dims.PROPERTY_PREFIX) else "")
+    rows = await key_figures(ctx.db, scope, names, Sql("k.dim = ? AND k.kind < ?", [dim, dims.ANY_VALUE]))
+    sessions_kept, users_kept = kept_figures(dim, event)
+    total = sum(row["events"] for row in rows)
+    listed = sorted((row for row in rows if row["kind"] != 2 and row["events"] > 0),
+                    key=lambda row: (-row["events"], row["kind"], row["value"]))
+    shown, rest = listed[:limit], listed[limit:] + [row for row in rows if row["kind"] == 2]
+    users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown])
+                      if users_kept else ({}, False))
+    values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"] if sessions_kept else None,
+               "users": users[(r["kind"], r["value"])] if users_kept else None, "share": share(r["events"], total)}
+              for r in shown]
+    other_events = sum(r["events"] for r in rest)
+    other = {"values": sum(1 for r in rest if r["kind"] != 2), "events": other_events,
+             "share": share(other_events, total)} if other_events else None
+    whole_days = scope.range.start % DAY == 0 and scope.range.end % DAY == 0
+    freshness = read.freshness(pending, users_approximate=users_kept and bool(values) and (sampled or not whole_days))
+    return ok({"by": dim, "event": event, "range": scope.as_json(), "total": {"events": total}, "values": values,
+               "other": other, "capped": any(r["kind"] == 2 for r in rows),
+               **({"users_sampled": True} if sampled else {}), **freshness})
+
+
+PROPERTY_DIMS = Sql("k.dim >= ? AND k.dim < ?", [dims.PROPERTY_PREFIX, dims.PROPERTY_END])
+
+
+async def kept_values(db, scope, event):
+    """{key: (values kept, capped)} from dim_values: of one event name, or of every name."""
+    rows = await db.query(
+        "SELECT k.dim AS dim, COUNT(DISTINCT CASE WHEN k.kind = 0 THEN k.value END) AS kept, MAX(k.kind = 2) AS capped "
+        "FROM " + read.app_source(scope) + names_join(event) + " AND " + PROPERTY_DIMS + " GROUP BY k.dim")
+    return {row["dim"]: (row["kept"], bool(row["capped"])) for row in rows}
+
+
+async def properties(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    event = text_param(ctx.query, "event")
+    pending = await read.fold_tail(ctx)
+    rows = await key_figures(ctx.db, scope, event, PROPERTY_DIMS + Sql(" AND k.kind = ?", [dims.ANY_VALUE]))
+    events = {}
+    for row in rows:
+        events[row["dim"]] = events.get(row["dim"], 0) + row["events"]
+    kept = await kept_values(ctx.db, scope, event) if events else {}
+    listed = [{"key": dim[len(dims.PROPERTY_PREFIX):], "events": count, "values": kept.get(dim, (0, False))[0],
+               "capped": kept.get(dim, (0, False))[1]}
+              for dim, count in sorted(events.items(), key=lambda kv: (-kv[1], kv[0])) if count > 0]
+    return ok({"event": event, "properties": listed, "range": scope.as_json(), **read.freshness(pending)})
+
+
+async def groups(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    pending = await read.fold_tail(ctx)
+    rows = [row for row in await key_figures(ctx.db, scope, None, Sql("k.dim = 'group'"), by_event=True)
+            if row["events"] > 0]
+    total = sum(row["events"] for row in rows)
+    by_group = {}
+    for row in rows:
+        group = by_group.setdefault((row["kind"], value_of(row)), {"events": 0, "events_by_name": []})
+        group["events"] += row["events"]
+        group["events_by_name"].append({"event": row["event_name"], "events": row["events"]})
+    listed = []
+    for (kind, value), group in sorted(by_group.items(), key=lambda kv: (kv[0][0] != 0, kv[0][0], -kv[1]["events"], kv[0][1] or "")):
+        group["events_by_name"].sort(key=lambda e: (-e["events"], e["event"]))
+        listed.append({"group": value, **({"other": True} if kind == 2 else {}), "events": group["events"],
+                       "share": share(group["events"], total), "events_by_name": group["events_by_name"]})
+    return ok({"groups": listed, "range": scope.as_json(), **read.freshness(pending)})

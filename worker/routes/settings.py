@@ -1,0 +1,163 @@
+"""Event aliases and app settings (as in the original Oddlytics): display names for event names per app, and
+per app a display name and an icon URL. Any reading key reads them; only AUTH_KEY changes them.
+
+Ids travel in the path (percent-encoded) or, for ids a path cannot carry (`.`, `..`), in the query string,
+as on the admin routes. Bodies are small JSON objects; a field the route does not know is a 400, so a typo
+never passes for a change. Settings may name an app with no events yet (set up before the first launch).
+"""
+import unicodedata
+from urllib.parse import urlsplit
+
+from api.params import text_param
+from api.validation import parse_json, stored_id
+from api.web import check_content_type, ok
+from errors import BadRequest, detail
+
+MAX_BODY_BYTES = 4096
+MAX_LABEL = 100
+MAX_ICON_URL = 500
+# A list is one statement; an operator sets these by hand, so this many is far beyond real use.
+MAX_LISTED = 1000
+# Format characters that reorder displayed text ("Trojan Source" bidi overrides): a name must read as stored.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+APP_COLUMNS = ("display_name", "icon_url")
+
+
+def has_control_characters(text):
+    return any(unicodedata.category(char) in UNPRINTABLE or char in BIDI_CONTROLS for char in text)
+
+
+def label_problem(value):
+    """Why `value` cannot be a display name or alias, or None."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value.strip():
+        return "must not be empty"
+    if len(value.strip()) > MAX_LABEL:
+        return f"must be at most {MAX_LABEL} characters"
+    if has_control_characters(value):
+        return "must not contain control characters (line breaks, tabs, bidi overrides)"
+    return None
+
+
+def icon_url_problem(value):
+    """Why `value` cannot be an icon URL, or None: only https, so no javascript:, data: or plain http."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > MAX_ICON_URL:
+        return f"must be at most {MAX_ICON_URL} characters"
+    if value[:8].lower() != "https://":
+        return "must be an https:// URL"
+    # Browsers read a backslash as a slash and drop tabs and newlines, so such a URL may not go where it reads.
+    if "\\" in value or any(char.isspace() for char in value) or has_control_characters(value):
+        return "must not contain spaces, backslashes or control characters"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URL"
+    if not host:
+        return "must name a host"
+    if "@" in parts.netloc:
+        return "must not carry a user name or password"
+    return None
+
+
+APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem}
+ALIAS_FIELDS = {"alias": label_problem}
+
+
+def changes_from(body, fields, nullable):
+    """A JSON body -> {field: value or None (clear it)} for the fields it names. 400 naming every problem."""
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", [detail(None, "body", "expected an object")])
+    problems = [detail(None, name[:60], f"unknown field; expected {', '.join(fields)}")
+                for name in body if name not in fields]
+    changes = {}
+    for name, problem_of in fields.items():
+        if name not in body:
+            if not nullable:
+                problems.append(detail(None, name, "is required"))
+            continue
+        value = body[name]
+        if value is None:
+            problem = None if nullable else "is required; to remove it, use DELETE"
+        else:
+            problem = problem_of(value)
+        if problem:
+            problems.append(detail(None, name, problem))
+        changes[name] = value.strip() if isinstance(value, str) else value
+    if not problems and not changes:
+        problems.append(detail(None, "body", f"set at least one of {', '.join(fields)} (null clears one)"))
+    if problems:
+        raise BadRequest("invalid settings; nothing was changed", problems[:20])
+    return changes
+
+
+async def json_body(ctx):
+    check_content_type(ctx.request.headers)
+    return parse_json(await ctx.request.text())
+
+
+def id_param(ctx, name, field):
+    """The id named in the path, or else in the query string, held to the rules `/track` stores it under."""
+    value = ctx.params[name] if name in ctx.params else ctx.query.get(name)
+    return stored_id(value, name, field)
+
+
+def app_filter(ctx):
+    app_id = text_param(ctx.query, "app_id")
+    return (" WHERE app_id = ?", [app_id]) if app_id is not None else ("", [])
+
+
+async def listed(ctx, sql, key):
+    where, params = app_filter(ctx)
+    rows = await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)
+    return ok({"success": True, key: rows[:MAX_LISTED], "truncated": len(rows) > MAX_LISTED})
+
+
+async def list_apps(ctx):
+    return await listed(ctx, "SELECT app_id, display_name, icon_url FROM app_settings{where} "
+                             "ORDER BY app_id LIMIT ?", "apps")
+
+
+async def list_aliases(ctx):
+    return await listed(ctx, "SELECT app_id, event_name, alias FROM event_aliases{where} "
+                             "ORDER BY app_id, event_name LIMIT ?", "aliases")
+
+
+async def put_app(ctx):
+    app_id = id_param(ctx, "app_id", "app_id")
+    changes = changes_from(await json_body(ctx), APP_FIELDS, nullable=True)
+    # D1 cannot bind None (Pyodide makes it `undefined`): a cleared field is the fixed fragment NULL. A field
+    # the body leaves out is inserted as NULL for a new row and left alone on an existing one.
+    values = ", ".join("?" if changes.get(column) is not None else "NULL" for column in APP_COLUMNS)
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in APP_COLUMNS if column in changes)
+    row = await ctx.db.first(
+        f"INSERT INTO app_settings (app_id, {', '.join(APP_COLUMNS)}) VALUES (?, {values}) "
+        f"ON CONFLICT (app_id) DO UPDATE SET {assignments} RETURNING app_id, display_name, icon_url",
+        app_id, *[changes[column] for column in APP_COLUMNS if changes.get(column) is not None])
+    return ok({"success": True, "app": row})
+
+
+async def delete_app(ctx):
+    app_id = id_param(ctx, "app_id", "app_id")
+    result = await ctx.db.run("DELETE FROM app_settings WHERE app_id = ?", app_id)
+    return ok({"success": True, "deleted": {"app_settings": int(result.get("changes", 0))}})
+
+
+async def put_alias(ctx):
+    app_id, event_name = id_param(ctx, "app_id", "app_id"), id_param(ctx, "event_name", "event")
+    changes = changes_from(await json_body(ctx), ALIAS_FIELDS, nullable=False)
+    row = await ctx.db.first(
+        "INSERT INTO event_aliases (app_id, event_name, alias) VALUES (?, ?, ?) "
+        "ON CONFLICT (app_id, event_name) DO UPDATE SET alias = excluded.alias RETURNING app_id, event_name, alias",
+        app_id, event_name, changes["alias"])
+    return ok({"success": True, "alias": row})
+
+
+async def delete_alias(ctx):
+    app_id, event_name = id_param(ctx, "app_id", "app_id"), id_param(ctx, "event_name", "event")
+    result = await ctx.db.run("DELETE FROM event_aliases WHERE app_id = ? AND event_name = ?", app_id, event_name)
+    return ok({"success": True, "deleted": {"aliases": int(result.get("changes", 0))}})

@@ -1,0 +1,90 @@
+"""GET /users: people seen in the range, most recently seen first, from the `users` rollup (one row per user
+and app). Figures are all-time: events, sessions, apps, first and last seen.
+
+A user counts as seen in the range when their first and last event in some app bracket it, which is exact
+for ranges that reach the present (the dashboard's) and may include, for a range in the past, someone active
+before and after it but not within it: such responses say `"approximate": true`.
+
+A page reads about apps x limit rows through (app_id, last_seen), whatever the number of users; `search`
+(a substring) has to look at every user of the range.
+"""
+import json
+
+from api import cursor as cursors
+from api.params import Scope, int_param, text_param
+from api.web import ok
+from rollups import read
+from sql import Sql
+from tz import zones
+from tz.timeutil import HOUR, MS, to_iso
+
+
+def candidate_filter(scope, search, after):
+    """Users of `users x` seen in the range, matching the search, after the cursor."""
+    condition = Sql("x.last_seen >= ? AND x.first_seen < ?", [scope.range.start * MS, scope.range.end * MS])
+    if search is not None:
+        # instr, not LIKE: the search text is matched literally (no % or _ wildcards).
+        condition += Sql(" AND instr(lower(x.user_id), lower(?)) > 0", [search])
+    if after is not None:
+        condition += Sql(" AND (x.last_seen < ? OR (x.last_seen = ? AND x.user_id > ?))", [after[0], after[0], after[1]])
+    return condition
+
+
+async def candidates(db, scope, search, after, limit):
+    """Per app, the limit + 1 users seen last (before the cursor): (user_id, last_seen) pairs."""
+    where = candidate_filter(scope, search, after)
+    # The (limit + 1)-th last_seen of each app, then that app's index range down to it: apps x limit rows.
+    return await db.query(
+        """WITH floors AS (SELECT a.app_id AS app_id, (SELECT x.last_seen FROM users x
+    WHERE x.app_id = a.app_id AND """ + where + Sql(" ORDER BY x.last_seen DESC LIMIT 1 OFFSET ?) AS floor FROM ", [limit])
+        + read.app_source(scope) + """)
+SELECT x.user_id, x.last_seen FROM floors f CROSS JOIN users x
+  ON x.app_id = f.app_id AND x.last_seen >= COALESCE(f.floor, 0) AND """ + where)
+
+
+async def list_users(ctx):
+    scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
+    limit = int_param(ctx.query, "limit", 50, 1, 1000)
+    search = text_param(ctx.query, "search")
+    after_text = text_param(ctx.query, "cursor", max_length=400)
+    after = cursors.decode(after_text, (int, str)) if after_text is not None else None
+    unfolded = await read.fold_tail(ctx)
+    found = await candidates(ctx.db, scope, search, after, limit)
+    figures = await user_figures(ctx.db, scope, {row["user_id"] for row in found})
+    # Ordered by the user's last event over all apps; one already listed on an earlier page (because
+    # another app saw them later) is not listed again.
+    ordered = sorted(figures, key=lambda user: (-figures[user]["last_seen"], user))
+    if after is not None:
+        ordered = [user for user in ordered if (-figures[user]["last_seen"], user) > (-after[0], after[1])]
+    page, next_cursor = ordered[:limit], None
+    if len(ordered) > limit:
+        next_cursor = cursors.encode(figures[page[-1]]["last_seen"], page[-1])
+    total, approximate = await total_users(ctx.db, scope, search)
+    past_range = scope.range.end * MS < ctx.now_ms - HOUR * MS
+    users = [{"user_id": user, "events": figures[user]["events"], "sessions": figures[user]["sessions"],
+              "apps": figures[user]["apps"], "first_seen": to_iso(figures[user]["first_seen"]),
+              "last_seen": to_iso(figures[user]["last_seen"])} for user in page]
+    return ok({"range": scope.as_json(), "search": search, "total": total, "users": users, "next_cursor": next_cursor,
+               **read.freshness(unfolded, approximate or past_range)})
+
+
+async def user_figures(db, scope, user_ids):
+    app_filter = Sql(" AND app_id = ?", [scope.app_id]) if scope.app_id else Sql()
+    rows = await db.query(
+        Sql("""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
+  MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
+FROM users WHERE user_id IN (SELECT value FROM json_each(?))""", [json.dumps(sorted(user_ids), ensure_ascii=False)])
+        + app_filter + " GROUP BY user_id")
+    return {row["user_id"]: row for row in rows}
+
+
+async def total_users(db, scope, search):
+    """Users seen in the range: the distinct-users figure, or with a search, the matching users counted."""
+    if search is None:
+        start, end = scope.range.start, scope.range.end
+        totals = await read.counter_totals(db, scope, start, end)
+        users, approximate = await read.distinct_users(db, scope, start, end, totals)
+        return (users.get(None, 0), approximate)
+    row = await db.first("SELECT COUNT(DISTINCT x.user_id) AS n FROM " + read.app_source(scope)
+                         + " CROSS JOIN users x ON x.app_id = a.app_id AND " + candidate_filter(scope, search, None))
+    return row["n"], False

@@ -1,0 +1,43 @@
+"""SQL text and its bound values as one value, so they can never drift apart. Pure.
+
+Fragments concatenate (`+`, with each other or with plain text, which binds nothing) and join; the values
+follow the text, so a statement's `?` marks and its parameters stay in the same order however it was put
+together. Every value is bound: nothing from a request is ever written into SQL text.
+"""
+
+# SQLite reads `INSERT INTO t SELECT ... FROM x ON CONFLICT ...` as a join's `ON`: the SELECT of an upsert
+# needs a WHERE (https://sqlite.org/lang_upsert.html, "parsing ambiguity"). A SELECT without a condition of
+# its own uses this one.
+UPSERT_WHERE = "WHERE true"
+
+
+class Sql:
+    __slots__ = ("text", "params")
+
+    def __init__(self, text="", params=()):
+        self.text = text
+        self.params = tuple(params)
+
+    def __add__(self, other):
+        if isinstance(other, str):
+            return Sql(self.text + other, self.params)
+        return Sql(self.text + other.text, self.params + other.params)
+
+    def __radd__(self, other):
+        return Sql(other + self.text, self.params)
+
+    @staticmethod
+    def join(separator, parts):
+        parts = list(parts)
+        return Sql(separator.join(part.text for part in parts), [value for part in parts for value in part.params])
+
+    def __bool__(self):
+        return bool(self.text)
+
+    def __repr__(self):
+        return f"Sql({' '.join(self.text.split())[:80]!r}, {self.params[:5]!r})"
+
+
+def values(*params):
+    """`?` marks for bound values, as a fragment: `values(a, b)` is `?, ?` binding a and b."""
+    return Sql(", ".join("?" for _ in params), params)

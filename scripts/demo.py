@@ -18,7 +18,7 @@ from urllib.parse import quote
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH = 1000  # the worker's per-request limit (worker/validation.py MAX_BATCH)
+BATCH = 1000  # the worker's per-request limit (worker/api/validation.py MAX_BATCH)
 FOLD_CHUNKS = 10  # the most POST /admin/fold takes per call
 FOLD_CALLS = 200  # bounded: a worker that never says "complete" does not keep us here
 DEFAULT_URL = "http://127.0.0.1:8787"

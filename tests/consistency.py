@@ -134,7 +134,7 @@ def sqlite_real_text(value):
 
 
 def event_fields(event):
-    """(event name or "" for any event, field, value or None) keys an event counts under (worker/dims.py)."""
+    """(event name or "" for any event, field, value or None) keys an event counts under (worker/rollups/dims.py)."""
     properties = event.get("properties") or {}
     group = value_text(properties.get("group")) if "group" in properties else None
     keys = [("", "platform", event.get("platform")), ("", "app_version", event.get("app_version")),

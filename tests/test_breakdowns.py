@@ -1,4 +1,4 @@
-"""Breakdowns, property keys and groups against hand-computed answers (worker/breakdown.py, worker/dims.py)."""
+"""Breakdowns, property keys and groups against hand-computed answers (worker/routes/breakdown.py, worker/rollups/dims.py)."""
 from conftest import KEYS, event
 from consistency import assert_rollups_match_events
 

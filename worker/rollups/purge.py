@@ -1,4 +1,4 @@
-"""Retention: events older than RETENTION_DAYS go, rollups with them. Run daily by the cron trigger
+"""Purging expired events: those older than RETENTION_DAYS go, rollups with them. Run daily by the cron trigger
 (`on_scheduled`, production only) and on demand through `POST /admin/purge`."""
 from rollups import erasure
 from tz.timeutil import DAY, HOUR, MS

@@ -15,11 +15,13 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.client import BenchError, Client, post_concurrently  # noqa: E402
 from bench.cpu import Inspector, InspectorError, runtime_pid  # noqa: E402
+from bench.freeplan import FreePlanDay, table_sizes  # noqa: E402
 from bench.report import Row, Section, number, percentile, render  # noqa: E402
 from bench.synthetic import SyntheticEvents, batch_bodies, single_bodies  # noqa: E402
 from scripts.devserver import ROOT, Worker, run_until_stopped, wrangler  # noqa: E402
@@ -217,15 +219,16 @@ class Folds:
 
 # (d) storage
 
-def stored_size(state_dir):
-    """(bytes, events) of the local D1 database, checkpointed on a copy.
+@contextmanager
+def checkpointed(state_dir):
+    """Checkpointed copies of the local D1 databases under `state_dir` (non-empty ones), removed afterwards.
 
     D1 has no `PRAGMA wal_checkpoint`, and the -wal file keeps its largest size after SQLite's own
     checkpoints, so adding it up would count pages twice: a checkpointed copy counts each page once.
     """
     databases = [path for path in (Path(state_dir) / "v3" / "d1").rglob("*.sqlite") if path.stat().st_size]
-    total_bytes = total_events = 0
     with tempfile.TemporaryDirectory() as scratch:
+        copies = []
         for database in databases:
             copy = Path(scratch) / database.name
             for suffix in ("", "-wal"):
@@ -233,12 +236,33 @@ def stored_size(state_dir):
                     shutil.copyfile(str(database) + suffix, str(copy) + suffix)
             with sqlite3.connect(copy) as connection:
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+            copies.append(copy)
+        yield copies
+
+
+def stored_size(state_dir):
+    """(bytes, events) of the local D1 database, checkpointed on a copy."""
+    total_bytes = total_events = 0
+    with checkpointed(state_dir) as copies:
+        for copy in copies:
+            with sqlite3.connect(copy) as connection:
                 tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if "events" in tables:
                     total_events += connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             connection.close()
             total_bytes += copy.stat().st_size
     return total_bytes, total_events
+
+
+def stored_tables(state_dir):
+    """{table: bytes} over the local D1 databases, each checkpointed on a copy."""
+    sizes = {}
+    with checkpointed(state_dir) as copies:
+        for copy in copies:
+            for table, size in table_sizes(copy).items():
+                sizes[table] = sizes.get(table, 0) + size
+    return sizes
 
 
 # (e) read routes
@@ -430,6 +454,8 @@ def parse_args():
     parser.add_argument("--repeat", type=int, default=20, help="requests per read route for p50/p95")
     parser.add_argument("--cpu-requests", type=int, default=20, help="profiled requests per figure")
     parser.add_argument("--days", type=int, default=30, help="days the synthetic events spread over")
+    parser.add_argument("--only", choices=("routes", "free-plan"), help="one part: the synthetic load and read "
+                        "routes (a-f), or the reference app's Free-plan day (g)")
     return parser.parse_args()
 
 
@@ -474,20 +500,39 @@ def measure(run, args, small_size):
     return results
 
 
+def free_plan_day(args):
+    """(g) The reference app's day on a worker and database of its own: rows per day, storage, CPU."""
+    log("(g) a Free-plan day of the reference app: 7 days of live traffic, folds, a visit, the purge of a day")
+    with tempfile.TemporaryDirectory() as state, Worker(state, variables={"AUTH_KEY": KEY}) as worker:
+        inspector = connect_inspector(worker)
+        try:
+            day = FreePlanDay(worker, KEY, inspector, log, args.cpu_requests).run()
+        finally:
+            if inspector is not None:
+                inspector.close()
+        sizes = stored_tables(worker.state_dir)
+        _, events = stored_size(worker.state_dir)
+    return day.day_rows(sizes, events) + day.route_rows() + day.cpu_rows()
+
+
 def main():
     args = parse_args()
     small_size = min(SMALL, args.events)
     large_label = f"{args.events:,} events"
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as ours_state, tempfile.TemporaryDirectory() as baseline_state, \
-            Worker(ours_state, variables={"AUTH_KEY": KEY}) as ours, BaselineWorker(baseline_state) as baseline:
-        run = Run(ours, baseline)
-        try:
-            results = measure(run, args, small_size)
-        finally:
-            run.close()
+    rows = []
+    if args.only in (None, "routes"):
+        with tempfile.TemporaryDirectory() as ours_state, tempfile.TemporaryDirectory() as baseline_state, \
+                Worker(ours_state, variables={"AUTH_KEY": KEY}) as ours, BaselineWorker(baseline_state) as baseline:
+            run = Run(ours, baseline)
+            try:
+                results = measure(run, args, small_size)
+            finally:
+                run.close()
+        rows += ingest_rows(results) + storage_rows(results) + route_rows(results) + cpu_rows(results, large_label)
+    if args.only in (None, "free-plan"):
+        rows += free_plan_day(args)
     log(f"finished in {time.perf_counter() - started:,.0f} s\n")
-    rows = ingest_rows(results) + storage_rows(results) + route_rows(results) + cpu_rows(results, large_label)
     print(render(rows, ["figure", f"{small_size:,} events", large_label, "target", ""]))
 
 

@@ -4,14 +4,14 @@ Every event expands into keys (event_name, dim, kind, value):
 - dims platform, app_version, country, event, group with event_name '' (any event);
 - group also under the event's own name (events per group and event), and `property:<key>` (each top-level
   scalar property) only under it, because a property means something per event.
-kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other"); properties
+kind 0 is a value, 1 the event lacks the field ("(none)"), 2 a value past the cap ("other"), 4 a forgotten value; properties
 also count under kind 3, any value, so listing property keys reads one row per key and bucket.
 
 Values are capped because the INGEST_KEY ships inside apps: per (app, event_name, dim) the first
 VALUE_CAP values seen are kept in `dim_values` and later ones count as "other"; per (app, event_name) the
-first KEY_CAP property keys are rolled up and later keys are not. Admission only ever grows (deletions keep
-`dim_values`), so a value counted as "other" stays "other" and deletions subtract from the key they were
-added to. Property keys of more than KEY_MAX_LENGTH characters are not rolled up; values are cut to
+first KEY_CAP property keys are rolled up and later keys are not. Admission only ever grows: a value no
+event has any more is forgotten in place (kind FORGOTTEN, its text replaced), keeping its slot, so a value
+counted as "other" stays "other" and deletions subtract from the key they were added to. Property keys of more than KEY_MAX_LENGTH characters are not rolled up; values are cut to
 VALUE_MAX_LENGTH characters. Objects, arrays and nulls are not values.
 
 Rollups mirror the event-name ones (rollups/counters.names_sql): `hourly_dims`/`daily_dims` hold events per key and
@@ -29,6 +29,10 @@ KEY_MAX_LENGTH = 64
 VALUE_MAX_LENGTH = 100
 SAMPLES = 64
 ANY_VALUE = 3
+# A value no event has any more, forgotten (it may be personal data) while it keeps its slot under the cap: a
+# freed slot would admit a value whose earlier events were counted as "other", and erasing those would then
+# subtract from the value instead.
+FORGOTTEN = 4
 BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
@@ -114,7 +118,7 @@ ranked AS (SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.app_id, f.ev, f.dim ORD
 INSERT INTO dim_values (app_id, event_name, dim, kind, value)
 SELECT app_id, ev, dim, 0, value FROM ranked r
 WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.app_id = r.app_id AND k.event_name = r.ev
-    AND k.dim = r.dim AND k.kind = 0)
+    AND k.dim = r.dim AND k.kind IN (0, {FORGOTTEN}))
   AND (r.key_rank IS NULL OR r.key_rank <= {KEY_CAP} - (SELECT COUNT(DISTINCT k.dim) FROM dim_values k
     WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')}))"""
 
@@ -245,9 +249,12 @@ ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET sessions = sessions + 
                  "WITH " + mapped_cte(gone) + f"""
 DELETE FROM {table} WHERE events <= 0 AND sessions <= 0
   AND (app_id, {KEY}, {grain.column}) IN (SELECT app_id, {KEY}, {b('ts')} FROM mapped)"""]
-    back.append("WITH " + mapped_cte(gone) + f"""
-DELETE FROM dim_values WHERE (app_id, {KEY}) IN (SELECT app_id, {KEY} FROM mapped)
-  AND NOT EXISTS (SELECT 1 FROM daily_dims d WHERE {_key_match('d', 'dim_values')} AND (d.events > 0 OR d.sessions > 0))""")
+    unused = f"""(app_id, {KEY}) IN (SELECT app_id, {KEY} FROM mapped)
+  AND NOT EXISTS (SELECT 1 FROM daily_dims d WHERE {_key_match('d', 'dim_values')} AND (d.events > 0 OR d.sessions > 0))"""
+    # Values are forgotten in place (random text in the slot); markers ("(none)", "other", any value) just go.
+    back += ["WITH " + mapped_cte(gone) + f"""
+UPDATE dim_values SET kind = {FORGOTTEN}, value = lower(hex(randomblob(16))) WHERE kind = 0 AND {unused}""",
+             "WITH " + mapped_cte(gone) + f"\nDELETE FROM dim_values WHERE kind != 0 AND {unused}"]
     return back
 
 

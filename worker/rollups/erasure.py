@@ -14,6 +14,7 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
   rebuilt (rollups/sketches.py) before the next fold;
 - per-user and per-app first/last seen come from the remaining events, through their indexes.
 """
+from d1 import D1Error
 from rollups import activity, catalog, counters, dims, fold, sessions, users
 from rollups.chunk import Erasing
 from rollups.raw_events import EVENT_APPS
@@ -90,15 +91,25 @@ def chunk_statements(selection, chunk=CHUNK):
 async def erase(db, selection, chunk=CHUNK, max_chunks=MAX_CHUNKS_PER_CALL):
     """Remove what `selection` matches, chunk by chunk. Returns the payload the admin routes answer.
 
-    `complete` is False when events still match after `max_chunks` chunks: call again.
+    `complete` is False when events still match after `max_chunks` chunks: call again. A chunk D1 refuses (a
+    statement past its limits or time) is tried a quarter as big, down to one event: hostile data stays
+    erasable.
     """
     events = apps = 0
     complete = False
     # Fold a chunk first, so fewer of the events about to go were never counted (nothing depends on it).
-    await fold.catch_up(db)
-    for _ in range(max_chunks):
+    await fold.try_catch_up(db)
+    done = 0
+    while done < max_chunks:
         statements = chunk_statements(selection, chunk)
-        results = dict(zip(map(id, statements), await db.batch(statements)))
+        try:
+            results = dict(zip(map(id, statements), await db.batch(statements)))
+        except D1Error:
+            if chunk == 1:
+                raise
+            chunk = max(1, chunk // fold.SHRINK)
+            continue
+        done += 1
         removed = int(results[id(DELETE_EVENTS)]["meta"].get("changes", 0))
         events += removed
         apps += results[id(EMPTIED_APPS)]["rows"][0]["emptied"]

@@ -85,7 +85,7 @@ async def distinct_users(db, scope, start, end, totals, by_app=False):
 
 async def fold_tail(ctx):
     """Fold a bounded part of the unfolded tail before reading. Returns (events unfolded, sketches stale)."""
-    return await fold.catch_up(ctx.db)
+    return await fold.try_catch_up(ctx.db)
 
 
 def freshness(pending, users_approximate=None):

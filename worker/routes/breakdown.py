@@ -87,8 +87,9 @@ async def user_counts(db, scope, event_name, dim, keys):
     key_on = Sql("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
                  "AND t.value = json_extract(k.value, '$[1]')", [event_name, dim])
     row = await db.first(
-        "SELECT SUM(t.users) AS rows FROM " + source + keys_of + " CROSS JOIN daily_dims AS t ON t.app_id = a.app_id AND "
-        + key_on + Sql(" AND t.day >= ? AND t.day < ?", [first, end]))
+        "SELECT SUM(t.users) AS rows, json_group_array(DISTINCT t.day) FILTER (WHERE t.users > 0) AS days FROM "
+        + source + keys_of + " CROSS JOIN daily_dims AS t ON t.app_id = a.app_id AND " + key_on
+        + Sql(" AND t.day >= ? AND t.day < ?", [first, end]))
     set_rows = row["rows"] or 0
     if set_rows == 0:
         return {key: 0 for key in keys}, False
@@ -96,12 +97,18 @@ async def user_counts(db, scope, event_name, dim, keys):
         # One UTC day of one app: the stored count of that day's set is the answer.
         return await day_user_counts(db, scope, event_name, dim, keys_json, first), False
     samples = dims.SAMPLES if set_rows <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // set_rows)
-    # One index range per day and sample prefix: `day` alone as a range would read every sample.
-    days = f"t.day IN ({', '.join(str(d) for d in range(first, end, DAY))}) AND t.sample < {samples}"
+    if samples == dims.SAMPLES:
+        sets = " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on + Sql(
+            " AND t.day >= ? AND t.day < ?", [first, end])
+    else:
+        # One index range per stored day and sample prefix (a range of days would read every sample): the days
+        # the first query found rows on, never a list of every day of the range (3,660 days make SQL too big).
+        sets = (Sql(" CROSS JOIN json_each(?) AS d", [row["days"]])
+                + " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on
+                + Sql(" AND t.day = d.value AND t.sample < ?", [samples]))
     rows = await db.query(
         "SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, "
-        "COUNT(DISTINCT t.user_id) AS users FROM " + source + keys_of
-        + " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on + f" AND {days} GROUP BY 1, 2")
+        "COUNT(DISTINCT t.user_id) AS users FROM " + source + keys_of + sets + " GROUP BY 1, 2")
     counts = {(r["kind"], r["value"]): round(r["users"] * dims.SAMPLES / samples) for r in rows}
     return {key: counts.get(key, 0) for key in keys}, samples < dims.SAMPLES
 

@@ -208,3 +208,45 @@ def test_a_full_queue_keeps_the_oldest_events_and_drops_new_ones(api, app_id):
     assert client.close(timeout=30)
     assert sorted(stored_ids(api.url, app_id)) == sorted(ids[:5])
     assert client.stats["dropped_full"] == 3
+
+
+
+SHARING_APP = """
+import json, sys
+from oddlytics import Backoff, Client
+url, key, app_id, path = sys.argv[1:5]
+client = Client(url, key, app_id, persist_path=path, flush_interval=3600, batch_size=25, backoff=Backoff(0.05, 0.1))
+print("ready", flush=True)
+sys.stdin.readline()
+ids = [client.track("Shared", {"n": n}) for n in range(300)]
+result = {"ids": ids, "flushed": client.flush(timeout=60), "pending": client.pending}
+result["closed"] = client.close(timeout=60)
+print(json.dumps(result))
+"""
+
+
+def test_a_second_process_on_the_same_persist_path_is_told_and_keeps_its_queue_in_memory(api, app_id, tmp_path):
+    path = tmp_path / "queue.db"
+    apps = []
+    for _ in range(2):  # the first one holds the file before the second one starts
+        app = subprocess.Popen([sys.executable, "-c", SHARING_APP, api.url, INGEST, app_id, str(path)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        apps.append(app)
+        assert app.stdout.readline() == "ready\n"
+    outputs = []
+    for app in apps:  # both track and send at the same time
+        app.stdin.write("go\n")
+        app.stdin.flush()
+    for app in apps:
+        out, err = app.communicate(timeout=240)
+        assert app.returncode == 0, err
+        outputs.append((json.loads(out), err))
+    (holder, holder_log), (second, second_log) = outputs
+    for result in (holder, second):
+        assert (result["flushed"], result["pending"], result["closed"]) == (True, 0, True)
+    assert holder_log == ""
+    assert f"{path} is in use by another client" in second_log and "in memory only" in second_log
+    assert "kept in" not in second_log
+    assert sorted(stored_ids(api.url, app_id)) == sorted(holder["ids"] + second["ids"])
+    # Once both are gone the file is free again, and neither left anything in it.
+    assert make_client(api.url, app_id, persist_path=path).pending == 0

@@ -18,7 +18,8 @@ logger = logging.getLogger("oddlytics")
 # gives up after this long and the event waits in memory for the next attempt, instead of blocking the
 # app for sqlite3's default 5 s.
 BUSY_TIMEOUT_MS = 5
-# Opening happens once, in the constructor; a writer of a few hundred ms must not cost persistence.
+# Opening happens once, in the constructor: how long it waits for a client closing the file (another process
+# shutting down) before giving up on persistence.
 OPEN_TIMEOUT_S = 1.0
 # The queue holds user ids and properties: owner-only, whatever the umask.
 FILE_MODE = 0o600
@@ -109,6 +110,10 @@ def queue_file(path):
     return path
 
 
+class QueueFileInUse(Exception):
+    """Another client (in this process or another one) holds the queue file."""
+
+
 class SqliteBuffer:
     """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless another
     connection holds the write lock: then the event waits in memory (`unsaved`), and the sender's next
@@ -116,8 +121,10 @@ class SqliteBuffer:
 
     WAL with synchronous=NORMAL: an event survives the process being killed (the case that
     matters for an app), not necessarily a power cut; that keeps `track` well under a millisecond.
-    One client per file is the intended use; two sharing one would both send its events, which
-    the worker de-duplicates by event_id.
+    One client per file: the connection takes the file's lock when it opens and keeps it until `close`
+    (SQLite's EXCLUSIVE locking mode; the OS drops it if the process dies). Two clients sharing a file
+    each counted rows the other had deleted, so their `pending` only grew and `close` waited for events
+    that were gone; a second one now gets QueueFileInUse.
     """
 
     persistent = True
@@ -128,18 +135,29 @@ class SqliteBuffer:
         # Autocommit; the client's lock, not SQLite's thread check, keeps threads apart.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
         try:
+            # Before WAL mode is entered: the WAL index then lives in this process's memory (no -shm file),
+            # and the first write's lock is never released, so no other connection can read or write.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS kept (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._write(self._create_tables)  # a write, even when the tables exist: takes the lock now
             self._saved = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if _busy(error):
+                raise QueueFileInUse(f"{self.path} is in use by another client") from error
+            raise
         except Exception:
             self._db.close()
             raise
         self._unsaved = collections.deque()  # JSON texts, oldest first, all newer than every saved row
         self._unremoved = set()  # keys the worker answered for whose DELETE found the file locked
         self._failing = False
+
+    def _create_tables(self):
+        self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS kept (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def __len__(self):
         return self._saved - len(self._unremoved) + len(self._unsaved)
@@ -272,3 +290,8 @@ class SqliteBuffer:
         if self._failing:
             self._failing = False
             logger.info("oddlytics: %s is writable again", self.path)
+
+
+def _busy(error):
+    # sqlite_errorname is Python 3.11+; older ones only have the message.
+    return getattr(error, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(error)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from .backoff import Backoff
-from .buffer import MemoryBuffer, SqliteBuffer
+from .buffer import MemoryBuffer, QueueFileInUse, SqliteBuffer
 from .plan import SplitPlan
 from .session import DEFAULT_IDLE_TIMEOUT, Session
 from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_body, post_batch
@@ -278,6 +278,11 @@ class Client:
             return MemoryBuffer(capacity)
         try:
             return SqliteBuffer(path, capacity)
+        except QueueFileInUse as error:
+            logger.error("oddlytics: persistence is off: %s (one client per persist_path; give each process its "
+                         "own file); events wait in memory only and are lost if the app exits before they are sent",
+                         error)
+            return MemoryBuffer(capacity)
         except Exception as error:  # noqa: BLE001 - an unusable file must not stop the app starting
             logger.error("oddlytics: persistence is off: cannot use %s as the queue file (%s: %s); events "
                          "wait in memory only and are lost if the app exits before they are sent",

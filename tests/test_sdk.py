@@ -210,6 +210,77 @@ def test_a_full_queue_keeps_the_oldest_events_and_drops_new_ones(api, app_id):
     assert client.stats["dropped_full"] == 3
 
 
+# A full disk for real: a 512 KiB tmpfs in a mount namespace of the app's own (unshare works as root and, where
+# user namespaces are enabled, unprivileged; the mount disappears with the process, whatever happens to the test).
+# The app fills it with a file once its client has opened the queue, so every later write gets ENOSPC.
+FULL_DISK_APP = """
+import json, os, sys
+from oddlytics import Backoff, Client
+url, down_url, key, app_id, folder = sys.argv[1:6]
+path = os.path.join(folder, "queue.db")
+
+def fill():
+    with open(os.path.join(folder, "filler"), "wb", buffering=0) as filler:
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    filler.write(b"x" * size)
+            except OSError:
+                pass
+
+def free():
+    os.remove(os.path.join(folder, "filler"))
+
+def client(url):
+    return Client(url, key, app_id, persist_path=path, flush_interval=3600, batch_size=10, backoff=Backoff(0.05, 0.1))
+
+result = {}
+# The worker reachable: events tracked while the disk is full are sent from memory.
+reachable = client(url)
+fill()
+result["sent"] = [reachable.track("Full disk", {"n": n}) for n in range(100)]
+result["flushed"] = reachable.flush(timeout=60)
+result["pending"] = reachable.pending
+result["closed"] = reachable.close(timeout=0)
+# The worker unreachable: events still in memory at exit are lost, and the log says why.
+gone = client(down_url)
+result["lost"] = [gone.track("Lost", {"n": n}) for n in range(5)]
+result["closed_gone"] = gone.close(timeout=0.3)
+# The worker unreachable: nothing is lost while the process lives, and space coming back lets the file keep them.
+down = client(down_url)
+result["kept"] = [down.track("Kept", {"n": n}) for n in range(30)]
+result["flushed_down"] = down.flush(timeout=0.5)
+free()
+result["closed_down"] = down.close(timeout=0.5)
+later = client(url)
+result["pending_later"] = later.pending
+result["closed_later"] = later.close(timeout=60)
+print(json.dumps(result))
+"""
+
+
+def run_on_a_full_disk(url, app_id):
+    mount = 'mkdir -p "$1" && mount -t tmpfs -o size=512k oddlytics-full "$1" && shift && exec "$@"'
+    folder = f"/tmp/oddlytics-full-{app_id}"
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", mount, "sh", folder,
+                           sys.executable, "-c", FULL_DISK_APP, url, f"http://127.0.0.1:{free_port()}", INGEST,
+                           app_id, folder], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), done.stderr
+
+
+def test_a_full_disk_under_persist_path_sends_from_memory_and_says_why(api, app_id):
+    result, log = run_on_a_full_disk(api.url, app_id)
+    assert None not in result["sent"] + result["kept"]
+    assert (result["flushed"], result["pending"], result["closed"]) == (True, 0, True)
+    assert result["flushed_down"] is False and result["closed_down"] is False
+    # Written to the file once space came back, so the next start sent them.
+    assert (result["pending_later"], result["closed_later"]) == (30, True)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(result["sent"] + result["kept"])
+    assert result["closed_gone"] is False and None not in result["lost"]
+    assert "5 events not sent and lost (/tmp/oddlytics-full-" in log and "could not be written: database or disk is full" in log
+    assert "locked" not in log
+
 
 SHARING_APP = """
 import json, sys

@@ -1,4 +1,5 @@
 """The SDK's queues: bounded, oldest first, removal by key; the SQLite one survives reopening."""
+import logging
 import os
 import sqlite3
 import stat
@@ -142,3 +143,49 @@ def test_a_file_is_held_by_one_buffer_until_it_closes(tmp_path):
     second = SqliteBuffer(path, 10)
     assert events(second, second.head(10)) == [0] and len(second) == 1
     second.close()
+
+
+def big(n):
+    return {"n": n, "pad": "x" * 5000}  # needs pages of its own: a full file refuses it
+
+
+def test_a_full_file_keeps_events_in_memory_hands_them_out_and_writes_them_once_there_is_room(tmp_path, caplog):
+    path = tmp_path / "q.db"
+    buffer = SqliteBuffer(path, 10)
+    buffer.add(big(0))
+    # A full disk as SQLite reports it (SQLITE_FULL): the file may not grow past its size now.
+    pages = buffer._db.execute("PRAGMA page_count").fetchone()[0]
+    buffer._db.execute(f"PRAGMA max_page_count={pages}")
+    with caplog.at_level(logging.WARNING, logger="oddlytics"):
+        assert buffer.add(big(1)) and buffer.add(big(2))
+    assert "database or disk is full" in caplog.text and buffer.trouble == "database or disk is full"
+    assert (len(buffer), buffer.unsaved) == (3, 2)
+    head = buffer.head(10)
+    assert events(buffer, head) == [0, 1, 2]
+    assert (buffer.first_key(), buffer.last_key()) == (head[0][0], head[2][0])
+    buffer.remove([head[1][0]])  # sent from memory
+    moved = buffer.requeue(head[0][0])  # the file cannot take the moved row: it goes to memory too
+    assert events(buffer, buffer.head(10)) == [2, 0] and (len(buffer), buffer.unsaved) == (2, 2)
+    buffer._db.execute("PRAGMA max_page_count=1000000")  # room again
+    assert buffer.head(10) == [(head[2][0], big(2)), (moved, big(0))]  # written, keys kept
+    assert (buffer.unsaved, buffer.trouble) == (0, None)
+    buffer.close()
+    reopened = SqliteBuffer(path, 10)
+    assert reopened.head(10) == [(head[2][0], big(2)), (moved, big(0))] and len(reopened) == 2
+    reopened.close()
+
+
+def test_an_event_sent_from_memory_and_written_before_its_answer_is_removed_from_the_file(tmp_path):
+    buffer = SqliteBuffer(tmp_path / "q.db", 10)
+    buffer.add(big(0))
+    pages = buffer._db.execute("PRAGMA page_count").fetchone()[0]
+    buffer._db.execute(f"PRAGMA max_page_count={pages}")
+    buffer.add(big(1))
+    in_flight = buffer.head(10)
+    buffer._db.execute("PRAGMA max_page_count=1000000")
+    buffer.add(big(2))
+    assert buffer.head(10)[:2] == in_flight and buffer.unsaved == 0  # written while it was being sent
+    buffer.remove([key for key, _ in in_flight])  # the worker's answer
+    assert events(buffer, buffer.head(10)) == [2] and len(buffer) == 1
+    buffer.close()
+    assert events(buffer, SqliteBuffer(tmp_path / "q.db", 10).head(10)) == [2]

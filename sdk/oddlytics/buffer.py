@@ -15,9 +15,9 @@ import stat
 
 logger = logging.getLogger("oddlytics")
 
-# `track` writes under the client's lock: while another process holds the file's write lock, a write
-# gives up after this long and the event waits in memory for the next attempt, instead of blocking the
-# app for sqlite3's default 5 s.
+# `track` writes under the client's lock. The client holds its file (see SqliteBuffer), so no other connection
+# should hold a lock on it; should one all the same, a write gives up after this long and the event waits in
+# memory for the next attempt, instead of blocking the app for sqlite3's default 5 s.
 BUSY_TIMEOUT_MS = 5
 # Opening happens once, in the constructor: how long it waits for a client closing the file (another process
 # shutting down) before giving up on persistence.
@@ -118,8 +118,8 @@ class QueueFileInUse(Exception):
 class SqliteBuffer:
     """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless the file
     cannot be written (a full disk, an I/O error, a lock held despite the below): then the event waits in
-    memory (`unsaved`) and is sent from there; each later `add` and `head` tries to write it again, never
-    waiting for a lock longer than BUSY_TIMEOUT_MS. On a full disk the worker being reachable is what
+    memory (`unsaved`) and is sent from there; the sender's next `head` (and `close`) tries to write it
+    again, never waiting for a lock longer than BUSY_TIMEOUT_MS. On a full disk the worker being reachable is what
     matters: the events go out, and none is lost while the process lives.
 
     Keys are this buffer's own, given at `add` and written with the row, so an event keeps its key whether
@@ -317,6 +317,7 @@ class SqliteBuffer:
         if self.trouble is not None:
             self.trouble = None
             logger.info("oddlytics: %s is writable again", self.path)
+
 
 def _busy(error):
     # sqlite_errorname is Python 3.11+; older ones only have the message.

@@ -219,8 +219,8 @@ from oddlytics import Backoff, Client
 url, down_url, key, app_id, folder = sys.argv[1:6]
 path = os.path.join(folder, "queue.db")
 
-def fill():
-    with open(os.path.join(folder, "filler"), "wb", buffering=0) as filler:
+def fill():  # again before each part: whatever SQLite freed in between (a checkpoint at close) is taken too
+    with open(os.path.join(folder, "filler"), "ab", buffering=0) as filler:
         for size in (65536, 4096, 512, 1):
             try:
                 while True:
@@ -244,10 +244,12 @@ result["pending"] = reachable.pending
 result["closed"] = reachable.close(timeout=0)
 # The worker unreachable: events still in memory at exit are lost, and the log says why.
 gone = client(down_url)
+fill()
 result["lost"] = [gone.track("Lost", {"n": n}) for n in range(5)]
 result["closed_gone"] = gone.close(timeout=0.3)
 # The worker unreachable: nothing is lost while the process lives, and space coming back lets the file keep them.
 down = client(down_url)
+fill()
 result["kept"] = [down.track("Kept", {"n": n}) for n in range(30)]
 result["flushed_down"] = down.flush(timeout=0.5)
 free()

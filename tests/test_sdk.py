@@ -261,9 +261,8 @@ print(json.dumps(result))
 """
 
 
-def run_on_a_full_disk(url, app_id):
-    mount = 'mkdir -p "$1" && mount -t tmpfs -o size=512k oddlytics-full "$1" && shift && exec "$@"'
-    folder = f"/tmp/oddlytics-full-{app_id}"
+def run_on_a_full_disk(url, app_id, folder):
+    mount = 'mount -t tmpfs -o size=512k oddlytics-full "$1" && shift && exec "$@"'
     done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", mount, "sh", folder,
                            sys.executable, "-c", FULL_DISK_APP, url, f"http://127.0.0.1:{free_port()}", INGEST,
                            app_id, folder], capture_output=True, text=True, timeout=300)
@@ -271,8 +270,8 @@ def run_on_a_full_disk(url, app_id):
     return json.loads(done.stdout), done.stderr
 
 
-def test_a_full_disk_under_persist_path_sends_from_memory_and_says_why(api, app_id):
-    result, log = run_on_a_full_disk(api.url, app_id)
+def test_a_full_disk_under_persist_path_sends_from_memory_and_says_why(api, app_id, tmp_path):
+    result, log = run_on_a_full_disk(api.url, app_id, tmp_path)
     assert None not in result["sent"] + result["kept"]
     assert (result["flushed"], result["pending"], result["closed"]) == (True, 0, True)
     assert result["flushed_down"] is False and result["closed_down"] is False
@@ -280,7 +279,7 @@ def test_a_full_disk_under_persist_path_sends_from_memory_and_says_why(api, app_
     assert (result["pending_later"], result["closed_later"]) == (30, True)
     assert sorted(stored_ids(api.url, app_id)) == sorted(result["sent"] + result["kept"])
     assert result["closed_gone"] is False and None not in result["lost"]
-    assert "5 events not sent and lost (/tmp/oddlytics-full-" in log and "could not be written: database or disk is full" in log
+    assert f"5 events not sent and lost ({tmp_path}/queue.db could not be written: database or disk is full)" in log
     assert "locked" not in log
 
 

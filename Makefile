@@ -35,6 +35,12 @@ bench: deps
 
 deps: node_modules/.installed $(VENV)/.installed
 
+# Deploy the worker (README): stops with a clear message while wrangler.toml has the placeholder database id,
+# which `wrangler deploy` would accept. DRY_RUN=1 builds and lists the bindings without uploading.
+.PHONY: deploy
+deploy: node_modules/.installed
+	$(PYTHON) scripts/deploy.py $(if $(DRY_RUN),--dry-run)
+
 # 16 SDK clients send 50,000 events while the worker is SIGKILLed and restarted twice; prints lost/duplicated.
 .PHONY: soak
 soak: deps

@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts.deploy import exit_if_not_deployable  # noqa: E402
 from scripts.processes import wrangler  # noqa: E402
 
 DATABASE = "oddlytics-db"
@@ -52,6 +53,8 @@ def main():
     where.add_argument("--local", action="store_true", help="the local database of `wrangler dev`")
     parser.add_argument("--persist-to", help="with --local: wrangler's state folder (default .wrangler/state)")
     args = parser.parse_args()
+    if args.remote:  # wrangler would look for a database with the placeholder id in the account
+        exit_if_not_deployable()
     target = ["--remote"] if args.remote else ["--local", *(["--persist-to", args.persist_to] if args.persist_to else [])]
     for line in migrate(target):
         print(line)

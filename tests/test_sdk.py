@@ -208,3 +208,117 @@ def test_a_full_queue_keeps_the_oldest_events_and_drops_new_ones(api, app_id):
     assert client.close(timeout=30)
     assert sorted(stored_ids(api.url, app_id)) == sorted(ids[:5])
     assert client.stats["dropped_full"] == 3
+
+
+# A full disk for real: a 512 KiB tmpfs in a mount namespace of the app's own (unshare works as root and, where
+# user namespaces are enabled, unprivileged; the mount disappears with the process, whatever happens to the test).
+# The app fills it with a file once its client has opened the queue, so every later write gets ENOSPC.
+FULL_DISK_APP = """
+import json, os, sys
+from oddlytics import Backoff, Client
+url, down_url, key, app_id, folder = sys.argv[1:6]
+path = os.path.join(folder, "queue.db")
+
+def fill():  # again before each part: whatever SQLite freed in between (a checkpoint at close) is taken too
+    with open(os.path.join(folder, "filler"), "ab", buffering=0) as filler:
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    filler.write(b"x" * size)
+            except OSError:
+                pass
+
+def free():
+    os.remove(os.path.join(folder, "filler"))
+
+def client(url):
+    return Client(url, key, app_id, persist_path=path, flush_interval=3600, batch_size=10, backoff=Backoff(0.05, 0.1))
+
+result = {}
+# The worker reachable: events tracked while the disk is full are sent from memory.
+reachable = client(url)
+fill()
+result["sent"] = [reachable.track("Full disk", {"n": n}) for n in range(100)]
+result["flushed"] = reachable.flush(timeout=60)
+result["pending"] = reachable.pending
+result["closed"] = reachable.close(timeout=0)
+# The worker unreachable: events still in memory at exit are lost, and the log says why.
+gone = client(down_url)
+fill()
+result["lost"] = [gone.track("Lost", {"n": n}) for n in range(5)]
+result["closed_gone"] = gone.close(timeout=0.3)
+# The worker unreachable: nothing is lost while the process lives, and space coming back lets the file keep them.
+down = client(down_url)
+fill()
+result["kept"] = [down.track("Kept", {"n": n}) for n in range(30)]
+result["flushed_down"] = down.flush(timeout=0.5)
+free()
+result["closed_down"] = down.close(timeout=0.5)
+later = client(url)
+result["pending_later"] = later.pending
+result["closed_later"] = later.close(timeout=60)
+print(json.dumps(result))
+"""
+
+
+def run_on_a_full_disk(url, app_id, folder):
+    mount = 'mount -t tmpfs -o size=512k oddlytics-full "$1" && shift && exec "$@"'
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", mount, "sh", folder,
+                           sys.executable, "-c", FULL_DISK_APP, url, f"http://127.0.0.1:{free_port()}", INGEST,
+                           app_id, folder], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), done.stderr
+
+
+def test_a_full_disk_under_persist_path_sends_from_memory_and_says_why(api, app_id, tmp_path):
+    result, log = run_on_a_full_disk(api.url, app_id, tmp_path)
+    assert None not in result["sent"] + result["kept"]
+    assert (result["flushed"], result["pending"], result["closed"]) == (True, 0, True)
+    assert result["flushed_down"] is False and result["closed_down"] is False
+    # Written to the file once space came back, so the next start sent them.
+    assert (result["pending_later"], result["closed_later"]) == (30, True)
+    assert sorted(stored_ids(api.url, app_id)) == sorted(result["sent"] + result["kept"])
+    assert result["closed_gone"] is False and None not in result["lost"]
+    assert f"5 events not sent and lost ({tmp_path}/queue.db could not be written: database or disk is full)" in log
+    assert "locked" not in log
+
+
+SHARING_APP = """
+import json, sys
+from oddlytics import Backoff, Client
+url, key, app_id, path = sys.argv[1:5]
+client = Client(url, key, app_id, persist_path=path, flush_interval=3600, batch_size=25, backoff=Backoff(0.05, 0.1))
+print("ready", flush=True)
+sys.stdin.readline()
+ids = [client.track("Shared", {"n": n}) for n in range(300)]
+result = {"ids": ids, "flushed": client.flush(timeout=60), "pending": client.pending}
+result["closed"] = client.close(timeout=60)
+print(json.dumps(result))
+"""
+
+
+def test_a_second_process_on_the_same_persist_path_is_told_and_keeps_its_queue_in_memory(api, app_id, tmp_path):
+    path = tmp_path / "queue.db"
+    apps = []
+    for _ in range(2):  # the first one holds the file before the second one starts
+        app = subprocess.Popen([sys.executable, "-c", SHARING_APP, api.url, INGEST, app_id, str(path)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        apps.append(app)
+        assert app.stdout.readline() == "ready\n"
+    outputs = []
+    for app in apps:  # both track and send at the same time
+        app.stdin.write("go\n")
+        app.stdin.flush()
+    for app in apps:
+        out, err = app.communicate(timeout=240)
+        assert app.returncode == 0, err
+        outputs.append((json.loads(out), err))
+    (holder, holder_log), (second, second_log) = outputs
+    for result in (holder, second):
+        assert (result["flushed"], result["pending"], result["closed"]) == (True, 0, True)
+    assert holder_log == ""
+    assert f"{path} is in use by another client" in second_log and "in memory only" in second_log
+    assert "kept in" not in second_log
+    assert sorted(stored_ids(api.url, app_id)) == sorted(holder["ids"] + second["ids"])
+    # Once both are gone the file is free again, and neither left anything in it.
+    assert make_client(api.url, app_id, persist_path=path).pending == 0

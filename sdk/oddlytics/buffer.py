@@ -6,6 +6,7 @@ pushed out from the head. Only the sender removes events, and only once the work
 Callers serialise access (the client's lock).
 """
 import collections
+import itertools
 import json
 import logging
 import os
@@ -14,11 +15,12 @@ import stat
 
 logger = logging.getLogger("oddlytics")
 
-# `track` writes under the client's lock: while another process holds the file's write lock, a write
-# gives up after this long and the event waits in memory for the next attempt, instead of blocking the
-# app for sqlite3's default 5 s.
+# `track` writes under the client's lock. The client holds its file (see SqliteBuffer), so no other connection
+# should hold a lock on it; should one all the same, a write gives up after this long and the event waits in
+# memory for the next attempt, instead of blocking the app for sqlite3's default 5 s.
 BUSY_TIMEOUT_MS = 5
-# Opening happens once, in the constructor; a writer of a few hundred ms must not cost persistence.
+# Opening happens once, in the constructor: how long it waits for a client closing the file (another process
+# shutting down) before giving up on persistence.
 OPEN_TIMEOUT_S = 1.0
 # The queue holds user ids and properties: owner-only, whatever the umask.
 FILE_MODE = 0o600
@@ -109,15 +111,29 @@ def queue_file(path):
     return path
 
 
+class QueueFileInUse(Exception):
+    """Another client (in this process or another one) holds the queue file."""
+
+
 class SqliteBuffer:
-    """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless another
-    connection holds the write lock: then the event waits in memory (`unsaved`), and the sender's next
-    `head` writes it, never waiting for the lock longer than BUSY_TIMEOUT_MS.
+    """A queue table in an SQLite file. Every `add` is committed before `track` returns, unless the file
+    cannot be written (a full disk, an I/O error, a lock held despite the below): then the event waits in
+    memory (`unsaved`) and is sent from there; the sender's next `head` (and `close`) tries to write it
+    again, never waiting for a lock longer than BUSY_TIMEOUT_MS. On a full disk the worker being reachable is what
+    matters: the events go out, and none is lost while the process lives.
+
+    Keys are this buffer's own, given at `add` and written with the row, so an event keeps its key whether
+    it is in memory or in the file (the client's flush targets and parked events refer to keys, and an
+    event sent from memory may be written to the file before its answer comes). That is sound because
+    only this buffer writes the file:
+
+    One client per file: the connection takes the file's lock when it opens and keeps it until `close`
+    (SQLite's EXCLUSIVE locking mode; the OS drops it if the process dies). Two clients sharing a file
+    each counted rows the other had deleted, so their `pending` only grew and `close` waited for events
+    that were gone; a second one now gets QueueFileInUse.
 
     WAL with synchronous=NORMAL: an event survives the process being killed (the case that
     matters for an app), not necessarily a power cut; that keeps `track` well under a millisecond.
-    One client per file is the intended use; two sharing one would both send its events, which
-    the worker de-duplicates by event_id.
     """
 
     persistent = True
@@ -128,18 +144,30 @@ class SqliteBuffer:
         # Autocommit; the client's lock, not SQLite's thread check, keeps threads apart.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
         try:
+            # Before WAL mode is entered: the WAL index then lives in this process's memory (no -shm file),
+            # and the first write's lock is never released, so no other connection can read or write.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS kept (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self._saved = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+            self._write(self._create_tables)  # a write, even when the tables exist: takes the lock now
+            self._saved, last = self._db.execute("SELECT COUNT(*), COALESCE(MAX(key), 0) FROM queue").fetchone()
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if _busy(error):
+                raise QueueFileInUse(f"{self.path} is in use by another client") from error
+            raise
         except Exception:
             self._db.close()
             raise
-        self._unsaved = collections.deque()  # JSON texts, oldest first, all newer than every saved row
-        self._unremoved = set()  # keys the worker answered for whose DELETE found the file locked
-        self._failing = False
+        self._next_key = last + 1
+        self._unsaved = collections.OrderedDict()  # key -> JSON text, oldest first: not in the file (yet)
+        self._unremoved = set()  # keys in the file the worker answered for whose DELETE failed
+        self.trouble = None  # why the file could not be written, while it cannot
+
+    def _create_tables(self):
+        self._db.execute("CREATE TABLE IF NOT EXISTS queue (key INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS kept (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def __len__(self):
         return self._saved - len(self._unremoved) + len(self._unsaved)
@@ -152,59 +180,76 @@ class SqliteBuffer:
     def add(self, event):
         if len(self) >= self.capacity:
             return False
-        self._unsaved.append(json.dumps(event))
-        if not self._failing:  # once the file is known to be locked, only the sender (`head`) tries again
+        self._unsaved[self._new_key()] = json.dumps(event)
+        if self.trouble is None:  # once a write failed, `add` does not retry every time: `head` does
             self._save()
         return True
 
+    def _new_key(self):
+        self._next_key += 1
+        return self._next_key - 1
+
     def head(self, count):
-        """The oldest `count` saved events as (key, event) pairs. Empty while nothing could be saved."""
+        """The oldest `count` events as (key, event) pairs, from the file and from memory."""
         self._save()
         self._delete_answered()
         rows = self._db.execute("SELECT key, event FROM queue ORDER BY key LIMIT ?",
                                 (count + len(self._unremoved),)).fetchall()
+        rows = [row for row in rows if row[0] not in self._unremoved]
+        rows += itertools.islice(self._unsaved.items(), count)
         events, unreadable = [], []
-        for key, text in rows:
-            if key in self._unremoved:
-                continue
+        for key, text in sorted(rows)[:count]:
             try:
                 events.append((key, json.loads(text)))
             except ValueError:
                 unreadable.append(key)
         if unreadable:  # a damaged row would otherwise sit at the head and stall the queue forever
             self.remove(unreadable)
-        return events[:count]
+        return events
 
     def remove(self, keys):
-        self._unremoved.update(keys)
+        for key in keys:
+            if self._unsaved.pop(key, None) is None:
+                self._unremoved.add(key)
         self._delete_answered()
 
     def requeue(self, key):
-        """Move one event to the back of the queue. Returns its new key; None if the file was locked."""
+        """Move one event to the back of the queue. Returns its new key; None if it is not queued."""
+        new_key = self._new_key()
+        if key in self._unsaved:
+            self._unsaved[new_key] = self._unsaved.pop(key)
+            return new_key
         def move():
-            moved = self._db.execute("INSERT INTO queue (event) SELECT event FROM queue WHERE key = ?", (key,))
+            moved = self._db.execute("INSERT INTO queue (key, event) SELECT ?, event FROM queue WHERE key = ?",
+                                     (new_key, key))
             self._db.execute("DELETE FROM queue WHERE key = ?", (key,))
-            return moved.lastrowid if moved.rowcount else None
+            return moved.rowcount
         try:
-            return self._write(move)
+            return new_key if self._write(move) else None
         except sqlite3.Error as error:
             self._trouble(error)
+        # The file cannot be written: the event moves to memory, and its row goes when the file can be written.
+        row = self._db.execute("SELECT event FROM queue WHERE key = ?", (key,)).fetchone()
+        if row is None or key in self._unremoved:
             return None
+        self._unsaved[new_key] = row[0]
+        self._unremoved.add(key)
+        return new_key
 
     def last_key(self):
-        if self._unsaved:
-            return float("inf")  # newer than every saved row; its real key is not known yet
-        return self._db.execute("SELECT MAX(key) FROM queue").fetchone()[0]
+        saved = self._db.execute("SELECT MAX(key) FROM queue").fetchone()[0]
+        unsaved = next(reversed(self._unsaved)) if self._unsaved else None
+        return max((k for k in (saved, unsaved) if k is not None), default=None)
 
     def first_key(self):
         rows = self._db.execute("SELECT key FROM queue ORDER BY key LIMIT ?", (len(self._unremoved) + 1,)).fetchall()
-        first = next((key for (key,) in rows if key not in self._unremoved), None)
-        return float("inf") if first is None and self._unsaved else first
+        saved = next((key for (key,) in rows if key not in self._unremoved), None)
+        unsaved = next(iter(self._unsaved)) if self._unsaved else None
+        return min((k for k in (saved, unsaved) if k is not None), default=None)
 
     def kept_value(self, name, new_value):
-        """The value kept in the file under `name`; the first call stores `new_value` (every client of the
-        file then gets the same one). While another connection holds the write lock, `new_value` is used
-        for this run only, and the next start stores it."""
+        """The value kept in the file under `name`; the first call stores `new_value`. If the file cannot be
+        written, `new_value` is used for this run only, and the next start stores it."""
         def stored():
             row = self._db.execute("SELECT value FROM kept WHERE name = ?", (name,)).fetchone()
             return row[0] if row else None
@@ -223,18 +268,18 @@ class SqliteBuffer:
         self._delete_answered()
         self._db.close()
 
-    # --- writing without waiting for another connection's lock -----------------------------
+    # --- writing, and carrying on from memory when the file cannot be written ----------------
 
     def _save(self):
         if not self._unsaved:
             return
-        texts = list(self._unsaved)
+        rows = list(self._unsaved.items())
         try:
-            self._write(lambda: self._db.executemany("INSERT INTO queue (event) VALUES (?)", ((t,) for t in texts)))
+            self._write(lambda: self._db.executemany("INSERT INTO queue (key, event) VALUES (?, ?)", rows))
         except sqlite3.Error as error:
             self._trouble(error)
             return
-        self._saved += len(texts)
+        self._saved += len(rows)
         self._unsaved.clear()
         self._recovered()
 
@@ -263,12 +308,17 @@ class SqliteBuffer:
             raise
 
     def _trouble(self, error):
-        if not self._failing:
-            self._failing = True
-            logger.warning("oddlytics: cannot write to %s (%s); %d new events wait in memory until it can",
-                           self.path, error, len(self._unsaved))
+        if self.trouble is None:
+            logger.warning("oddlytics: cannot write to %s (%s); new events are sent from memory until it can, and "
+                           "are lost if the app exits before they are sent or written", self.path, error)
+        self.trouble = str(error)
 
     def _recovered(self):
-        if self._failing:
-            self._failing = False
+        if self.trouble is not None:
+            self.trouble = None
             logger.info("oddlytics: %s is writable again", self.path)
+
+
+def _busy(error):
+    # sqlite_errorname is Python 3.11+; older ones only have the message.
+    return getattr(error, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(error)

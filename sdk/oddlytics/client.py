@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from .backoff import Backoff
-from .buffer import MemoryBuffer, SqliteBuffer
+from .buffer import MemoryBuffer, QueueFileInUse, SqliteBuffer
 from .plan import SplitPlan
 from .session import DEFAULT_IDLE_TIMEOUT, Session
 from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_body, post_batch
@@ -19,7 +19,7 @@ logger = logging.getLogger("oddlytics")
 # Where a persistent queue file keeps the anonymous user id (like the original Swift SDK's stored UUID).
 ANONYMOUS_USER_ID = "anonymous_user_id"
 MAX_BATCH = 1000  # the most events the worker accepts per request (older workers: 100, see Split)
-# While the queue file is locked by another process nothing can be read from it: look again this soon.
+# Events are queued but none could be read (damaged rows, just dropped): look again this soon.
 STORAGE_RETRY_S = 0.1
 
 
@@ -229,7 +229,8 @@ class Client:
                            left - lost, self._buffer.path)
         if lost:
             logger.warning("oddlytics: %d events not sent and lost (%s)", lost,
-                           "the queue file stayed locked" if self._buffer.persistent else "no persist_path")
+                           f"{self._buffer.path} could not be written: {self._buffer.trouble}"
+                           if self._buffer.persistent else "no persist_path")
         return left == 0
 
     # --- building events ----------------------------------------------------------------------
@@ -278,6 +279,11 @@ class Client:
             return MemoryBuffer(capacity)
         try:
             return SqliteBuffer(path, capacity)
+        except QueueFileInUse as error:
+            logger.error("oddlytics: persistence is off: %s (one client per persist_path; give each process its "
+                         "own file); events wait in memory only and are lost if the app exits before they are sent",
+                         error)
+            return MemoryBuffer(capacity)
         except Exception as error:  # noqa: BLE001 - an unusable file must not stop the app starting
             logger.error("oddlytics: persistence is off: cannot use %s as the queue file (%s: %s); events "
                          "wait in memory only and are lost if the app exits before they are sent",
@@ -294,7 +300,7 @@ class Client:
                 if batch is None:
                     return
                 if not batch:
-                    with self._lock:  # events are queued but the file is locked: nothing to read yet
+                    with self._lock:  # events are queued but none could be read
                         self._retry_at = time.monotonic() + STORAGE_RETRY_S
                     continue
                 batch = batch[:fit_body([encoded_size(event) for _, event in batch])]

@@ -1,11 +1,13 @@
 """The SDK's queues: bounded, oldest first, removal by key; the SQLite one survives reopening."""
+import logging
 import os
 import sqlite3
 import stat
+from contextlib import closing
 
 import pytest
 
-from oddlytics.buffer import MemoryBuffer, SqliteBuffer
+from oddlytics.buffer import MemoryBuffer, QueueFileInUse, SqliteBuffer
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -69,7 +71,7 @@ def test_sqlite_buffer_skips_a_damaged_row(tmp_path):
     buffer = SqliteBuffer(path, 10)
     buffer.add({"n": 0})
     buffer.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:  # closed: an open connection would hold the file
         db.execute("INSERT INTO queue (event) VALUES ('{not json')")
     buffer = SqliteBuffer(path, 10)
     buffer.add({"n": 2})
@@ -115,8 +117,8 @@ def test_the_queue_files_are_readable_by_the_owner_only(tmp_path, umask_022):
     path = tmp_path / "q.db"
     buffer = SqliteBuffer(path, 10)
     buffer.add({"user_id": "u-1"})
-    files = [path, tmp_path / "q.db-wal", tmp_path / "q.db-shm"]
-    assert [mode(f) for f in files] == [0o600] * 3
+    files = [path, tmp_path / "q.db-wal"]  # no -shm: the WAL index of a held file lives in memory
+    assert [mode(f) for f in files] == [0o600] * 2
     buffer.close()
 
 
@@ -128,36 +130,62 @@ def test_a_queue_file_left_world_readable_is_tightened(tmp_path, umask_022):
     assert mode(path) == 0o600
 
 
-@pytest.fixture
-def locked(tmp_path):
-    """The queue file, and a second connection that holds its write lock until released."""
+def test_a_file_is_held_by_one_buffer_until_it_closes(tmp_path):
+    path = tmp_path / "q.db"
+    first = SqliteBuffer(path, 10)
+    first.add({"n": 0})
+    with pytest.raises(QueueFileInUse, match="in use by another client"):
+        SqliteBuffer(path, 10)
+    with closing(sqlite3.connect(path, timeout=0)) as other:  # nor can anything else read or write it
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("SELECT COUNT(*) FROM queue")
+    first.close()
+    second = SqliteBuffer(path, 10)
+    assert events(second, second.head(10)) == [0] and len(second) == 1
+    second.close()
+
+
+def big(n):
+    return {"n": n, "pad": "x" * 5000}  # needs pages of its own: a full file refuses it
+
+
+def test_a_full_file_keeps_events_in_memory_hands_them_out_and_writes_them_once_there_is_room(tmp_path, caplog):
     path = tmp_path / "q.db"
     buffer = SqliteBuffer(path, 10)
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    yield buffer, other
-    other.close()
-    buffer.close()
-
-
-def test_add_does_not_wait_for_a_locked_file_and_saves_later(locked):
-    buffer, other = locked
-    assert buffer.add({"n": 0}) and buffer.add({"n": 1})
-    assert (len(buffer), buffer.unsaved, buffer.head(10)) == (2, 2, [])
-    assert buffer.first_key() > 10**9 and buffer.last_key() > 10**9  # "after everything saved"
-    other.execute("ROLLBACK")
-    assert events(buffer, buffer.head(10)) == [0, 1] and buffer.unsaved == 0
-
-
-def test_events_answered_while_the_file_is_locked_are_not_sent_again(locked):
-    buffer, other = locked
-    other.execute("ROLLBACK")
-    for n in range(3):
-        buffer.add({"n": n})
+    buffer.add(big(0))
+    # A full disk as SQLite reports it (SQLITE_FULL): the file may not grow past its size now.
+    pages = buffer._db.execute("PRAGMA page_count").fetchone()[0]
+    buffer._db.execute(f"PRAGMA max_page_count={pages}")
+    with caplog.at_level(logging.WARNING, logger="oddlytics"):
+        assert buffer.add(big(1)) and buffer.add(big(2))
+    assert "database or disk is full" in caplog.text and buffer.trouble == "database or disk is full"
+    assert (len(buffer), buffer.unsaved) == (3, 2)
     head = buffer.head(10)
-    other.execute("BEGIN IMMEDIATE")
-    buffer.remove([head[0][0]])
-    assert events(buffer, buffer.head(10)) == [1, 2] and len(buffer) == 2
-    other.execute("ROLLBACK")
-    buffer.head(10)
-    assert other.execute("SELECT COUNT(*) FROM queue").fetchone()[0] == 2
+    assert events(buffer, head) == [0, 1, 2]
+    assert (buffer.first_key(), buffer.last_key()) == (head[0][0], head[2][0])
+    buffer.remove([head[1][0]])  # sent from memory
+    moved = buffer.requeue(head[0][0])  # the file cannot take the moved row: it goes to memory too
+    assert events(buffer, buffer.head(10)) == [2, 0] and (len(buffer), buffer.unsaved) == (2, 2)
+    buffer._db.execute("PRAGMA max_page_count=1000000")  # room again
+    assert buffer.head(10) == [(head[2][0], big(2)), (moved, big(0))]  # written, keys kept
+    assert (buffer.unsaved, buffer.trouble) == (0, None)
+    buffer.close()
+    reopened = SqliteBuffer(path, 10)
+    assert reopened.head(10) == [(head[2][0], big(2)), (moved, big(0))] and len(reopened) == 2
+    reopened.close()
+
+
+def test_an_event_sent_from_memory_and_written_before_its_answer_is_removed_from_the_file(tmp_path):
+    buffer = SqliteBuffer(tmp_path / "q.db", 10)
+    buffer.add(big(0))
+    pages = buffer._db.execute("PRAGMA page_count").fetchone()[0]
+    buffer._db.execute(f"PRAGMA max_page_count={pages}")
+    buffer.add(big(1))
+    in_flight = buffer.head(10)
+    buffer._db.execute("PRAGMA max_page_count=1000000")
+    buffer.add(big(2))
+    assert buffer.head(10)[:2] == in_flight and buffer.unsaved == 0  # written while it was being sent
+    buffer.remove([key for key, _ in in_flight])  # the worker's answer
+    assert events(buffer, buffer.head(10)) == [2] and len(buffer) == 1
+    buffer.close()
+    assert events(buffer, SqliteBuffer(tmp_path / "q.db", 10).head(10)) == [2]

@@ -1,5 +1,5 @@
-"""The client with `persist_path`: the README's own example path, unusable paths, a file locked by another process."""
-import sqlite3
+"""The client with `persist_path`: the README's own example path, unusable paths, a file held by another client."""
+import logging
 import subprocess
 import sys
 import textwrap
@@ -39,20 +39,18 @@ def test_an_unusable_path_is_reported_on_stderr_even_without_logging_configured(
     assert "persistence is off" in done.stderr and "a-file" in done.stderr
 
 
-def test_track_does_not_wait_for_a_locked_queue_file_and_sends_the_event_once_free(tmp_path):
+def test_a_second_client_on_a_held_file_says_so_and_sends_from_memory(tmp_path, caplog):
     path = tmp_path / "q.db"
-    send = ScriptedSend()
-    c = client(send, persist_path=path)
-    c.track("before")
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process writing, e.g. a second copy of the app
-    try:
-        during = c.track("during")
-        assert during is not None and c.pending == 2
-        assert c.flush(timeout=0.3) is False
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    assert c.flush(timeout=10)
-    assert during in sum(send.batches, []) and c.pending == 0
-    c.close()
+    first_send, second_send = ScriptedSend(*[Retry("down")] * 10_000), ScriptedSend()
+    first = client(first_send, persist_path=path)
+    kept = first.track("kept in the file")
+    with caplog.at_level(logging.ERROR, logger="oddlytics"):
+        second = client(second_send, persist_path=path)
+    assert f"{path} is in use by another client" in caplog.text and "in memory only" in caplog.text
+    sent = second.track("from memory")
+    assert second.flush(timeout=10) and second.pending == 0 and second_send.batches == [[sent]]
+    assert second.close(timeout=1)
+    assert first.close(timeout=0.1) is False  # the first client's event stays in its file
+    restarted_send = ScriptedSend()
+    restarted = client(restarted_send, persist_path=path)
+    assert restarted.close(timeout=10) and restarted_send.batches == [[kept]]

@@ -1,4 +1,7 @@
-"""Retention against a dedicated worker with RETENTION_DAYS=30 (purges touch every app of its database)."""
+"""Retention against a dedicated worker with RETENTION_DAYS=30 (purges touch every app of its database).
+
+By default history survives: raw events and whatever names a user or a session go, the anonymous aggregates stay;
+RETENTION_KEEPS_AGGREGATES=off deletes the aggregates with the events, as every other deletion does."""
 import time
 from datetime import datetime
 
@@ -13,11 +16,16 @@ WINDOW = {"days": "60"}
 
 
 @pytest.fixture(scope="module")
-def retained(tmp_path_factory):
+def retained_worker(tmp_path_factory):
     server = Worker(tmp_path_factory.mktemp("retention"), variables={**KEYS, "RETENTION_DAYS": "30"})
     server.start()
-    yield Api(server.url)
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def retained(retained_worker):
+    return Api(retained_worker.url)
 
 
 def seed(api, app_id, ages_in_days, user_id="u1"):
@@ -38,14 +46,70 @@ def emptied(retained):
     return retained
 
 
-def test_purge_removes_events_older_than_retention_days_and_their_rollups(emptied, app_id):
+@pytest.fixture(scope="module")
+def forgetful(tmp_path_factory):
+    server = Worker(tmp_path_factory.mktemp("retention-off"),
+                    variables={**KEYS, "RETENTION_DAYS": "30", "RETENTION_KEEPS_AGGREGATES": "off"})
+    server.start()
+    api = Api(server.url)
+    assert purge(api).status_code == 200
+    yield api
+    server.stop()
+
+
+def test_purge_removes_old_events_and_keeps_their_aggregates(emptied, app_id):
     seed(emptied, app_id, [40, 31, 29, 1])
+    emptied.fold_all()
+    before = emptied.read("/stats/overview", app_id=app_id, **WINDOW)
     response = purge(emptied)
     assert response.status_code == 200
     body = response.json()
-    assert (body["deleted"], body["complete"], body["days"]) == ({"events": 2, "apps": 0}, True, 30)
-    left = assert_rollups_match_events(emptied, app_id, WINDOW)
+    assert (body["deleted"], body["complete"], body["days"], body["aggregates_kept"]) == (
+        {"events": 2, "apps": 0}, True, 30, True)
+    assert sorted(e["event"] for e in remaining_events(emptied, app_id, WINDOW)) == ["E1", "E29"]
+    after = emptied.read("/stats/overview", app_id=app_id, **WINDOW)
+    assert (after["events"], after["sessions"]) == (before["events"], before["sessions"]) == (4, 4)
+    # The user sets before the horizon are gone: distinct users over the window come from the sketches, declared.
+    assert after["users"] == 1 and after["approximate"] is True and "users" in after["approximate_figures"]
+    names = [e["event"] for e in emptied.read("/stats/events", app_id=app_id, **WINDOW)["events"]]
+    assert sorted(names) == ["E1", "E29", "E31", "E40"]
+    recent = emptied.read("/stats/overview", app_id=app_id, days="10")
+    assert (recent["events"], recent["users"], recent["approximate"]) == (1, 1, False)
+
+
+def test_purge_with_aggregates_off_removes_events_and_their_rollups(forgetful, app_id):
+    seed(forgetful, app_id, [40, 31, 29, 1])
+    body = purge(forgetful).json()
+    assert (body["deleted"], body["complete"], body["aggregates_kept"]) == ({"events": 2, "apps": 0}, True, False)
+    left = assert_rollups_match_events(forgetful, app_id, WINDOW)
     assert sorted(e["event"] for e in left) == ["E1", "E29"]
+
+
+def test_purged_users_leave_no_trace_and_erasing_a_user_after_a_purge_removes_the_rest(emptied, retained_worker, app_id):
+    from test_free_plan import rows_naming
+
+    gone, kept = f"gone-{app_id}", f"kept-{app_id}"
+    seed(emptied, app_id, [40, 35], user_id=gone)
+    seed(emptied, app_id, [40, 3], user_id=kept)
+    emptied.fold_all()
+    purge(emptied)
+    assert rows_naming(retained_worker, gone) == {}
+    assert emptied.read("/users", search=gone, days="3660")["users"] == []
+    assert [u["user_id"] for u in emptied.read("/users", search=kept, days="3660")["users"]] == [kept]
+    assert emptied.request("DELETE", "/admin/users", key=KEYS["AUTH_KEY"], params={"user_id": kept}).status_code == 200
+    assert rows_naming(retained_worker, kept) == {}
+
+
+def test_breakdown_users_do_not_reach_before_the_horizon(emptied, app_id):
+    seed(emptied, app_id, [40, 2])
+    emptied.fold_all()
+    purge(emptied)
+    old = emptied.read("/stats/breakdown", app_id=app_id, by="event", **WINDOW)
+    assert {v["value"]: (v["events"], v["users"]) for v in old["values"]} == {"E40": (1, None), "E2": (1, None)}
+    assert "users_since" in old
+    recent = emptied.read("/stats/breakdown", app_id=app_id, by="event", days="10")
+    assert [(v["value"], v["events"], v["users"]) for v in recent["values"]] == [("E2", 1, 1)]
+    assert "users_since" not in recent
 
 
 def test_purge_cutoff_is_the_hour_start_retention_days_ago(retained):
@@ -58,24 +122,34 @@ def test_purge_cutoff_is_the_hour_start_retention_days_ago(retained):
 
 def test_purging_again_removes_nothing(emptied, app_id):
     seed(emptied, app_id, [45, 2])
+    emptied.fold_all()
     assert purge(emptied).json()["deleted"]["events"] == 1
     assert purge(emptied).json()["deleted"] == {"events": 0, "apps": 0}
-    assert len(assert_rollups_match_events(emptied, app_id, WINDOW)) == 1
+    assert len(remaining_events(emptied, app_id, WINDOW)) == 1
 
 
-def test_an_app_with_only_expired_events_disappears(emptied, app_id):
+def test_an_app_with_only_expired_events_keeps_its_history(emptied, app_id):
     user = f"gone-{app_id}"
     seed(emptied, app_id, [50, 35], user_id=user)
-    assert purge(emptied).json()["deleted"] == {"events": 2, "apps": 1}
-    assert emptied.read("/apps", app_id=app_id, days="3660")["apps"] == []
+    emptied.fold_all()
+    assert purge(emptied).json()["deleted"] == {"events": 2, "apps": 0}
+    assert [a["events"] for a in emptied.read("/apps", app_id=app_id, days="3660")["apps"]] == [2]
     assert emptied.read("/users", search=user, days="3660")["users"] == []
+
+
+def test_an_app_with_only_expired_events_disappears_with_aggregates_off(forgetful, app_id):
+    user = f"gone-{app_id}"
+    seed(forgetful, app_id, [50, 35], user_id=user)
+    assert purge(forgetful).json()["deleted"] == {"events": 2, "apps": 1}
+    assert forgetful.read("/apps", app_id=app_id, days="3660")["apps"] == []
+    assert forgetful.read("/users", search=user, days="3660")["users"] == []
 
 
 def test_explicit_days_overrides_the_variable(retained, app_id):
     seed(retained, app_id, [20, 5, 1])
     # Other tests' events between 7 and 30 days old go too: only this app's are asserted.
     assert purge(retained, days="7").json()["days"] == 7
-    assert sorted(e["event"] for e in assert_rollups_match_events(retained, app_id, WINDOW)) == ["E1", "E5"]
+    assert sorted(e["event"] for e in remaining_events(retained, app_id, WINDOW)) == ["E1", "E5"]
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "abc", "1.5", "²", "1" * 5000, "99999999"], ids=lambda v: v[:20])

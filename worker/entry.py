@@ -86,7 +86,8 @@ async def on_scheduled(event, env, ctx):
 
     db = Database(env.DB)
     print("oddlytics: fold:", await scheduled_fold(db))
-    retention_days = config.from_env(env).retention_days
-    if retention_days and getattr(event, "cron", None) == RETENTION_CRON:
-        result = await purge_expired(db, int(time.time() * 1000), retention_days)
+    settings = config.from_env(env)
+    if settings.retention_days and getattr(event, "cron", None) == RETENTION_CRON:
+        result = await purge_expired(db, int(time.time() * 1000), settings.retention_days,
+                                     settings.retention_keeps_aggregates)
         print("oddlytics: retention purge:", result)

@@ -3,13 +3,17 @@ from api.auth import KEY_SCOPES
 from limits import ascii_int
 
 # Workers Rate Limiting bindings (wrangler.toml) counting POST /track requests, by what they count.
+OFF = ("off", "false", "no", "0")
 TRACK_LIMIT_BINDINGS = {"ip": "TRACK_LIMIT_PER_IP", "app": "TRACK_LIMIT_PER_APP"}
 
 
 class Settings:
-    def __init__(self, keys, retention_days=None, track_limiters=None):
+    def __init__(self, keys, retention_days=None, track_limiters=None, retention_keeps_aggregates=True):
         self.keys = keys
         self.retention_days = retention_days
+        # Retention deletes raw events and what names a user or session; the anonymous aggregates (events,
+        # sessions, user counts per hour, day, name and value) stay unless RETENTION_KEEPS_AGGREGATES=off.
+        self.retention_keeps_aggregates = retention_keeps_aggregates
         # {"ip": limiter, "app": limiter}; a missing binding, or TRACK_RATE_LIMITS=off, leaves that one out.
         self.track_limiters = track_limiters or {}
 
@@ -35,4 +39,5 @@ def from_env(env, adapt_limiter=None):
         track_limiters=track_limiters(env, adapt_limiter) if adapt_limiter else {},
         keys={name: _text(env, name) for name in KEY_SCOPES},
         retention_days=ascii_int(retention, 6) or None,
+        retention_keeps_aggregates=(_text(env, "RETENTION_KEEPS_AGGREGATES") or "on").lower() not in OFF,
     )

@@ -1,7 +1,26 @@
-"""Purging expired events: those older than RETENTION_DAYS go, rollups with them. Run daily by the cron trigger
-(`on_scheduled`, production only) and on demand through `POST /admin/purge`."""
-from rollups import erasure
+"""Purging expired events: run daily by the cron trigger (`on_scheduled`, production only) and on demand through
+`POST /admin/purge`.
+
+By default history survives: raw events older than the cutoff go, and with them whatever names a user or a session
+(the sessions they ended in, the per-user sets of those hours and days, users left without events); the anonymous
+aggregates stay (events, sessions and user counts per hour, day, name and breakdown value, session lengths, new
+users, the users sketches), so last year's charts still work. The horizon is kept in `meta` (`purged_before`):
+figures that need the per-user sets (exact distinct users, breakdown users) know where those stop. With
+RETENTION_KEEPS_AGGREGATES=off the expired events go the way every deletion does (rollups/erasure.py), rollups
+with them.
+
+A purge step deletes what it forgets in one transaction per chunk of events; only folded events go (an unfolded
+event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
+"""
+from d1 import D1Error
+from rollups import erasure, fold
+from rollups.grains import DAILY, HOURLY
+from rollups.raw_events import EVENT_APPS
+from sql import Sql
 from tz.timeutil import DAY, HOUR, MS
+
+CHUNK = 5000
+HORIZON_SQL = "SELECT CAST(value AS INTEGER) AS ms FROM meta WHERE key = 'purged_before'"
 
 
 def cutoff_ms(now_ms, retention_days):
@@ -10,8 +29,74 @@ def cutoff_ms(now_ms, retention_days):
     return (cutoff - cutoff % HOUR) * MS
 
 
-async def purge_expired(db, now_ms, retention_days):
-    """Delete events stamped before the cutoff. Returns the erasure payload plus the cutoff (epoch ms)."""
+async def horizon(db):
+    """The purge horizon, epoch seconds: raw events and per-user sets before it are gone (0: none purged)."""
+    row = await db.first(HORIZON_SQL)
+    return (row["ms"] or 0) // MS if row else 0
+
+
+def forget_statements(cutoff, chunk=CHUNK):
+    """One purge step that keeps the aggregates: the next `chunk` folded events before `cutoff` (ms) go, with the
+    sessions that ended before it, the user sets of whole hours and days before it, and users with no later
+    event. The chunk is the same selection in every statement (nothing before the last one changes `events`)."""
+    gone = Sql(f"""id IN (SELECT id FROM events WHERE app_id IN {EVENT_APPS} AND ts < ?
+  AND id <= (SELECT folded FROM fold_state WHERE id = 1) ORDER BY app_id, ts, id LIMIT {int(chunk)})""", [cutoff])
+    cutoff_s = cutoff // MS
+    ended = "(app_id, session_id) IN (SELECT app_id, session_id FROM events WHERE " + gone + ")"
+    ended_sessions = ended + Sql(" AND last_ts < ?", [cutoff])
+    in_sessions = Sql("(app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE ") + ended_sessions + ")"
+    per_user = "WHERE users.user_id = g.user_id AND users.app_id = g.app_id"
+    statements = [
+        # Users keep counting their remaining events and sessions: an erasure later empties them exactly.
+        Sql("UPDATE users SET sessions = users.sessions - g.n FROM (SELECT user_id, app_id, COUNT(*) AS n "
+            "FROM session_users WHERE ") + in_sessions + f" GROUP BY 1, 2) AS g {per_user}",
+        "UPDATE users SET events = users.events - g.n FROM (SELECT user_id, app_id, COUNT(*) AS n FROM events WHERE "
+        + gone + f" AND user_id IS NOT NULL GROUP BY 1, 2) AS g {per_user}",
+        # Who did what in a session, then the session itself.
+        *(Sql(f"DELETE FROM {table} WHERE ") + in_sessions for table in ("session_events", "session_users", "session_dims")),
+        Sql("DELETE FROM sessions WHERE ") + ended_sessions,
+    ]
+    # User sets of the buckets the chunk touched, where the whole bucket lies before the cutoff.
+    for grain in (HOURLY, DAILY):
+        statements.append(f"DELETE FROM {grain.users} WHERE (app_id, {grain.column}) IN (SELECT DISTINCT app_id, "
+                          f"{grain.bucket('ts')} FROM events WHERE " + gone
+                          + Sql(f") AND {grain.column} + {grain.seconds} <= ?", [cutoff_s]))
+    # Breakdown user sets (kept for the fields of any event only): by the app's keys and the chunk's days.
+    statements.append(Sql("""DELETE FROM daily_dim_users WHERE (app_id, event_name, dim, kind, value, day) IN
+  (SELECT k.app_id, k.event_name, k.dim, k.kind, k.value, d.day FROM dim_values k JOIN (SELECT DISTINCT app_id, """
+                          + DAILY.bucket("ts") + " AS day FROM events WHERE ") + gone
+                      + Sql(f") d ON d.app_id = k.app_id WHERE k.event_name = '' AND d.day + {DAY} <= ?)", [cutoff_s]))
+    statements += [
+        # A user with no event after the cutoff: every trace of them goes (their counts stay in the aggregates).
+        "DELETE FROM users WHERE (user_id, app_id) IN (SELECT user_id, app_id FROM events WHERE " + gone
+        + Sql(" AND user_id IS NOT NULL) AND (events <= 0 OR last_seen < ?)", [cutoff]),
+        Sql("INSERT INTO meta (key, value) VALUES ('purged_before', ?) ON CONFLICT (key) DO UPDATE SET "
+            "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", [str(cutoff)]),
+    ]
+    return statements, "DELETE FROM events WHERE " + gone
+
+
+async def forget_expired(db, cutoff, chunk=CHUNK):
+    """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event."""
+    await fold.try_catch_up(db)
+    while True:
+        statements, delete_events = forget_statements(cutoff, chunk)
+        try:
+            results = await db.batch([*statements, delete_events])
+        except D1Error:
+            if chunk == 1:
+                raise
+            chunk = max(1, chunk // fold.SHRINK)
+            continue
+        removed = int(results[-1]["meta"].get("changes", 0))
+        return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
+
+
+async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
+    """Delete events stamped before the cutoff. Returns the route's payload plus the cutoff (epoch ms)."""
     cutoff = cutoff_ms(now_ms, retention_days)
-    result = await erasure.erase(db, erasure.older_than(cutoff))
-    return {**result, "cutoff_ms": cutoff}
+    if keep_aggregates:
+        result = await forget_expired(db, cutoff)
+    else:
+        result = await erasure.erase(db, erasure.older_than(cutoff))
+    return {**result, "cutoff_ms": cutoff, "aggregates_kept": keep_aggregates}

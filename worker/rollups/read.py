@@ -4,7 +4,7 @@ A range [start, end) of whole UTC hours is read as whole UTC days from `daily*` 
 at either end from `hourly*` tables, so a 30-day range reads about 30 + 46 rows per app, not 720.
 All-app reads go app by app (`apps` first, then each app's key range): every rollup is keyed by app.
 """
-from rollups import fold, hll
+from rollups import fold, hll, purge
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
@@ -60,8 +60,9 @@ async def counter_totals(db, scope, start, end, by_app=False):
 async def distinct_users(db, scope, start, end, totals, by_app=False):
     """({app_id or None: users}, approximate) over [start, end). `totals` from counter_totals (same by_app).
 
-    Exact (COUNT DISTINCT over hourly_users/daily_users) while that reads at most EXACT_USERS_MAX rows, or when
-    the range is one whole UTC day of one app; otherwise merged HyperLogLog sketches (error <= 2%, declared).
+    Exact (COUNT DISTINCT over hourly_users/daily_users) while that reads at most EXACT_USERS_MAX rows and the
+    range starts after the purge horizon (before it those sets are gone), or when the range is one whole UTC day
+    of one app; otherwise merged HyperLogLog sketches (error <= 2%, declared).
     """
     buckets = sum(t["user_buckets"] for t in totals.values())
     if buckets == 0:
@@ -70,7 +71,7 @@ async def distinct_users(db, scope, start, end, totals, by_app=False):
     if (scope.app_id is not None or by_app) and len(parts) == 1 and parts[0][0] is DAILY and parts[0][2] - parts[0][1] == DAY:
         return {key: t["user_buckets"] for key, t in totals.items()}, False
     group = "app_id" if by_app else "NULL"
-    if buckets <= EXACT_USERS_MAX:
+    if buckets <= EXACT_USERS_MAX and start >= await purge.horizon(db):
         user_ids = union(scope, start, end, "t.user_id AS user_id", lambda grain: grain.users)
         rows = await db.query(f"SELECT {group} AS app_id, COUNT(DISTINCT user_id) AS users FROM (" + user_ids
                               + ") GROUP BY 1")

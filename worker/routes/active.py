@@ -18,7 +18,7 @@ from collections import namedtuple
 
 from api.params import Scope, check_bucket_count, choice_param
 from api.web import ok
-from rollups import hll, read
+from rollups import hll, purge, read
 from rollups.grains import GRAINS
 from sql import Sql
 from tz import zones
@@ -133,7 +133,8 @@ class ActiveUsers:
             self.user_rows[unit] += user_rows
             self.rows[unit] += rows
             self.sketch_texts[unit] += sketches
-        if sum(self.user_rows) <= read.EXACT_USERS_MAX:
+        # The user sets are gone before the purge horizon: sketches then (rollups/purge.py).
+        if sum(self.user_rows) <= read.EXACT_USERS_MAX and min(u.start for u in self.units) >= await purge.horizon(db):
             self.sets = [set() for _ in self.units]
             for unit, value in await per_unit(db, scope, ranges, "json_group_array(DISTINCT t.user_id)",
                                               lambda grain: grain.users):

@@ -56,6 +56,6 @@ async def purge(ctx):
     if days is None:
         raise BadRequest("no retention period: set the RETENTION_DAYS variable or pass ?days=N",
                          [detail(None, "days", "required when RETENTION_DAYS is not set")])
-    result = await purge_expired(ctx.db, ctx.now_ms, days)
+    result = await purge_expired(ctx.db, ctx.now_ms, days, ctx.settings.retention_keeps_aggregates)
     cutoff = result.pop("cutoff_ms")
     return ok({**result, "days": days, "cutoff": to_iso(cutoff)})

@@ -14,10 +14,10 @@ import json
 from api.params import Scope, int_param, text_param
 from api.web import ok
 from errors import BadRequest, detail
-from rollups import dims, read
+from rollups import dims, purge, read
 from sql import Sql
 from tz import zones
-from tz.timeutil import DAY
+from tz.timeutil import DAY, seconds_to_iso
 
 # Counting distinct users costs D1 two to four rows read per set row (the DISTINCT's temporary index).
 EXACT_USER_ROWS = 1500
@@ -156,6 +156,9 @@ async def breakdown(ctx):
     listed = sorted((row for row in rows if row["kind"] != 2 and row["events"] > 0),
                     key=lambda row: (-row["events"], row["kind"], row["value"]))
     shown, rest = listed[:limit], listed[limit:] + [row for row in rows if row["kind"] == 2]
+    # Users are counted from per-user sets, which retention removes (rollups/purge.py): not before its horizon.
+    since = await purge.horizon(ctx.db) if users_kept and shown else 0
+    users_kept = users_kept and utc_days(scope)[0] >= since
     users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown])
                       if users_kept else ({}, False))
     values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"] if sessions_kept else None,
@@ -168,7 +171,8 @@ async def breakdown(ctx):
     freshness = read.freshness(pending, users_approximate=users_kept and bool(values) and (sampled or not whole_days))
     return ok({"by": dim, "event": event, "range": scope.as_json(), "total": {"events": total}, "values": values,
                "other": other, "capped": any(r["kind"] == 2 for r in rows),
-               **({"users_sampled": True} if sampled else {}), **freshness})
+               **({"users_sampled": True} if sampled else {}),
+               **({"users_since": seconds_to_iso(since)} if since and not users_kept else {}), **freshness})
 
 
 PROPERTY_DIMS = Sql("k.dim >= ? AND k.dim < ?", [dims.PROPERTY_PREFIX, dims.PROPERTY_END])

@@ -35,3 +35,28 @@ def test_a_range_past_3660_days_names_the_interval_asked_for(api, app_id):
     assert response.status_code == 400
     assert "interval=week" in response.json()["error"]
     assert [d["field"] for d in response.json()["details"]] == ["interval"]
+
+
+# 8. Events from the future: a timestamp later than the moment of receipt is stored as that moment.
+@pytest.mark.parametrize("ahead_ms", [2 * HOUR_MS, 3 * 24 * HOUR_MS])
+def test_an_event_stamped_ahead_is_stored_at_its_arrival_and_read_at_once(api, app_id, ahead_ms):
+    before = int(time.time() * 1000)
+    user = f"{app_id}-u1"
+    response = api.track(event(app_id, user_id=user, timestamp=iso(before + ahead_ms)))
+    assert response.status_code == 200, response.text
+    after = int(time.time() * 1000)
+    [stored] = api.read("/events", app_id=app_id)["events"]
+    assert before - 1000 <= epoch_ms(stored["timestamp"]) <= after
+    assert stored["timestamp"] == stored["received_at"]
+    api.fold_all()
+    assert api.read("/stats/overview", app_id=app_id)["events"] == 1  # the default range ends now
+    [app] = api.read("/apps", app_id=app_id)["apps"]
+    assert epoch_ms(app["last_seen"]) <= after
+    assert epoch_ms(api.read("/user", user_id=user)["last_seen"]) <= after
+
+
+def test_an_event_stamped_a_few_seconds_behind_keeps_its_time(api, app_id):
+    stamp = int(time.time() * 1000) - 5000
+    assert api.track(event(app_id, timestamp=iso(stamp))).status_code == 200
+    [stored] = api.read("/events", app_id=app_id)["events"]
+    assert epoch_ms(stored["timestamp"]) == stamp

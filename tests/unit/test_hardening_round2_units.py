@@ -19,6 +19,40 @@ def event(app_id="a", **fields):
     return {"event": "e", "app_id": app_id, "session_id": "s", **fields}
 
 
+# 1. Every app of a body is charged.
+def test_every_app_a_body_names_is_charged():
+    charged = []
+
+    async def app_limiter(key):
+        charged.append(key)
+        return key != "victim"
+
+    settings_ = Settings({}, track_limiters={"app": app_limiter})
+    body = json.dumps({"events": [event(f"decoy-{n}") for n in range(9)] + [event("victim")] * 990})
+    request = Request("POST", "http://w/track", {}, None, client_ip="1.2.3.4")
+    request._text = body
+    with pytest.raises(TooManyRequests):
+        asyncio.run(ratelimit.check_track(request, settings_))
+    assert charged == [f"decoy-{n}" for n in range(9)] + ["victim"]
+
+
+def test_a_body_naming_more_apps_than_allowed_is_refused_before_any_app_is_charged():
+    charged = []
+
+    async def app_limiter(key):
+        charged.append(key)
+        return True
+
+    request = Request("POST", "http://w/track", {}, None, client_ip="1.2.3.4")
+    request._text = json.dumps({"events": [event(f"decoy-{n}") for n in range(10)] + [event("victim")]})
+    with pytest.raises(BadRequest) as raised:
+        asyncio.run(ratelimit.check_track(request, Settings({}, track_limiters={"app": app_limiter})))
+    assert [d["field"] for d in raised.value.details] == ["app_id"] and charged == []
+    with pytest.raises(BadRequest) as raised:
+        parse_track_body(request._text, NOW)
+    assert [d["field"] for d in raised.value.details] == ["app_id"]
+
+
 # 5. Bucket limits are about the span of the range, and name the interval asked for.
 @pytest.mark.parametrize("interval", ["day", "week"])
 def test_3660_days_fit_in_day_buckets_however_the_range_is_aligned(interval):

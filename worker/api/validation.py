@@ -7,6 +7,9 @@ from tz.timeutil import parse_event_time
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
+# A batch names one app in practice; each app named is a rate limiter call (api/ratelimit.py), so a body may
+# name only a few, and every one of them is charged.
+MAX_APPS_PER_BODY = 10
 MAX_PROPERTIES_BYTES = 10 * 1024
 # Deeper values are stored fine but break readers: Python's json (the dashboard) recurses per level.
 MAX_PROPERTIES_DEPTH = 32
@@ -207,3 +210,11 @@ def parse_track_body(text, now_ms, country=None):
         noun = "event is" if len(events) == 1 else "events are"
         raise BadRequest(f"{len({p['index'] for p in problems})} of {len(events)} {noun} invalid; nothing was stored", problems[:100])
     return dedupe(rows)
+
+
+def check_app_count(apps):
+    """A body naming more than MAX_APPS_PER_BODY apps is a 400 (before any rate limit charges them)."""
+    if apps > MAX_APPS_PER_BODY:
+        raise BadRequest(f"the request names {apps} apps; the limit is {MAX_APPS_PER_BODY}; nothing was stored",
+                         [detail(None, "app_id", f"at most {MAX_APPS_PER_BODY} distinct app ids per request")])
+    check_app_count(len({row["app_id"] for row in rows}))

@@ -37,6 +37,33 @@ def test_a_range_past_3660_days_names_the_interval_asked_for(api, app_id):
     assert [d["field"] for d in response.json()["details"]] == ["interval"]
 
 
+# 6. Property keys with NUL and integers no 64-bit integer holds: decided once, at ingest.
+@pytest.mark.parametrize("properties", [{"a\u0000b": 1}, {"ok": {"x\u0000": 1}}])
+def test_a_property_key_with_nul_is_a_400_naming_it(api, app_id, properties):
+    response = api.track(event(app_id, properties=properties))
+    assert response.status_code == 400, response.text
+    [problem] = response.json()["details"]
+    assert problem["field"] == "properties" and "NUL" in problem["message"]
+    assert api.read("/apps", app_id=app_id)["apps"] == []
+
+
+def test_integers_past_64_bits_are_stored_as_their_digits_and_every_route_shows_the_same(api, app_id):
+    huge, past_64_bits, fits = "9" * 400, 2**64, 2**62
+    sent = {"huge": int(huge), "big": past_64_bits, "fits": fits, "nested": [-(2**70)]}
+    assert api.track(event(app_id, "Bought", properties=sent)).json()["count"] == 1
+    api.fold_all()
+    [stored] = api.read("/events", app_id=app_id)["events"]
+    assert stored["properties"] == {"huge": huge, "big": str(past_64_bits), "fits": fits, "nested": [str(-(2**70))]}
+
+    def breakdown(key):
+        return [v["value"] for v in api.read("/stats/breakdown", app_id=app_id, event="Bought",
+                                             by=f"property:{key}")["values"]]
+
+    assert breakdown("big") == [str(past_64_bits)]
+    assert breakdown("fits") == [str(fits)]
+    assert breakdown("huge") == [huge[:100]]  # breakdown values are cut to 100 characters, as any string
+
+
 # 8. Events from the future: a timestamp later than the moment of receipt is stored as that moment.
 @pytest.mark.parametrize("ahead_ms", [2 * HOUR_MS, 3 * 24 * HOUR_MS])
 def test_an_event_stamped_ahead_is_stored_at_its_arrival_and_read_at_once(api, app_id, ahead_ms):

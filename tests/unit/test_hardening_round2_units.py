@@ -69,6 +69,23 @@ def test_hour_buckets_still_stop_at_31_days():
         params.check_bucket_count(params.Scope({"days": "32"}, NOW + 1234567), "hour")
 
 
+# 6. Property keys with NUL, and integers past 64 bits.
+@pytest.mark.parametrize("properties", ['{"a\\u0000": 1}', '{"x": [{"\\u0000": true}]}'])
+def test_a_property_key_with_nul_is_refused_naming_properties(properties):
+    with pytest.raises(BadRequest) as raised:
+        parse_track_body('{"event": "e", "app_id": "a", "session_id": "s", "properties": %s}' % properties, NOW)
+    [problem] = raised.value.details
+    assert problem["field"] == "properties" and "NUL" in problem["message"]
+
+
+def test_integers_past_64_bits_are_stored_as_strings_at_any_depth():
+    body = {"event": "e", "app_id": "a", "session_id": "s",
+            "properties": {"a": 2**63, "b": -(2**63) - 1, "c": 2**63 - 1, "d": -(2**63), "e": [{"f": 10**400}], "g": 1.5}}
+    [row], _ = parse_track_body(json.dumps(body), NOW)
+    assert json.loads(row["properties"]) == {"a": str(2**63), "b": str(-(2**63) - 1), "c": 2**63 - 1, "d": -(2**63),
+                                             "e": [{"f": "1" + "0" * 400}], "g": 1.5}
+
+
 # 8. Future timestamps: stored as the moment of receipt.
 @pytest.mark.parametrize("value", [(NOW + 1) / 1000, (NOW + 2 * 3600 * 1000) / 1000, (NOW + 30 * DAY * 1000) / 1000,
                                    "9999-12-31T23:59:59Z", 10**12, "2999-01-01"])

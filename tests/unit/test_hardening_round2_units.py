@@ -53,6 +53,40 @@ def test_a_body_naming_more_apps_than_allowed_is_refused_before_any_app_is_charg
     assert [d["field"] for d in raised.value.details] == ["app_id"]
 
 
+# 4. Settings.
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1:8501/x", "https://127.1/x", "https://2130706433/x", "https://0x7f000001/x", "https://0177.0.0.1/x",
+    "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://[fd00::1]/", "https://[fe80::1%25eth0]/",
+    "https://10.0.0.1/", "https://172.31.255.255/", "https://192.168.1.1/", "https://100.64.0.1/", "https://169.254.1.1/",
+    "https://0.0.0.0/", "https://localhost/", "https://LOCALHOST./", "https://app.localhost/", "https://nas.local/",
+    "https://db.internal/", "https://router.lan/", "https://box.home.arpa/", "https://intranet/",
+    "https://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/", "https://%6c%6fcalhost/",
+    "https://example.com:99999/", "https://example.com:abc/", "https://example.com:0/", "https://example.com:+80/",
+    "https://example.com:\u0668\u0660/",
+])
+def test_icon_urls_that_reach_the_viewers_network_or_have_no_valid_port_are_refused(url):
+    assert settings.icon_url_problem(url)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/icon.png", "https://cdn.example.com:8443/i.png?v=2",
+                                 "https://8.8.8.8/i.png", "https://[2606:4700::1111]/i.png", "https://example.com:443/",
+                                 "https://xn--bcher-kva.example/i.png", "https://bücher.example/i.png"])
+def test_public_icon_urls_are_accepted(url):
+    assert settings.icon_url_problem(url) is None
+
+
+@pytest.mark.parametrize("name", ["a\u200bb", "a\u00adb", "\ufeffab", "ab\U000e0041", "\u2060x", "x\u3164", "x\u115f",
+                                  "x\u034fy", "x\u180ey", "a\u200db"])
+def test_labels_with_characters_that_show_nothing_are_refused(name):
+    assert settings.label_problem(name)
+
+
+@pytest.mark.parametrize("name", ["Focus Timer", "Café ✓", "\U0001f468\u200d\U0001f469\u200d\U0001f467 family",
+                                  "\u2764\ufe0f", "\U0001f44d\U0001f3fd", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"])
+def test_ordinary_labels_and_emoji_sequences_are_accepted(name):
+    assert settings.label_problem(name) is None
+
+
 # 5. Bucket limits are about the span of the range, and name the interval asked for.
 @pytest.mark.parametrize("interval", ["day", "week"])
 def test_3660_days_fit_in_day_buckets_however_the_range_is_aligned(interval):

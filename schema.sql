@@ -174,6 +174,8 @@ CREATE TABLE IF NOT EXISTS users (
   PRIMARY KEY (user_id, app_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_app_last_seen ON users (app_id, last_seen);
+-- /suggest: an app's user ids by prefix, one range (routes/suggest.py).
+CREATE INDEX IF NOT EXISTS users_app_user ON users (app_id, user_id);
 
 -- Breakdowns (worker/dims.py): each event counted under keys (event_name, dim, kind, value): event_name ''
 -- for any event, or the event's own name for `group` and `property:<key>`; kind 0 a value, 1 "(none)",

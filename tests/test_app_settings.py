@@ -102,6 +102,52 @@ def test_bad_app_settings_are_a_400_naming_the_field_and_change_nothing(api, app
     assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None}]
 
 
+# Issue 18, 4: icons the browser would fetch from the viewer's own network, ports no URL can have, and
+# names with characters that show nothing.
+@pytest.mark.parametrize("body, field", [
+    ({"icon_url": "https://127.0.0.1:8501/x.png"}, "icon_url"),
+    ({"icon_url": "https://[::1]/x.png"}, "icon_url"),
+    ({"icon_url": "https://[::ffff:10.0.0.1]/x.png"}, "icon_url"),
+    ({"icon_url": "https://10.1.2.3/x.png"}, "icon_url"),
+    ({"icon_url": "https://192.168.0.10/x.png"}, "icon_url"),
+    ({"icon_url": "https://172.16.5.4/x.png"}, "icon_url"),
+    ({"icon_url": "https://169.254.169.254/latest"}, "icon_url"),
+    ({"icon_url": "https://0.0.0.0/x.png"}, "icon_url"),
+    ({"icon_url": "https://2130706433/x.png"}, "icon_url"),  # 127.0.0.1 to a browser
+    ({"icon_url": "https://0x7f.1/x.png"}, "icon_url"),
+    ({"icon_url": "https://localhost/x.png"}, "icon_url"),
+    ({"icon_url": "https://printer.local/x.png"}, "icon_url"),
+    ({"icon_url": "https://intranet/x.png"}, "icon_url"),
+    ({"icon_url": "https://example.com:99999/x.png"}, "icon_url"),
+    ({"icon_url": "https://example.com:abc/x.png"}, "icon_url"),
+    ({"icon_url": "https://example.com:0/x.png"}, "icon_url"),
+    ({"display_name": "Fo\u200bcus"}, "display_name"),
+    ({"display_name": "Fo\u00adcus"}, "display_name"),
+    ({"display_name": "\ufeffFocus"}, "display_name"),
+    ({"display_name": "Focus\U000e0041\U000e0042"}, "display_name"),
+    ({"display_name": "\u2060\u3164"}, "display_name"),
+])
+def test_intranet_icons_bad_ports_and_invisible_characters_are_a_400_naming_the_field(api, app_id, body, field):
+    put(api, "/settings/apps/" + path(app_id), {"display_name": "Before"})
+    response = put(api, "/settings/apps/" + path(app_id), body)
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["details"]] == [field]
+    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None}]
+
+
+@pytest.mark.parametrize("alias", ["Took\u200ba break", "\U000e0020"])
+def test_aliases_with_invisible_characters_are_refused(api, app_id, alias):
+    response = put(api, "/settings/aliases/" + path(app_id, "Opened"), {"alias": alias})
+    assert (response.status_code, [d["field"] for d in response.json()["details"]]) == (400, ["alias"])
+    assert aliases(api, app_id) == []
+
+
+def test_public_hosts_ports_and_emoji_sequences_are_still_accepted(api, app_id):
+    body = {"display_name": "Family \U0001f468\u200d\U0001f469\u200d\U0001f467 \u2764\ufe0f",
+            "icon_url": "https://cdn.example.com:8443/icons/app.png?v=2"}
+    assert put(api, "/settings/apps/" + path(app_id), body).json()["app"] == {"app_id": app_id, **body}
+
+
 def test_limits_are_inclusive(api, app_id):
     longest = {"display_name": "é" * 100, "icon_url": "https://example.com/" + "i" * 480}
     assert put(api, "/settings/apps/" + path(app_id), longest).json()["app"] == {"app_id": app_id, **longest}

@@ -285,3 +285,31 @@ def test_a_chunk_of_ids_too_big_for_one_value_is_folded_in_halves(api, app_id):
     overview = api.read("/stats/overview", app_id=app_id, **{"from": "2024-06-01", "to": "2024-06-01"})
     assert (overview["events"], overview["sessions"], overview["users"]) == (2000, 2000, 2000)
     assert overview["approximate"] is False
+
+
+# Issue 18, 1: every app a body names is charged, not only the first ten.
+def test_every_app_of_a_body_is_charged_for_its_events(limited, app_id):
+    fresh_window()
+    # A client address of its own (local requests carry none unless sent): other tests' requests do not count.
+    address = {"CF-Connecting-IP": f"10.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    statuses = [limited.track(event(app_id), headers=address).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    victim = [event(app_id, session_id=f"v{i}") for i in range(990)]
+    # The victim after nine decoys: a body may name ten apps, and each is charged.
+    decoys = [event(f"decoy-{uuid.uuid4().hex[:10]}") for _ in range(9)]
+    refused = limited.track({"events": decoys + victim}, headers={"CF-Connecting-IP": "10.18.255.1"})
+    assert (refused.status_code, refused.json()["details"][0]["field"]) == (429, "app_id")
+    # After ten decoys (the bypass): more apps than a body may name, refused before anything is charged.
+    decoys = [event(f"decoy-{uuid.uuid4().hex[:10]}") for _ in range(10)]
+    refused = limited.track({"events": decoys + victim}, headers={"CF-Connecting-IP": "10.18.255.2"})
+    assert (refused.status_code, [d["field"] for d in refused.json()["details"]]) == (400, ["app_id"])
+    assert Api(limited.url).read("/apps", app_id=app_id)["apps"][0]["total_events"] == 5
+
+
+def test_a_body_naming_more_than_ten_apps_is_a_400_and_stores_nothing(api, app_id):
+    apps = [f"{app_id}-{n}" for n in range(11)]
+    response = api.track({"events": [event(app) for app in apps]})
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["details"]] == ["app_id"]
+    assert api.read("/apps", app_id=apps[0])["apps"] == []
+    assert api.track({"events": [event(app) for app in apps[:10]]}).json()["count"] == 10

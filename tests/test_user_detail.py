@@ -58,6 +58,7 @@ def test_one_user_over_two_apps(api, app_id):
             {"app_id": app_id, "events": 3, "sessions": 2,
              "first_seen": "2024-05-06T09:00:00.000Z", "last_seen": "2024-05-07T10:00:00.000Z"},
         ],
+        "apps_total": 2, "apps_next_cursor": None,
         "approximate": False,
     }
     # The fold check, one row per app of the user, and the user's events twice (index walk, then grouping).

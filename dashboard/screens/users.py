@@ -126,7 +126,10 @@ def render_apps(reader, detail, tz):
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
                          columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
     frame = shapes.without_empty(frame)
-    st.caption("Per app, all-time · select an app to filter every screen by it")
+    # The worker pages this list (issue 18): the first page is its most recently seen apps.
+    shown = (f" · the {len(apps)} most recently seen of {periods.count(detail['apps_total'])} apps"
+             if detail.get("apps_next_cursor") and detail.get("apps_total") else "")
+    st.caption(f"Per app, all-time{shown} · select an app to filter every screen by it")
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",
         on_select="rerun", selection_mode="single-row", column_config={

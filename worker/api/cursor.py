@@ -10,19 +10,35 @@ def encode(*key):
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
+# Text in a key is an id (at most 255 characters, no NUL, as /track stores them).
+MAX_TEXT = 255
+
+
+def _encodes(text):
+    """No lone surrogates (JSON's "\\ud800"): they cannot be bound."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fits(value, kind):
     if kind is int:
         return type(value) is int and abs(value) <= MAX_BIND_INT
+    if kind is str:
+        return isinstance(value, str) and len(value) <= MAX_TEXT and "\x00" not in value and _encodes(value)
     return isinstance(value, kind)
 
 
-def decode(text, kinds=(int, int)):
-    """Cursor text -> the key tuple, whose items must be of `kinds`. Anything not made by `encode` is a 400."""
+def decode(text, kinds=(int, int), name="cursor"):
+    """Cursor text -> the key tuple, whose items must be of `kinds`. Anything not made by `encode` is a 400
+    naming the parameter `name`."""
     try:
         key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if isinstance(key, list) and len(key) == len(kinds) and all(map(_fits, key, kinds)):
             return tuple(key)
     except (ValueError, TypeError, UnicodeDecodeError):
         pass
-    raise BadRequest("'cursor' is not valid: pass back the next_cursor of a previous response",
-                     [detail(None, "cursor", "malformed")])
+    raise BadRequest(f"'{name}' is not valid: pass back the next cursor of a previous response",
+                     [detail(None, name, "malformed")])

@@ -97,12 +97,16 @@ def bucket_count(start, end, size):
     return max(0, -(-(end - first) // size))
 
 
-def check_bucket_count(scope, interval):
-    size = HOUR if interval == "hour" else DAY
-    # Counted on UTC buckets first (a local day count differs by at most one) to refuse before any zone work.
-    if bucket_count(scope.range.start, scope.range.end, size) > MAX_BUCKETS[interval]:
+def check_bucket_count(scope, interval, asked=None):
+    """A series may span MAX_BUCKETS[interval] hours or days. `asked`: the interval the request named, when the
+    series is counted in `interval` units (weeks of days). The span, not the buckets touched, is what counts:
+    `days=3660` ends at the current hour and so touches 3,661 days; a local day may have 25 hours."""
+    size, slack = (HOUR, 0) if interval == "hour" else (DAY, HOUR)
+    # Arithmetic on the range, to refuse before any zone work or list.
+    if scope.range.seconds > MAX_BUCKETS[interval] * size + slack:
+        unit = "days" if interval == "day" else "hours (31 days)"
         raise BadRequest(
-            f"interval={interval} allows at most {MAX_BUCKETS[interval]} buckets; narrow the range"
+            f"interval={asked or interval} allows ranges of at most {MAX_BUCKETS[interval]} {unit}; narrow the range"
             + (" or use interval=day" if interval == "hour" else ""),
             [detail(None, "interval", "too many buckets")],
         )

@@ -7,12 +7,18 @@ from tz.timeutil import parse_event_time
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
+# A batch names one app in practice; each app named is a rate limiter call (api/ratelimit.py), so a body may
+# name only a few, and every one of them is charged.
+MAX_APPS_PER_BODY = 10
 MAX_PROPERTIES_BYTES = 10 * 1024
 # Deeper values are stored fine but break readers: Python's json (the dashboard) recurses per level.
 MAX_PROPERTIES_DEPTH = 32
 # Every top-level key is expanded into breakdown keys when folded: without a cap, 1,400 two-letter keys per
 # event (under 10 KB) made folding 2,000 events read 81M rows. Breakdowns keep 50 keys per event name.
 MAX_PROPERTY_KEYS = 50
+# SQLite's JSON functions read an integer past 64 bits as a double (a 400-digit one as Inf), while /events
+# gives back the digits sent: such integers are stored as their digits in a string, so every route shows one value.
+INT64 = (-(2**63), 2**63 - 1)
 COUNTRY = re.compile(r"^[A-Z][A-Z0-9]$")
 
 # field -> (required, max length)
@@ -111,14 +117,37 @@ def _is_valid_unicode(text):
     return True
 
 
-def _depth(value):
-    """Nesting depth of a JSON value (a scalar is 1), level by level rather than recursively."""
-    depth, level = 0, [value]
+def _inspect(value):
+    """(nesting depth (a scalar is 1), the first key holding NUL or None, whether an integer is past 64 bits)
+    of a JSON value, level by level rather than recursively."""
+    depth, level, nul_key, wide = 0, [value], None, False
+    low, high = INT64
     while level:
         depth += 1
-        level = [child for item in level if isinstance(item, (dict, list))
-                 for child in (item.values() if isinstance(item, dict) else item)]
-    return depth
+        below = []
+        for item in level:
+            if isinstance(item, dict):
+                if nul_key is None:
+                    nul_key = next((key for key in item if "\x00" in key), None)
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+            elif type(item) is int and not low <= item <= high:
+                wide = True
+        level = below
+    return depth, nul_key, wide
+
+
+def _wide_ints_as_digits(value):
+    """`value` with every integer past 64 bits as its decimal digits (a string). Recursion is bounded by
+    MAX_PROPERTIES_DEPTH, checked first."""
+    if isinstance(value, dict):
+        return {key: _wide_ints_as_digits(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_wide_ints_as_digits(child) for child in value]
+    if type(value) is int and not INT64[0] <= value <= INT64[1]:
+        return str(value)
+    return value
 
 
 # Built once: json.dumps with options builds an encoder per call, a third of the cost of a small object.
@@ -136,9 +165,16 @@ def _properties(raw, index, problems):
     if len(properties) > MAX_PROPERTY_KEYS:
         problems.append(detail(index, field, f"has {len(properties)} keys; the limit is {MAX_PROPERTY_KEYS} at the top level"))
         return None
-    if _depth(properties) > MAX_PROPERTIES_DEPTH:
+    depth, nul_key, wide = _inspect(properties)
+    if depth > MAX_PROPERTIES_DEPTH:
         problems.append(detail(index, field, f"nests deeper than {MAX_PROPERTIES_DEPTH} levels"))
         return None
+    if nul_key is not None:
+        # Such a key could be listed but never asked for (no query parameter carries NUL): refused everywhere.
+        problems.append(detail(index, field, f"has a key with a NUL character ({nul_key[:60]!r}); keys must not contain NUL"))
+        return None
+    if wide:
+        properties = _wide_ints_as_digits(properties)
     try:
         text = _PROPERTIES_ENCODER.encode(properties)
     except ValueError:
@@ -212,4 +248,12 @@ def parse_track_body(text, now_ms, country=None):
     if problems:
         noun = "event is" if len(events) == 1 else "events are"
         raise BadRequest(f"{len({p['index'] for p in problems})} of {len(events)} {noun} invalid; nothing was stored", problems[:100])
+    check_app_count(len({row["app_id"] for row in rows}))
     return dedupe(rows)
+
+
+def check_app_count(apps):
+    """A body naming more than MAX_APPS_PER_BODY apps is a 400 (before any rate limit charges them)."""
+    if apps > MAX_APPS_PER_BODY:
+        raise BadRequest(f"the request names {apps} apps; the limit is {MAX_APPS_PER_BODY}; nothing was stored",
+                         [detail(None, "app_id", f"at most {MAX_APPS_PER_BODY} distinct app ids per request")])

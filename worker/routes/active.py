@@ -187,7 +187,7 @@ def buckets_of(units, interval):
 async def active(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     interval = choice_param(ctx.query, "interval", ("day", "week"), "day")
-    check_bucket_count(scope, "day")
+    check_bucket_count(scope, "day", interval)
     unfolded = await read.fold_tail(ctx)
     units, last_day = plan(scope)
     users = ActiveUsers(units)

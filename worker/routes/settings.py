@@ -5,6 +5,7 @@ Ids travel in the path (percent-encoded) or, for ids a path cannot carry (`.`, `
 as on the admin routes. Bodies are small JSON objects; a field the route does not know is a 400, so a typo
 never passes for a change. Settings may name an app with no events yet (set up before the first launch).
 """
+import ipaddress
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -24,8 +25,35 @@ UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
 APP_COLUMNS = ("display_name", "icon_url")
 
 
+# Default-ignorable characters that are not format characters (Cf): Hangul fillers, the combining grapheme
+# joiner, Mongolian free variation selectors, Khmer inherent vowels. They show nothing.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180b\u180c\u180d\u180f")
+# Zero-width (non-)joiners change how the characters beside them are drawn in joining scripts and emoji
+# sequences (a family emoji, Persian words); between ASCII characters, or alone, they show nothing.
+JOINERS = frozenset("\u200c\u200d")
+# Where icons may not come from: the viewer's browser fetches the icon, so an intranet host would make every
+# dashboard viewer request something on their own network.
+LOCAL_NAMES = ("localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp", "private",
+               "home.arpa")
+# What browsers (UTS 46) read as a dot in a host name.
+DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
 def has_control_characters(text):
     return any(unicodedata.category(char) in UNPRINTABLE or char in BIDI_CONTROLS for char in text)
+
+
+def _joins(text, index):
+    before, after = text[index - 1:index] if index else "", text[index + 1:index + 2]
+    return all(side and not side.isascii() and not side.isspace() and unicodedata.category(side) != "Cf"
+               for side in (before, after))
+
+
+def has_invisible_characters(text):
+    """Format characters (zero-width space, soft hyphen, byte order mark, tag characters, word joiner...) and
+    other characters that show nothing: a name that reads like another, or like nothing."""
+    return any((unicodedata.category(char) == "Cf" and not (char in JOINERS and _joins(text, index)))
+               or char in BLANK_LETTERS for index, char in enumerate(text))
 
 
 def label_problem(value):
@@ -38,6 +66,73 @@ def label_problem(value):
         return f"must be at most {MAX_LABEL} characters"
     if has_control_characters(value):
         return "must not contain control characters (line breaks, tabs, bidi overrides)"
+    if has_invisible_characters(value):
+        return "must not contain invisible characters (zero-width spaces, soft hyphens, byte order marks, tags)"
+    return None
+
+
+def whatwg_ipv4(host):
+    """A host whose last label is a number is an IPv4 address to a browser, in any of its spellings
+    (`2130706433`, `0x7f.1`, `0177.0.0.1`): the address, None for another host, or ValueError."""
+    labels = host.split(".")
+    if labels[-1] == "" and len(labels) > 1:
+        labels.pop()
+    last = labels[-1]
+    if not (last.isascii() and (last.isdigit() or last[:2] == "0x")):
+        return None
+    numbers = []
+    for label in labels:
+        if not label.isascii():
+            raise ValueError(label)
+        if label[:2] == "0x":
+            numbers.append(int(label[2:] or "0", 16))
+        elif len(label) > 1 and label[0] == "0":
+            numbers.append(int(label[1:], 8))
+        else:
+            numbers.append(int(label, 10))
+    if len(numbers) > 4 or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise ValueError(host)
+    address = numbers[-1]
+    for position, number in enumerate(numbers[:-1]):
+        address += number << (8 * (3 - position))
+    return ipaddress.IPv4Address(address)
+
+
+def is_public(address):
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_global and not address.is_multicast
+
+
+def host_port_problem(netloc):
+    """Why the host and port of `netloc` (no user info) cannot serve an icon to any viewer, or None."""
+    if netloc.startswith("["):
+        host, bracket, rest = netloc[1:].partition("]")
+        if not bracket:
+            return "is not a valid URL"
+    else:
+        host, _, rest = netloc.partition(":")
+        rest = ":" + rest if _ else ""
+    if rest:
+        port = rest[1:]
+        if not (rest[0] == ":" and port.isascii() and port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
+            return "must have a port from 1 to 65535, if any"
+    if "%" in host:
+        return "must name its host without percent-encoding"
+    # Browsers map full-width and compatibility characters in a host name before they look it up.
+    host = unicodedata.normalize("NFKC", host).translate(DOTS).casefold()
+    try:
+        address = ipaddress.IPv6Address(host) if netloc.startswith("[") else whatwg_ipv4(host)
+    except ValueError:
+        return "must name a valid host"
+    if address is not None:
+        return None if is_public(address) else "must not point at a private, loopback or local address"
+    name = host.rstrip(".")
+    if "." not in name:
+        return "must name a public host (a name with a dot)"
+    if any(name == local or name.endswith("." + local) for local in LOCAL_NAMES):
+        return "must not point at a local network name (localhost, .local, .internal...)"
     return None
 
 
@@ -61,7 +156,7 @@ def icon_url_problem(value):
         return "must name a host"
     if "@" in parts.netloc:
         return "must not carry a user name or password"
-    return None
+    return host_port_problem(parts.netloc)
 
 
 APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem}

@@ -1,8 +1,10 @@
 """GET /suggest?field=session_id|user_id&prefix=P: ids that start with P, for the explorer's filters.
 
-Read through the primary keys of the `sessions` (app_id, session_id) and `users` (user_id, app_id) rollups:
-a prefix is one key range, so a request reads about `limit` rows per app (sessions) or `limit` rows plus the
-other apps' rows of the same users (users), whatever the number of ids.
+Read through the primary key of the `sessions` rollup (app_id, session_id) app by app: about `limit` rows per
+app. User ids: with `app_id`, one range of `users_app_user (app_id, user_id)`; without it, the primary key of
+`users` (user_id, app_id) seeking from one id to the next, so a user of many apps costs one step, not a row per
+app: about `limit` rows with `app_id` and 2 × `limit` without (a step is also a row of the recursive query's
+queue), whatever the number of ids or apps.
 """
 from api.params import Scope, choice_param, int_param, text_param
 from api.web import ok
@@ -36,10 +38,21 @@ async def suggest(ctx):
   ON s.app_id = a.app_id AND s.session_id IN (SELECT x.session_id FROM sessions x WHERE x.app_id = a.app_id
     AND {match.format("session_id")} ORDER BY x.session_id LIMIT ?)
 ORDER BY id LIMIT ?""", [*bounds, limit, limit]))
+    elif scope.app_id is not None:
+        rows = await ctx.db.query(Sql(
+            f"SELECT x.user_id AS id FROM users AS x INDEXED BY users_app_user WHERE x.app_id = ? "
+            f"AND {match.format('user_id')} ORDER BY x.user_id LIMIT ?", [scope.app_id, *bounds, limit]))
     else:
-        app_filter = Sql(" AND x.app_id = ?", [scope.app_id]) if scope.app_id else Sql()
-        rows = await ctx.db.query(
-            Sql(f"SELECT DISTINCT x.user_id AS id FROM users x WHERE {match.format('user_id')}", bounds) + app_filter
-            + Sql("\nORDER BY id LIMIT ?", [limit]))
+        # DISTINCT over the primary key would read a row per app of each user: each step seeks past every row
+        # of the id before (one row read), `limit` steps at most. No ORDER BY: a sorter bills its rows again.
+        rows = await ctx.db.query(Sql(
+            """WITH RECURSIVE found (id, n) AS (
+  SELECT (SELECT x.user_id FROM users AS x WHERE x.user_id >= ? AND x.user_id < ? ORDER BY x.user_id LIMIT 1), 1
+  UNION ALL SELECT (SELECT x.user_id FROM users AS x WHERE x.user_id > found.id AND x.user_id < ?
+    ORDER BY x.user_id LIMIT 1), found.n + 1 FROM found WHERE found.id IS NOT NULL AND found.n < ?)
+SELECT id FROM found WHERE id IS NOT NULL""",
+            [prefix, prefix + AFTER_EVERYTHING, prefix + AFTER_EVERYTHING, limit]))
+        # Each step's id is above the one before; UTF-8 (SQLite's order) and code points (Python's) agree.
+        rows = sorted((row for row in rows if row["id"].startswith(prefix)), key=lambda row: row["id"])
     return ok({"field": field, "prefix": prefix, "app_id": scope.app_id, "values": [row["id"] for row in rows],
                **read.freshness(pending)})

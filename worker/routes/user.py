@@ -1,26 +1,43 @@
 """GET /users/{user_id} and GET /user?user_id=: one user's all-time figures, over all apps and per app.
 
-Figures come from the `users` rollup (one row per user and app: exact, all-time), so the request reads one
-row per app the user has events in. Platforms and app versions are not rolled up per user: they are read
-from the user's newest SAMPLE_EVENTS events through `events_user_ts (user_id, ts)`, a bounded index walk
-whatever the user's history. A user with more events than that gets `"approximate": true` with
-"platforms" and "app_versions" in `approximate_figures` (values used only before the sample may be missing).
+Figures come from the `users` rollup (one row per user and app: exact, all-time): the totals are one aggregate
+over the user's rows, and the per-app list is a page of `apps_limit` apps, most recently seen first, continued
+with `apps_cursor` (an id sent by anyone to thousands of apps must not make an answer of megabytes). Each
+request reads the user's rows about three times (the totals, and the page: a sorter bills its rows again).
+Platforms and app versions are not rolled up per user: they are read from the user's newest SAMPLE_EVENTS
+events through `events_user_ts (user_id, ts)`, a bounded index walk whatever the user's history. A user with
+more events than that gets `"approximate": true` with "platforms" and "app_versions" in `approximate_figures`
+(values used only before the sample may be missing).
 """
+from api import cursor
+from api.params import int_param
 from api.validation import stored_id
 from api.web import ok
 from errors import NotFound
 from rollups import read
+from sql import Sql
 from tz.timeutil import to_iso
 
 SAMPLE_EVENTS = 1000
 # Event data chooses these values: a hostile sender could give one user a thousand versions.
 MAX_VALUES = 50
+APPS_PAGE, MAX_APPS_PAGE = 100, 1000
 
 
-async def per_app_figures(db, user_id):
-    return await db.query(
-        "SELECT app_id, events, sessions, first_seen, last_seen FROM users WHERE user_id = ? "
-        "ORDER BY last_seen DESC, app_id", user_id)
+async def totals(db, user_id):
+    return await db.first(
+        "SELECT COUNT(*) AS apps, SUM(events) AS events, SUM(sessions) AS sessions, MIN(first_seen) AS first_seen, "
+        "MAX(last_seen) AS last_seen FROM users WHERE user_id = ?", user_id)
+
+
+async def apps_page(db, user_id, after, limit):
+    """Up to `limit` + 1 of the user's apps, most recently seen first, after the cursor's (last_seen, app_id)."""
+    where = Sql("user_id = ?", [user_id])
+    if after is not None:
+        last_seen, app_id = after
+        where += Sql(" AND (last_seen < ? OR (last_seen = ? AND app_id > ?))", [last_seen, last_seen, app_id])
+    return await db.query("SELECT app_id, events, sessions, first_seen, last_seen FROM users WHERE " + where
+                          + Sql(" ORDER BY last_seen DESC, app_id LIMIT ?", [limit + 1]))
 
 
 async def recent_pairs(db, user_id):
@@ -47,28 +64,34 @@ def declared(unfolded, partial):
 
 
 async def user_detail(ctx, user_id):
+    limit = int_param(ctx.query, "apps_limit", APPS_PAGE, 1, MAX_APPS_PAGE)
+    text = ctx.query.get("apps_cursor")
+    after = cursor.decode(text, (int, str), "apps_cursor") if text else None
     unfolded = await read.fold_tail(ctx)
-    apps = await per_app_figures(ctx.db, user_id)
-    if not apps:
+    total = await totals(ctx.db, user_id)
+    if not total or not total["apps"]:
         raise NotFound("no events from this user (or they were erased, or not folded into the statistics yet)")
-    events = sum(app["events"] for app in apps)
+    apps = await apps_page(ctx.db, user_id, after, limit)
     pairs = await recent_pairs(ctx.db, user_id)
     platforms, platforms_capped = distinct_recent(pairs, "platform")
     versions, versions_capped = distinct_recent(pairs, "app_version")
-    sampled = events > SAMPLE_EVENTS
+    sampled = total["events"] > SAMPLE_EVENTS
     partial = ([name for name, capped in (("platforms", platforms_capped), ("app_versions", versions_capped))
                 if capped or sampled])
+    shown = apps[:limit]
     return ok({
         "success": True,
         "user_id": user_id,
-        "first_seen": to_iso(min(app["first_seen"] for app in apps)),
-        "last_seen": to_iso(max(app["last_seen"] for app in apps)),
-        "events": events,
-        "sessions": sum(app["sessions"] for app in apps),
+        "first_seen": to_iso(total["first_seen"]),
+        "last_seen": to_iso(total["last_seen"]),
+        "events": total["events"],
+        "sessions": total["sessions"],
         "platforms": platforms,
         "app_versions": versions,
         "apps": [{"app_id": app["app_id"], "events": app["events"], "sessions": app["sessions"],
-                  "first_seen": to_iso(app["first_seen"]), "last_seen": to_iso(app["last_seen"])} for app in apps],
+                  "first_seen": to_iso(app["first_seen"]), "last_seen": to_iso(app["last_seen"])} for app in shown],
+        "apps_total": total["apps"],
+        "apps_next_cursor": cursor.encode(shown[-1]["last_seen"], shown[-1]["app_id"]) if len(apps) > limit else None,
         **declared(unfolded, partial),
     })
 

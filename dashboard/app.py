@@ -27,6 +27,8 @@ STYLE = """
   [data-testid="stMetric"] { background: var(--secondary-background-color); border-radius: 0.8rem; }
   [data-testid="stMetricValue"] { font-weight: 650; }
   .block-container { padding-top: 2.2rem; }
+  /* No change against the previous period: a grey delta without an arrow (overview.kpi). */
+  [class*="st-key-flat_delta_"] [data-testid^="stMetricDeltaIcon"] { display: none; }
 </style>
 """
 
@@ -143,12 +145,12 @@ def render(settings):
     except api.DashboardError as failure:
         states.failed(failure)
         return
-    if reader.unfolded_events or reader.estimated:
+    if reader.unfolded_events or reader.estimated_elsewhere:
         with notice.container():
             if reader.unfolded_events:
                 states.still_folding(reader.unfolded_events)
-            if reader.estimated:
-                states.estimated(reader.estimated)
+            if reader.estimated_elsewhere:
+                states.estimated(reader.estimated_elsewhere)
 
 
 def header(screen, scope, app=None):

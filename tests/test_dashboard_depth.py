@@ -182,6 +182,33 @@ def test_breakdown_offers_property_keys_and_groups(monkeypatch, worker, api, dee
     assert groups == {("onboarding", 3), ("(none)", 10)}
 
 
+def test_breakdown_users_are_marked_estimated_only_where_the_worker_says_so(monkeypatch, worker, api, deep):
+    """Whole UTC days: exact users, plain column, no notice. In Berlin the worker counts users over whole UTC
+    days and declares them: the column says so (each value "≈ n"), and no page-wide notice repeats it."""
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    assert "approximate_figures" not in read(api, "/stats/breakdown", deep, by="platform")
+    assert "Estimated, not exact" not in shown_text(at)
+    assert at.dataframe[0].proto.columns and '"Users"' in at.dataframe[0].proto.columns
+    monkeypatch.setenv("ODDLYTICS_TIMEZONE", "Europe/Berlin")
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    berlin = api.read("/stats/breakdown", app_id=deep, by="platform", **sent("Last 30 days", "Europe/Berlin"))
+    assert berlin["approximate_figures"] == ["users"] and not berlin.get("users_sampled")
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["users"]["label"] == "Users (estimated)" and columns["users"]["type_config"]["format"] == "≈ %d"
+    assert "whole UTC days" in columns["users"]["help"]
+    assert "Estimated, not exact" not in shown_text(at)
+    # A screen whose estimate is not marked in place keeps the notice (Sessions: the median duration).
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Sessions", app=deep)
+    assert "Estimated, not exact: " in shown_text(at)
+
+
+def test_breakdown_invites_a_selection_only_where_a_row_can_filter(monkeypatch, worker, deep):
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    assert "Select a row" not in shown_text(at)
+    at.selectbox(key="breakdown_by").set_value("Event").run()
+    assert "Select a row (the box at its left) to show that event's events" in shown_text(at)
+
+
 # Sessions, funnels, retention
 
 
@@ -239,6 +266,66 @@ def test_retention_grid_matches_the_api(monkeypatch, worker, api, deep):
     spec = at.get("arrow_vega_lite_chart")[0].proto.spec
     assert "Cohort size" in spec
     assert f"{sum(c['size'] for c in body['cohorts'])} users first seen in this range" in shown_text(at)
+
+
+@pytest.fixture(scope="module")
+def newcomers(api):
+    """5 users first seen in the last two UTC days: 2 yesterday (one back today), 3 today."""
+    app_id = f"new-{int(time.time() * 1000) % 10**9}"
+    now = time.time()
+    today = now - now % DAY
+    earlier_today = today + (now - today) / 2  # before now, and today whatever the hour
+    sent_events = [event(app_id, "Open", f"y{i}", user_id=uid(f"y{i}"), timestamp=iso(today - DAY + 3600 * (i + 1)))
+                   for i in range(2)]
+    sent_events += [event(app_id, "Open", f"t{i}", user_id=uid(f"t{i}"), timestamp=iso(earlier_today - i))
+                    for i in range(3)]
+    sent_events.append(event(app_id, "Open", "y0b", user_id=uid("y0"), timestamp=iso(earlier_today - 10)))
+    assert api.track({"events": sent_events}).json()["count"] == 6
+    api.fold_all()
+    return app_id
+
+
+def test_retention_shows_running_cohorts_with_their_size(monkeypatch, worker, api, newcomers):
+    """Last 7 days: day cohorts by default; today's cohort (3 users) shows although no day of it is over, and
+    each row says its size. Week cohorts (every one still running) show their users too, not "No users"."""
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=newcomers,
+                        range_choice="Last 7 days")
+    assert at.radio(key="retention_cohort").value == "Day"
+    body = api.read("/stats/retention", app_id=newcomers, cohort="day", periods="14", **sent("Last 7 days"))
+    sizes = {c["start"]: c["size"] for c in body["cohorts"] if c["size"]}
+    yesterday, today = at_day(1, 0)[:10], at_day(0, 0)[:10]
+    assert sizes == {yesterday: 2, today: 3}
+    assert "5 users first seen in this range, in 2 cohorts by day" in shown_text(at)
+    data = chart_data(at.get("arrow_vega_lite_chart")[0])
+    assert f"{yesterday} · 2 users" in data and f"{today} · 3 users" in data and "not over yet" in data
+    assert not at.info  # not "No users with a user id in this range"
+    at.radio(key="retention_cohort").set_value("Week").run()
+    weeks = api.read("/stats/retention", app_id=newcomers, cohort="week", periods="8", **sent("Last 7 days"))
+    assert sum(c["size"] for c in weeks["cohorts"]) == 5
+    assert all(c["retained"][0] is None for c in weeks["cohorts"] if c["size"])  # every week still running
+    assert not at.info and "5 users first seen in this range" in shown_text(at)
+    data = chart_data(at.get("arrow_vega_lite_chart")[0])
+    assert all(f"{c['start']} · {c['size']} users" in data for c in weeks["cohorts"] if c["size"])
+
+
+def test_a_range_over_30_days_starts_with_week_cohorts(monkeypatch, worker, newcomers):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=newcomers,
+                        range_choice="Last 90 days")
+    assert at.radio(key="retention_cohort").value == "Week"
+
+
+def test_a_refused_setting_shows_the_workers_reason(monkeypatch, worker, api, app_id):
+    assert api.track(event(app_id, "Open", "s1")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    at.text_input(key=f"app_icon_{app_id}").input("http://cdn.example/icon.png")
+    click_with_rows(at, f"app_settings_save_{app_id}", {0: 0})
+    refused = api.request("PUT", "/settings/apps", params={"app_id": app_id},
+                          json={"display_name": None, "icon_url": "http://cdn.example/icon.png"}).json()
+    reason = next(d["message"] for d in refused["details"] if d["field"] == "icon_url")
+    assert [e.value for e in at.error] == [f"The worker refused: {literal(refused['error'])} · "
+                                           f"{literal('icon_url: ' + reason)}"]
+    assert "https://" in reason
 
 
 # Apps and users
@@ -361,7 +448,34 @@ def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, 
     assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
     assert at.selectbox(key="explorer_event").options == ["Any event", "Screen viewed (scr_v)"]
-    assert list(at.dataframe[0].value["event"]) == ["scr_v"]  # raw events keep their real names
+    # Aliases everywhere (issue 19): the Events table shows the alias with the real name; the CSV keeps the name.
+    assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
+    from dashboard import exports
+    assert exports.events_csv(api.read("/events", app_id=app_id)["events"]).splitlines()[1].split(",")[1] == "scr_v"
+
+
+def chart_data(chart):
+    """A chart's spec and its datasets' bytes, as text (Streamlit moves an Altair chart's data out of the spec)."""
+    proto = chart.proto
+    return proto.spec + "".join(d.data.data.decode("utf-8", "replace") for d in proto.datasets) + (
+        proto.data.data.decode("utf-8", "replace") if proto.HasField("data") else "")
+
+
+def test_aliases_show_on_the_funnel_and_the_user_page(monkeypatch, worker, api, app_id):
+    user = uid("aliased")
+    assert api.track({"events": [event(app_id, "paywall_shown", "s1", user_id=user, timestamp=at_day(1, 9)),
+                                 event(app_id, "buy", "s1", user_id=user, timestamp=at_day(1, 9, 5))]}).status_code == 200
+    assert api.request("PUT", "/settings/aliases", params={"app_id": app_id, "event_name": "paywall_shown"},
+                   json={"alias": "Paywall Shown"}).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Funnels", app=app_id)
+    table = build_funnel(at, ["paywall_shown", "buy"])
+    assert list(table["step"]) == ["1. Paywall Shown (paywall_shown)", "2. buy"]
+    assert "1. Paywall Shown (paywall_shown)" in chart_data(at.get("arrow_vega_lite_chart")[0])
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"screen": "Users", "app": app_id, "user": user})
+    labels = [e.label for e in at.expander]
+    assert any(literal("Paywall Shown (paywall_shown)") in label for label in labels)
+    assert not any(literal("paywall_shown") in label for label in labels)
+    assert "Paywall Shown (paywall_shown)" in list(at.dataframe[-1].value["event"])
 
 
 # A worker older than this dashboard

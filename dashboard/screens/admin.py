@@ -26,8 +26,17 @@ def run_change(describe, change):
     try:
         st.session_state[OUTCOME_KEY] = ("ok", describe(change()))
     except api.DashboardError as error:
-        message = error.message if isinstance(error, api.ApiError) else str(error)
-        st.session_state[OUTCOME_KEY] = ("error", f"The worker refused: {text.literal(message)}")
+        st.session_state[OUTCOME_KEY] = ("error", f"The worker refused: {refusal_text(error)}")
+
+
+def refusal_text(error):
+    """The worker's message with its reasons (`details`: field and message each), as literal text: the
+    reasons say what to fix ("icon_url: must be an https:// URL")."""
+    if not isinstance(error, api.ApiError):
+        return text.literal(str(error))
+    reasons = [f"{item.get('field') or 'value'}: {item.get('message') or ''}" for item in error.details[:5]
+               if isinstance(item, dict)]
+    return text.literal(error.message) + "".join(f" · {text.literal(reason)}" for reason in reasons)
 
 
 def erase(reader, path, params=None):

@@ -28,7 +28,7 @@ def render(reader, range_params):
         states.nothing_in_range("events matching these filters")
         return
     admin_mode = reader.is_admin()
-    picked = events_table(body["events"], tz, height=min(38 + 35 * size, 640),
+    picked = events_table(body["events"], tz, height=min(38 + 35 * size, 640), aliases=reader.alias_map(),
                           select_key=f"explorer_table_{zlib.crc32(repr((signature, pager.page)).encode())}"
                           if admin_mode else None)
     pager.controls(body["next_cursor"], len(body["events"]))
@@ -45,11 +45,11 @@ def render_admin(reader, events, picked):
     admin.delete_event(reader, events[picked])
 
 
-def events_table(events, tz, height=None, select_key=None):
+def events_table(events, tz, height=None, select_key=None, aliases=None):
     """The one way raw events are shown (Events screen, a user's events): same columns, names and times.
-    With `select_key`, one row is selectable: returns its position, or None."""
+    With `select_key`, one row is selectable: returns its position, or None. `aliases`: Reader.alias_map()."""
     selectable = {"key": select_key, "on_select": "rerun", "selection_mode": "single-row"} if select_key else {}
-    shown = st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
+    shown = st.dataframe(events_frame(events, tz, aliases), hide_index=True, width="stretch", height=height or "auto",
                          **selectable, column_config={
                              "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})",
                                                                           format="D MMM YYYY, HH:mm:ss"),
@@ -104,8 +104,15 @@ def matching_count(reader, filters, names):
     return None
 
 
-def events_frame(events, tz="UTC"):
-    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz),
+def alias_label(event, aliases):
+    """An event's name as shown: its app's alias with the real name, or the name (`aliases`: alias_map())."""
+    alias = (aliases or {}).get((event["app_id"], event["event"]))
+    return shapes.event_label(event["event"], {event["event"]: alias} if alias else {})
+
+
+def events_frame(events, tz="UTC", aliases=None):
+    """Table rows; an aliased event shows its alias with its real name (the CSV keeps the real name)."""
+    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz), "event": alias_label(e, aliases),
              "properties": exports.properties_text(e["properties"])} for e in events]
     return pd.DataFrame(rows, columns=exports.TABLE_COLUMNS)
 

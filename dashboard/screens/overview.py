@@ -57,6 +57,16 @@ def render_kpis(figures, tz):
     ]
     help_text = f"Change against the previous period, {periods.range_label(previous, tz)}"
     for column, (label, value, delta) in zip(st.columns(4), cards):
+        kpi(column, label, value, delta, help_text)
+
+
+def kpi(column, label, value, delta, help_text):
+    """A card; no change is grey and without an arrow (app.STYLE hides it inside `flat_delta` containers:
+    st.metric has no neutral direction for a delta it is given)."""
+    if periods.is_flat(delta):
+        flat = column.container(key=f"flat_delta_{label.lower().replace(' ', '_').replace('/', '')}")
+        flat.metric(label, value, delta, delta_color="off", help=help_text, border=True)
+    else:
         column.metric(label, value, delta, help=help_text, border=True)
 
 

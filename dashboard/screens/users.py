@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts, periods, shapes, text
 from dashboard.api import ApiError, MissingRoute
 from dashboard.screens import admin, states
-from dashboard.screens.explorer import events_table
+from dashboard.screens.explorer import alias_label, events_table
 from dashboard.screens.paging import Pager
 
 PAGE_SIZE = 25
@@ -154,13 +154,15 @@ def render_activity(reader, user_id, tz):
         states.nothing_in_range(f"events carrying the user id {text.literal(user_id)}")
         return
     st.caption(f"Events in this range{f' (the latest {ACTIVITY_LIMIT:,})' if body['next_cursor'] else ''}")
-    st.altair_chart(charts.user_activity(events, tz), width="stretch")
-    render_event_runs(events, tz)
+    aliases = reader.alias_map()
+    st.altair_chart(charts.user_activity([{**e, "event": alias_label(e, aliases)} for e in events], tz),
+                    width="stretch")
+    render_event_runs(events, tz, aliases)
     with st.expander(f"Events of {text.literal(user_id)}, newest first", expanded=False):
-        events_table(events, tz)
+        events_table(events, tz, aliases=aliases)
 
 
-def render_event_runs(events, tz):
+def render_event_runs(events, tz, aliases=None):
     """Newest first, repeats folded ("3× within 5 min"); each opens to its properties, shown as JSON."""
     runs = shapes.fold_repeats(events)
     st.caption(f"{text.plural(len(events), 'event')} as {text.plural(len(runs), 'entry', 'entries')}: the same "
@@ -169,7 +171,8 @@ def render_event_runs(events, tz):
     for run in runs[:RUNS_SHOWN]:
         when = periods.parse_time(run["events"][0]["timestamp"], tz)
         repeat = f" · {shapes.run_label(run)}" if len(run["events"]) > 1 else ""
-        with st.expander(f"{when:%d %b %H:%M:%S} · {text.literal(run['event'])}{repeat} · app "
+        name = alias_label(run["events"][0], aliases)
+        with st.expander(f"{when:%d %b %H:%M:%S} · {text.literal(name)}{repeat} · app "
                          f"{text.literal(run['app_id'])}"):
             for event in run["events"]:
                 st.caption(f"{periods.parse_time(event['timestamp'], tz):%d %b %Y %H:%M:%S} {tz} · session "

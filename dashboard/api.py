@@ -229,9 +229,12 @@ class Reader:
     def sessions(self):
         return self.get("/stats/sessions")
 
-    def funnel(self, steps, within, by):
-        # Repeated step= parameters: a comma inside an event name would split a steps=A,B list.
-        params = tuple(sorted({**self.scope, "within": within, "by": by}.items())) + tuple(("step", s) for s in steps)
+    def funnel(self, steps, within, by, window="first"):
+        # Repeated step= parameters: a comma inside an event name would split a steps=A,B list. `window` is
+        # sent only when it is not the default, so an older worker (which knows only "first") still answers.
+        extra = {"window": window} if window != "first" else {}
+        params = tuple(sorted({**self.scope, "within": within, "by": by, **extra}.items())) + tuple(
+            ("step", s) for s in steps)
         return self.read("/stats/funnel", params)
 
     def retention(self, cohort, periods, event=None):

@@ -257,6 +257,25 @@ def test_funnel_counts_match_the_api_and_the_hand_count(monkeypatch, worker, api
                                                           for s in body["steps"]]
 
 
+def test_funnel_window_from_the_first_step_or_the_step_before(monkeypatch, worker, api, app_id):
+    """The issue's example: A, B 20 h later, C 40 h later, within 1 day. The screen says which rule it counts
+    by and shows the API's figures for each."""
+    sent_events = [event(app_id, name, "s1", user_id=uid("walker"), timestamp=at_day(3, 10) if name == "A" else
+                         (at_day(2, 6) if name == "B" else at_day(1, 2))) for name in "ABC"]
+    assert api.track({"events": sent_events}).json()["count"] == 3
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Funnels", app=app_id)
+    assert at.radio(key="funnel_window").value == "the first step"
+    assert list(build_funnel(at, ["A", "B", "C"])["count"]) == [1, 1, 0]
+    assert "every step within 1 day of the first step" in shown_text(at)
+    at.radio(key="funnel_window").set_value("the step before").run()
+    assert list(at.dataframe[0].value["count"]) == [1, 1, 1]
+    assert "every step within 1 day of the step before" in shown_text(at)
+    params = [("step", s) for s in "ABC"] + [("app_id", app_id), *sent("Last 30 days").items()]
+    assert [s["count"] for s in api.get("/stats/funnel", params=params).json()["steps"]] == [1, 1, 0]
+    assert [s["count"] for s in api.get("/stats/funnel", params=params + [("window", "previous")]).json()[
+        "steps"]] == [1, 1, 1]
+
+
 def test_retention_grid_matches_the_api(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=deep)
     at.radio(key="retention_cohort").set_value("Day").run()

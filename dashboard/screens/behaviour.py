@@ -6,6 +6,8 @@ from dashboard.screens import states
 
 WINDOWS = {"1 hour": "1h", "1 day": "1d", "7 days": "7d"}
 FUNNEL_BY = {"User": "user", "Session": "session"}
+# The worker's `window`: the whole funnel within the time of its first step, or each step within it of the one before.
+WINDOW_FROM = {"the first step": "first", "the step before": "previous"}
 MIN_STEPS, MAX_STEPS = 2, 6
 COHORTS = {"Day": "day", "Week": "week"}
 PERIODS = {"day": 14, "week": 8}
@@ -43,16 +45,17 @@ def render_funnel(reader, range_params):
                            max_selections=MAX_STEPS, key="funnel_steps",
                            format_func=lambda name: shapes.event_label(name, aliases),
                            placeholder="Pick the first step, then the next …")
-    window, by = st.columns(2)
-    within = window.selectbox("Every step within", list(WINDOWS), index=1, key="funnel_within",
-                              help="of the first step: the window starts at the first step and every later step "
-                                   "must come inside it (not within this time of the step before it)")
+    window, start, by = st.columns(3)
+    within = window.selectbox("Every step within", list(WINDOWS), index=1, key="funnel_within")
+    measured = start.radio("of", list(WINDOW_FROM), horizontal=True, key="funnel_window",
+                           help="The first step: the whole funnel within that time of its first step. The step "
+                                "before: each step within that time of the step before it.")
     counted = by.radio("Count", list(FUNNEL_BY), horizontal=True, key="funnel_by",
                        help="User: steps may span sessions. Session: all steps in one session.")
     if len(steps) < MIN_STEPS:
         st.info(f"Pick at least {MIN_STEPS} steps.", icon=":material/filter_alt:")
         return
-    body = reader.funnel(steps, WINDOWS[within], FUNNEL_BY[counted])
+    body = reader.funnel(steps, WINDOWS[within], FUNNEL_BY[counted], WINDOW_FROM[measured])
     frame = shapes.funnel_frame(body["steps"], aliases)
     first, last = frame.iloc[0], frame.iloc[-1]
     noun = "user" if FUNNEL_BY[counted] == "user" else "session"
@@ -60,10 +63,15 @@ def render_funnel(reader, range_params):
         states.nothing_in_range(f"{noun}s that did {text.literal(shapes.event_label(steps[0], aliases))}"
                                 + (" (events without a user id count only by session)" if noun == "user" else ""))
         return
+    if WINDOW_FROM[measured] != body.get("window", "first"):
+        st.warning("This worker measures every step from the first step only (it has no `window` parameter "
+                   "yet): the figures below are for that rule. Deploy the worker of this dashboard's version.",
+                   icon=":material/upgrade:")
+        measured = next(label for label, value in WINDOW_FROM.items() if value == "first")
     sampled = " · figures from a sample" if body.get("sampled") else ""
     st.caption(f"{text.plural(int(first['count']), noun)} did the first step in this range; "
                f"{int(last['count']):,} ({last['from_first']:.1f}%) reached the last, every step within {within} "
-               f"of the first{sampled}")
+               f"of {measured}{sampled}")
     st.altair_chart(charts.funnel(frame), width="stretch")
     table = frame.drop(columns="event").assign(median=frame["median_s"].map(shapes.duration_text))
     st.dataframe(table.drop(columns="median_s"), hide_index=True, width="stretch", column_config={

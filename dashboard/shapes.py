@@ -134,6 +134,18 @@ def without_empty(frame, columns=("icon", "display_name")):
     return frame.drop(columns=[c for c in columns if c in frame and frame[c].isna().all()])
 
 
+EMPTY = "—"
+
+
+def with_dashes(frame, columns):
+    """Text columns with "—" in empty cells (a table draws an empty cell as a grey "None")."""
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), EMPTY)
+    return frame
+
+
 def app_label(app_id, names):
     """The picker's text for an app: its display name with its id, or the id alone. Plain text."""
     name = names.get(app_id)

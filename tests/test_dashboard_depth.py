@@ -381,11 +381,30 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
     assert at.selectbox(key="app").value == deep
 
 
+def in_page_order(node):
+    """Element kinds top to bottom (depth first), a dataframe named by its key's stem: "Dataframe:users_table"."""
+    found = []
+    for child in getattr(node, "children", {}).values():
+        kind = type(child).__name__
+        if kind == "Dataframe":
+            key = str(child.proto.id).split("-")[-1] if "-" in str(child.proto.id) else ""
+            found.append(f"Dataframe:{key.rsplit('_', 1)[0]}" if key else kind)
+        elif kind not in ("Block", "Column", "Expander", "SpecialBlock", "Tab"):
+            found.append(kind)
+        found += in_page_order(child)
+    return found
+
+
 def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
                         link={"screen": "Users", "app": deep, "user": uid("u4")})
     assert [c.value for c in at.code] == [uid("u4")] and metrics(at)["Events"] == "3"
     assert at.query_params["user"] == [uid("u4")]
+    # The page opens at the top, above the users table (which follows it, last).
+    order = in_page_order(at.main)
+    assert order.index("Code") < order.index("Dataframe:users_table")
+    at.button(key="users_close_linked").click().run()
+    assert not at.code and "Select a row above" in at.info[0].value
 
 
 # Admin mode
@@ -442,8 +461,34 @@ def test_admin_deletes_one_event(monkeypatch, worker, api, app_id):
     doomed = api.read("/events", app_id=app_id)["events"][0]
     click_with_rows(at, f"delete_event_{doomed['id']}_ask", {0: 0})
     assert f"**This deletes 1 event: {literal('Mistake')}" in at.warning[0].value
+    # Its time as the table shows it, in the viewer's zone (UTC under AppTest), named.
+    when = periods.parse_time(doomed["timestamp"], "UTC")
+    assert f"of {when.day} {when:%b %Y, %H:%M:%S} (UTC)" in at.warning[0].value
     click_with_rows(at, f"delete_event_{doomed['id']}_yes", {0: 0})
     assert [e["event"] for e in api.read("/events", app_id=app_id)["events"]] == ["Keep"]
+
+
+def test_deleting_an_app_says_afterwards_what_went(monkeypatch, worker, api, app_id):
+    assert api.track({"events": [event(app_id, "Open", f"s{i}") for i in range(2)]}).json()["count"] == 2
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    click_with_rows(at, f"delete_app_{app_id}_ask", {0: 0})
+    click_with_rows(at, f"delete_app_{app_id}_yes", {0: 0})
+    assert api.read("/events", app_id=app_id)["events"] == []
+    assert [s.value for s in at.success] == [f"Deleted app {literal(app_id)}: 2 events. Its display name, icon "
+                                             "and aliases stay."]
+
+
+def test_empty_cells_read_as_a_dash(monkeypatch, worker, api, app_id):
+    """No display name, no platform or user: "—", not a grey "None"."""
+    assert api.track(event(app_id, "Open", "s1")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
+    row = at.dataframe[0].value.iloc[0]
+    assert (row["user_id"], row["platform"], row["app_version"], row["country"]) == ("—",) * 4
+    from dashboard import shapes
+    import pandas as pd
+    frame = shapes.with_dashes(pd.DataFrame({"display_name": ["Habits", None]}), ("display_name",))
+    assert list(frame["display_name"]) == ["Habits", "—"]
 
 
 def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, worker, api, app_id):
@@ -494,7 +539,8 @@ def test_aliases_show_on_the_funnel_and_the_user_page(monkeypatch, worker, api, 
     labels = [e.label for e in at.expander]
     assert any(literal("Paywall Shown (paywall_shown)") in label for label in labels)
     assert not any(literal("paywall_shown") in label for label in labels)
-    assert "Paywall Shown (paywall_shown)" in list(at.dataframe[-1].value["event"])
+    events = next(d.value for d in at.dataframe if "event" in d.value.columns)
+    assert "Paywall Shown (paywall_shown)" in list(events["event"])
 
 
 # A worker older than this dashboard

@@ -42,7 +42,12 @@ def render(reader, range_params):
     chart, table = st.columns([2, 3], gap="large")
     chart.altair_chart(charts.bars(frame, "value"), width="stretch")
     with table:
-        row = breakdown_table(frame, (by, event, limit, tuple(sorted(reader.scope.items()))), users_note)
+        row = breakdown_table(table_frame(frame, body), (by, event, limit, tuple(sorted(reader.scope.items()))),
+                              users_note)
+        other = frame.iloc[len(body["values"]):]
+        if len(other):
+            st.caption(f"{other.iloc[0]['value']}: {text.plural(int(other.iloc[0]['events']), 'event')} "
+                       f"({other.iloc[0]['share']:.1f}%); their sessions and users do not add up, so they have no row.")
     render_filter(by, label, frame, body["values"], row)
 
 
@@ -52,6 +57,13 @@ def render_summary(body, label):
     st.caption(f"{text.plural(body['total']['events'], 'event')} · share = of these events · (none): events "
                f"without a {label.lower()} · sessions and users are empty where the worker does not keep them "
                f"(they do not add up across event names){capped}")
+
+
+def table_frame(frame, body):
+    """The table's rows: the values (the Other row stays in the chart: its sessions and users cannot be
+    summed, and an empty cell would read "None"), without the figures the worker keeps none of here."""
+    rows = frame.iloc[:len(body["values"])]
+    return rows.drop(columns=[c for c in ("sessions", "users") if rows[c].isna().all()])
 
 
 def users_estimate(body):

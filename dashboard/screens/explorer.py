@@ -14,6 +14,7 @@ PAGE_SIZES = [25, 50, 100, 250]
 EXPORT_PAGE = 1000
 EXPORT_MAX_PAGES = 50
 ID_SUGGESTIONS = 20
+TEXT_COLUMNS = ("user_id", "platform", "app_version", "country")  # may be empty: "—"
 
 
 def render(reader, range_params):
@@ -114,7 +115,7 @@ def events_frame(events, tz="UTC", aliases=None):
     """Table rows; an aliased event shows its alias with its real name (the CSV keeps the real name)."""
     rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz), "event": alias_label(e, aliases),
              "properties": exports.properties_text(e["properties"])} for e in events]
-    return pd.DataFrame(rows, columns=exports.TABLE_COLUMNS)
+    return shapes.with_dashes(pd.DataFrame(rows, columns=exports.TABLE_COLUMNS), TEXT_COLUMNS)
 
 
 def all_events(reader, filters, expected):

@@ -16,6 +16,8 @@ ACTIVITY_LIMIT = 500
 RUNS_SHOWN = 50
 PAGE_KEY = "user_page"  # the user whose page is open (a row picked, or ?user= in a link)
 TABLE_KEY = "users_table"
+LINKED_KEY = "user_page_linked"  # the user whose page a link opened (shown above the list)
+USER_COLUMN = 300  # px: a UUID (36 characters) whole
 # The table and the cards show first/last seen alike (the cards take them from the selected row).
 SEEN_FORMAT = "D MMM YYYY, HH:mm"
 
@@ -26,18 +28,27 @@ def render(reader, range_params):
     pager = Pager("users", (tuple(sorted(reader.scope.items())), search))
     body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
     linked = st.session_state.get(PAGE_KEY)
+    tz = range_params["tz"]
+    if linked and st.session_state.get(LINKED_KEY) == linked:
+        # Opened by a link (?user=): the page comes first, where the browser opens; the list follows it.
+        render_user_page(reader, linked, tz, next((u for u in body["users"] if u["user_id"] == linked), None))
+        st.button("Close this user's page", key="users_close_linked", icon=":material/close:",
+                  on_click=close_linked_page)
+        st.divider()
     if not body["users"] and pager.page == 1 and not linked:
         states.nothing_in_range("identified users" + (f" whose id contains {text.literal(search)}" if search else ""))
         return
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
                "sessions and first/last seen are all-time · select a row (the box at its left) for that user's page")
-    tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
+    if picked is None and linked and st.session_state.get(LINKED_KEY) == linked:
+        return  # shown above
     st.divider()
     if picked is not None:
+        st.session_state.pop(LINKED_KEY, None)
         linked = st.session_state[PAGE_KEY] = frame.iloc[picked]["user_id"]
     if not linked:
         st.info("Select a row above (the box at its left) to see that user's page.", icon=":material/touch_app:")
@@ -46,6 +57,11 @@ def render(reader, range_params):
         st.button("Close this user's page", key="users_close", icon=":material/close:",
                   on_click=st.session_state.pop, args=(PAGE_KEY, None))
     render_user_page(reader, linked, tz, next((u for u in body["users"] if u["user_id"] == linked), None))
+
+
+def close_linked_page():
+    st.session_state.pop(PAGE_KEY, None)
+    st.session_state.pop(LINKED_KEY, None)
 
 
 def seen_text(moment):
@@ -59,7 +75,7 @@ def users_table(frame, tz, listing):
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={
-            "user_id": st.column_config.TextColumn("User", pinned=True),
+            "user_id": st.column_config.TextColumn("User", pinned=True, width=USER_COLUMN),
             "events": st.column_config.NumberColumn("Events", format="localized"),
             "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
             "apps": st.column_config.NumberColumn("Apps"),
@@ -125,7 +141,7 @@ def render_apps(reader, detail, tz):
                            "first_seen": periods.parse_time(a.get("first_seen"), tz),
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
                          columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
-    frame = shapes.without_empty(frame)
+    frame = shapes.with_dashes(shapes.without_empty(frame), ("display_name",))
     st.caption("Per app, all-time · select an app to filter every screen by it")
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=f"user_apps_{zlib.crc32(detail['user_id'].encode())}",

@@ -238,7 +238,9 @@ class Reader:
         return self.read("/stats/funnel", params)
 
     def retention(self, cohort, periods, event=None):
-        return self.get("/stats/retention", cohort=cohort, periods=periods, event=event)
+        # Weeks start on Sunday, as in the heatmap and the calendar (Streamlit's date picker has no other start).
+        return self.get("/stats/retention", cohort=cohort, periods=periods, event=event,
+                        week_start="sunday" if cohort == "week" else None)
 
     def user(self, user_id):
         """One user's all-time figures. The query form takes every id ("." and ".." cannot travel in a path)."""

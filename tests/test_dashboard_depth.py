@@ -19,6 +19,7 @@ came before its Signup; u4's Signup is 2 days late); within 7 days 4, 3, 2.
 """
 import json
 import threading
+from datetime import date
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -319,8 +320,12 @@ def test_retention_shows_running_cohorts_with_their_size(monkeypatch, worker, ap
     assert f"{yesterday} · 2 users" in data and f"{today} · 3 users" in data and "not over yet" in data
     assert not at.info  # not "No users with a user id in this range"
     at.radio(key="retention_cohort").set_value("Week").run()
-    weeks = api.read("/stats/retention", app_id=newcomers, cohort="week", periods="8", **sent("Last 7 days"))
+    weeks = api.read("/stats/retention", app_id=newcomers, cohort="week", periods="8", week_start="sunday",
+                     **sent("Last 7 days"))
     assert sum(c["size"] for c in weeks["cohorts"]) == 5
+    # Weeks start on Sunday, as in the heatmap and the calendar.
+    assert all(date.fromisoformat(c["start"]).weekday() == 6 for c in weeks["cohorts"])
+    assert "weeks start on Sunday" in shown_text(at)
     assert all(c["retained"][0] is None for c in weeks["cohorts"] if c["size"])  # every week still running
     assert not at.info and "5 users first seen in this range" in shown_text(at)
     data = chart_data(at.get("arrow_vega_lite_chart")[0])

@@ -110,7 +110,8 @@ def render_retention(reader, range_params):
     st.caption(f"{text.plural(sum(sizes), 'user')} first seen in this range, in "
                f"{text.plural(len(sizes), 'cohort')} by {cohort}"
                + (f" ({text.plural(empty, cohort)} without new users left out)" if empty else "")
-               + f"{' · weeks start on Monday' if cohort == 'week' else ''} · each row: the cohort and its size; "
+               + (f" · weeks start on {body.get('week_start', 'monday').capitalize()}" if cohort == "week" else "")
+               + f" · each row: the cohort and its size; "
                f"each cell: the share of its cohort active {cohort}s later (period 0 is the first {cohort}) · "
                f"…: not over yet"
                + (f" ({text.plural(int(running), 'cohort')} with no {cohort} over yet)" if running else ""))

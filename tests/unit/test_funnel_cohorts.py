@@ -90,6 +90,12 @@ def utc(text):
     return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
 
 
+def test_period_start_sunday_weeks():
+    assert period_start(utc("2024-10-27T23:59:59"), "week", "sunday") == utc("2024-10-27T00:00:00")  # a Sunday
+    assert period_start(utc("2024-10-26T23:59:59"), "week", "sunday") == utc("2024-10-20T00:00:00")  # a Saturday
+    assert period_start(utc("2024-10-27T10:00:00"), "day", "sunday") == utc("2024-10-27T00:00:00")
+
+
 def test_period_start_days_and_monday_weeks():
     assert period_start(utc("2024-10-27T23:59:59"), "day") == utc("2024-10-27T00:00:00")
     assert period_start(utc("2024-10-27T23:59:59"), "week") == utc("2024-10-21T00:00:00")  # a Sunday

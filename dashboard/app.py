@@ -34,6 +34,17 @@ STYLE = """
     color: inherit !important; background: none !important; padding: 0 !important; font-family: inherit !important;
     font-size: inherit !important; white-space: pre-wrap;
   }
+  /* A phone (390 px): metric cards two per row, not one a screen (`cards_*` containers hold their columns). */
+  @media (max-width: 640px) {
+    [class*="st-key-cards_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; gap: 0.5rem !important; }
+    [class*="st-key-cards_"] [data-testid="stColumn"] {
+      min-width: calc(50% - 0.25rem) !important; max-width: calc(50% - 0.25rem) !important;
+      flex: 1 1 calc(50% - 0.25rem) !important; width: calc(50% - 0.25rem) !important;
+    }
+    [class*="st-key-cards_"] [data-testid="stMetric"] { padding: 0.6rem 0.7rem !important; }
+    [class*="st-key-cards_"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
+    [class*="st-key-cards_"] [data-testid="stMetricLabel"] p { white-space: normal !important; }
+  }
   /* No change against the previous period: a grey delta without an arrow (overview.kpi). */
   [class*="st-key-flat_delta_"] [data-testid^="stMetricDeltaIcon"] { display: none; }
 </style>

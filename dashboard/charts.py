@@ -35,7 +35,8 @@ def timeline(buckets, interval, tz="UTC", unfinished=False, previous=None, activ
     shown = [SERIES_COLUMNS[c] for c in columns] + (["Previous period"] if previous else [])
     series = alt.Color("series:N", title=None,
                        scale=alt.Scale(domain=shown, range=[SERIES[name] for name in shown]),
-                       legend=alt.Legend(orient="top", direction="horizontal"))
+                       # Two columns: one row of four is cut ("Previous p…") on a phone-wide chart.
+                       legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=0))
     x = alt.X("t:T", title=None, axis=alt.Axis(format="%H:%M" if interval == "hour" else "%d %b", grid=False))
     y = alt.Y("count:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1))
     area = alt.Chart(finished).mark_area(
@@ -147,7 +148,9 @@ def retention(frame, cohort_title):
                alt.Tooltip("share:Q", title="Active (%)", format=".1f"), alt.Tooltip("state:N", title="Period")]
     over = base.transform_filter("datum.state == 'over'")
     cells = over.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("share:Q", title="Active (%)", scale=alt.Scale(scheme="purples", domain=[0, 100])),
+        color=alt.Color("share:Q", title="Active (%)", scale=alt.Scale(scheme="purples", domain=[0, 100]),
+                        # Above the grid: at its right it takes a phone-wide chart's room from the cells.
+                        legend=alt.Legend(orient="top", direction="horizontal", gradientLength=160)),
         tooltip=tooltip)
     running = base.transform_filter("datum.state != 'over'").mark_rect(
         stroke="white", strokeWidth=1, color="#EEF0F3").encode(tooltip=tooltip)

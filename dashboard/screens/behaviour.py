@@ -27,7 +27,7 @@ def render_sessions(reader, range_params):
              # From the counts, as on Overview: the API's ratio and share are rounded already.
              ("Events / session", periods.ratio(periods.per_session(body["events"], body["sessions"]))),
              ("One-event sessions", f"{shapes.percent(body['one_event_sessions'], body['sessions']):.1f}%")]
-    for column, (label, value) in zip(st.columns(len(cards)), cards):
+    for column, (label, value) in zip(st.container(key="cards_sessions").columns(len(cards)), cards):
         column.metric(label, value, border=True)
     st.subheader("Session duration")
     st.caption(f"Sessions that started in this range, by time from their first to their last event · "

@@ -33,6 +33,8 @@ def render(reader, range_params):
                           select_key=f"explorer_table_{zlib.crc32(repr((signature, pager.page)).encode())}"
                           if admin_mode else None)
     pager.controls(body["next_cursor"], len(body["events"]))
+    # Below the table, by the pager: above it, the table's toolbar covered it on a phone.
+    st.selectbox("Per page", PAGE_SIZES, index=PAGE_SIZES.index(50), key="explorer_page_size")
     if admin_mode:
         render_admin(reader, body["events"], picked)
     render_export(reader, filters, signature, matching_count(reader, filters, names), tz)
@@ -62,7 +64,7 @@ def events_table(events, tz, height=None, select_key=None, aliases=None):
 
 
 def render_filters(reader, names):
-    event, session, user, size = st.columns([2, 2, 2, 1])
+    event, session, user = st.columns(3)
     if st.session_state.get(EVENT_KEY) not in (ANY_EVENT, *names):
         # Set by another screen (a breakdown's value) or a link, for a name this range does not have.
         st.session_state[EVENT_KEY] = ANY_EVENT
@@ -73,7 +75,6 @@ def render_filters(reader, names):
                                        help="The whole id, or its first characters: pick one of the matches.")
     typed_user = user.text_input("User", key="explorer_user", placeholder="a user id or its start",
                                  help="The whole id, or its first characters: pick one of the matches.")
-    size.selectbox("Per page", PAGE_SIZES, index=1, key="explorer_page_size")
     filters = {"event": None if chosen == ANY_EVENT else chosen,
                "session_id": pick_id(reader, "session_id", "session", typed_session.strip()),
                "user_id": pick_id(reader, "user_id", "user", typed_user.strip())}

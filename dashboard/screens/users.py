@@ -125,7 +125,7 @@ def render_cards(detail, tz):
     cards = [("Events", periods.count(detail["events"])), ("Sessions", periods.count(detail["sessions"])),
              (f"First seen ({tz})", seen_text(first)), (f"Last seen ({tz})", seen_text(last))]
     # Wider cards for the dates, which are written out as in the table.
-    for column, (label, value) in zip(st.columns([1, 1, 2, 2]), cards):
+    for column, (label, value) in zip(st.container(key="cards_user").columns([1, 1, 2, 2]), cards):
         column.metric(label, value, border=True)
 
 

@@ -368,7 +368,8 @@ def test_app_page_lists_every_event_name_by_group(monkeypatch, worker, api, deep
 def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=deep)
     listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
-    select_row(at, 0, listed.index(uid("u1")))
+    users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
+    select_row(at, users_table, listed.index(uid("u1")))
     assert [c.value for c in at.code] == [uid("u1")]
     detail = api.read("/user", user_id=uid("u1"))
     assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
@@ -400,7 +401,7 @@ def in_page_order(node):
     return found
 
 
-def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
+def test_a_link_opens_a_user_page(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
                         link={"screen": "Users", "app": deep, "user": uid("u4")})
     assert [c.value for c in at.code] == [uid("u4")] and metrics(at)["Events"] == "3"
@@ -408,6 +409,14 @@ def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
     # The page opens at the top, above the users table (which follows it, last).
     order = in_page_order(at.main)
     assert order.index("Code") < order.index("Dataframe:users_table")
+    # Picking another row shows that user instead (below the list, as a pick does), not both pages.
+    listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
+    users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
+    select_row(at, users_table, listed.index(uid("u1")))
+    assert [c.value for c in at.code] == [uid("u1")]
+    assert in_page_order(at.main).index("Dataframe:users_table") < in_page_order(at.main).index("Code")
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
+                        link={"screen": "Users", "app": deep, "user": uid("u4")})
     at.button(key="users_close_linked").click().run()
     assert not at.code and "Select a row above" in at.info[0].value
 

@@ -29,12 +29,9 @@ def render(reader, range_params):
     body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
     linked = st.session_state.get(PAGE_KEY)
     tz = range_params["tz"]
-    if linked and st.session_state.get(LINKED_KEY) == linked:
-        # Opened by a link (?user=): the page comes first, where the browser opens; the list follows it.
-        render_user_page(reader, linked, tz, next((u for u in body["users"] if u["user_id"] == linked), None))
-        st.button("Close this user's page", key="users_close_linked", icon=":material/close:",
-                  on_click=close_linked_page)
-        st.divider()
+    # A page opened by a link (?user=) comes first, where the browser opens; the list follows it. It is drawn
+    # once the table has said whether a row was picked instead (a pick shows that user below, as usual).
+    top = st.container()
     if not body["users"] and pager.page == 1 and not linked:
         states.nothing_in_range("identified users" + (f" whose id contains {text.literal(search)}" if search else ""))
         return
@@ -44,8 +41,14 @@ def render(reader, range_params):
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
+    listed = next((u for u in body["users"] if u["user_id"] == linked), None)
     if picked is None and linked and st.session_state.get(LINKED_KEY) == linked:
-        return  # shown above
+        with top:
+            render_user_page(reader, linked, tz, listed)
+            st.button("Close this user's page", key="users_close_linked", icon=":material/close:",
+                      on_click=close_linked_page)
+            st.divider()
+        return
     st.divider()
     if picked is not None:
         st.session_state.pop(LINKED_KEY, None)

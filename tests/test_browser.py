@@ -12,9 +12,9 @@ from conftest import KEYS, event
 from scripts.browser import (KPI, SCREENS, TABLE as TABLE_SELECTOR, VIEWER_ZONE, browser_page, build_funnel,
                              capture_overview, find_chromium, kpi_cards, screenshot, settled,
                              wait_for_overview, walk_first_steps)
-from test_dashboard import sent
 from scripts.dashboard_server import Dashboard
 from scripts.devserver import free_port
+from test_dashboard import sent
 
 pytestmark = pytest.mark.browser
 

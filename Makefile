@@ -1,5 +1,5 @@
 # Oddlytics: every target installs what it needs (pinned: package-lock.json, dev-requirements.txt).
-#   make run     worker on local D1 + dashboard
+#   make run     worker on local D1 + dashboard (+ demo data into an empty database; DEMO=no: never)
 #   make test    every test, against the real local runtime
 
 SHELL := /bin/bash
@@ -10,12 +10,15 @@ PORT ?= 8787
 # Unset: 8501, or the next free port when 8501 is taken (printed). Set: that port or a one-line error.
 DASHBOARD_PORT ?=
 STATE := .wrangler/state
+# `make run DEMO=no`: start without loading the demo data, even into an empty database.
+DEMO ?= yes
 
 .PHONY: run worker test unit bench deps lock clean
-.PHONY: dashboard demo browser screenshot
+.PHONY: dashboard demo demo-remove browser screenshot
 
 run: deps .dev.vars
-	$(PY) scripts/run.py --port $(PORT) --state $(STATE) $(if $(DASHBOARD_PORT),--dashboard-port $(DASHBOARD_PORT))
+	$(PY) scripts/run.py --port $(PORT) --state $(STATE) $(if $(DASHBOARD_PORT),--dashboard-port $(DASHBOARD_PORT)) \
+	  $(if $(filter no,$(DEMO)),--no-demo)
 
 worker: deps .dev.vars
 	$(PY) scripts/run.py --port $(PORT) --state $(STATE) --worker-only
@@ -55,6 +58,10 @@ dashboard: $(VENV)/.installed
 # Seeded demo events through /track: the worker in ODDLYTICS_API_URL/ODDLYTICS_API_KEY, else the local one.
 demo: $(VENV)/.installed .dev.vars
 	$(PY) scripts/demo.py --url "$${ODDLYTICS_API_URL:-http://127.0.0.1:$(PORT)}"
+
+# Delete the demo apps (their events, display names and alias) from a running worker; your apps stay.
+demo-remove: $(VENV)/.installed .dev.vars
+	$(PY) scripts/demo.py --remove --url "$${ODDLYTICS_API_URL:-http://127.0.0.1:$(PORT)}"
 
 browser:
 	@if [ -x /usr/bin/chromium ]; then :; \

@@ -172,6 +172,16 @@ class Reader:
         self.scope = dict(scope)  # range params plus app_id, already as strings
         self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
         self.estimated = set()  # figures some read declared approximate (other than "not folded yet": "all")
+        self.declared_in_place = set()  # of those, the ones the screen marked at the figure itself
+
+    def declare_in_place(self, figure):
+        """The screen marked `figure` as estimated where it shows it: no page-wide notice for it."""
+        self.declared_in_place.add(figure)
+
+    @property
+    def estimated_elsewhere(self):
+        """Estimated figures the screen did not mark itself: the page-wide notice names these."""
+        return self.estimated - self.declared_in_place
 
     def get(self, path, span=None, **params):
         """A read of this app and range; `span` (range params) replaces the range (a previous period, a year)."""
@@ -219,13 +229,18 @@ class Reader:
     def sessions(self):
         return self.get("/stats/sessions")
 
-    def funnel(self, steps, within, by):
-        # Repeated step= parameters: a comma inside an event name would split a steps=A,B list.
-        params = tuple(sorted({**self.scope, "within": within, "by": by}.items())) + tuple(("step", s) for s in steps)
+    def funnel(self, steps, within, by, window="first"):
+        # Repeated step= parameters: a comma inside an event name would split a steps=A,B list. `window` is
+        # sent only when it is not the default, so an older worker (which knows only "first") still answers.
+        extra = {"window": window} if window != "first" else {}
+        params = tuple(sorted({**self.scope, "within": within, "by": by, **extra}.items())) + tuple(
+            ("step", s) for s in steps)
         return self.read("/stats/funnel", params)
 
     def retention(self, cohort, periods, event=None):
-        return self.get("/stats/retention", cohort=cohort, periods=periods, event=event)
+        # Weeks start on Sunday, as in the heatmap and the calendar (Streamlit's date picker has no other start).
+        return self.get("/stats/retention", cohort=cohort, periods=periods, event=event,
+                        week_start="sunday" if cohort == "week" else None)
 
     def user(self, user_id):
         """One user's all-time figures. The query form takes every id ("." and ".." cannot travel in a path)."""
@@ -245,6 +260,15 @@ class Reader:
         except MissingRoute:
             return {}
         return {a["event_name"]: a["alias"] for a in aliases if a["app_id"] == app_id}
+
+    def alias_map(self):
+        """{(app_id, event name): alias} over every app (raw events of several apps: the Events table, a user's
+        page); empty from a worker without aliases."""
+        try:
+            aliases = self.aliases()
+        except MissingRoute:
+            return {}
+        return {(a["app_id"], a["event_name"]): a["alias"] for a in aliases}
 
     def read(self, path, params):
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())

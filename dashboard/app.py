@@ -27,6 +27,26 @@ STYLE = """
   [data-testid="stMetric"] { background: var(--secondary-background-color); border-radius: 0.8rem; }
   [data-testid="stMetricValue"] { font-weight: 650; }
   .block-container { padding-top: 2.2rem; }
+  /* Event data is an inline code span (text.literal: no Markdown extension looks inside one); shown as the
+     text around it, not as a green code chip. Code blocks (st.code) keep their look. */
+  :is([data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"], [data-testid="stMarkdown"])
+    :not(pre) > code {
+    color: inherit !important; background: none !important; padding: 0 !important; font-family: inherit !important;
+    font-size: inherit !important; white-space: pre-wrap;
+  }
+  /* A phone (390 px): metric cards two per row, not one a screen (`cards_*` containers hold their columns). */
+  @media (max-width: 640px) {
+    [class*="st-key-cards_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; gap: 0.5rem !important; }
+    [class*="st-key-cards_"] [data-testid="stColumn"] {
+      min-width: calc(50% - 0.25rem) !important; max-width: calc(50% - 0.25rem) !important;
+      flex: 1 1 calc(50% - 0.25rem) !important; width: calc(50% - 0.25rem) !important;
+    }
+    [class*="st-key-cards_"] [data-testid="stMetric"] { padding: 0.6rem 0.7rem !important; }
+    [class*="st-key-cards_"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
+    [class*="st-key-cards_"] [data-testid="stMetricLabel"] p { white-space: normal !important; }
+  }
+  /* No change against the previous period: a grey delta without an arrow (overview.kpi). */
+  [class*="st-key-flat_delta_"] [data-testid^="stMetricDeltaIcon"] { display: none; }
 </style>
 """
 
@@ -46,7 +66,7 @@ def remember_query_params(settings):
         if st.query_params.get(key):
             st.session_state[key] = st.query_params[key]
     if st.query_params.get("user"):
-        st.session_state[users.PAGE_KEY] = st.query_params["user"]
+        st.session_state[users.PAGE_KEY] = st.session_state[users.LINKED_KEY] = st.query_params["user"]
     if st.query_params.get("event"):
         st.session_state[explorer.EVENT_KEY] = st.query_params["event"]
     dates = periods.custom_dates(st.query_params.get("from"), st.query_params.get("to"),
@@ -143,12 +163,12 @@ def render(settings):
     except api.DashboardError as failure:
         states.failed(failure)
         return
-    if reader.unfolded_events or reader.estimated:
+    if reader.unfolded_events or reader.estimated_elsewhere:
         with notice.container():
             if reader.unfolded_events:
                 states.still_folding(reader.unfolded_events)
-            if reader.estimated:
-                states.estimated(reader.estimated)
+            if reader.estimated_elsewhere:
+                states.estimated(reader.estimated_elsewhere)
 
 
 def header(screen, scope, app=None):
@@ -169,8 +189,13 @@ def header(screen, scope, app=None):
     st.caption(f"{what} · {shown} · {scope['tz']}")
 
 
+# A file of our own: a `:material/…:` page icon makes the browser fetch it from fonts.gstatic.com, and the
+# dashboard fetches nothing from another host (it works offline and tells no third party who opens it).
+FAVICON = Path(__file__).resolve().parent / "favicon.png"
+
+
 def main():
-    st.set_page_config(page_title="Oddlytics", page_icon=":material/insights:", layout="wide")
+    st.set_page_config(page_title="Oddlytics", page_icon=str(FAVICON), layout="wide")
     st.markdown(STYLE, unsafe_allow_html=True)
     settings = load_settings()
     if settings is None:

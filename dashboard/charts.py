@@ -35,7 +35,8 @@ def timeline(buckets, interval, tz="UTC", unfinished=False, previous=None, activ
     shown = [SERIES_COLUMNS[c] for c in columns] + (["Previous period"] if previous else [])
     series = alt.Color("series:N", title=None,
                        scale=alt.Scale(domain=shown, range=[SERIES[name] for name in shown]),
-                       legend=alt.Legend(orient="top", direction="horizontal"))
+                       # Two columns: one row of four is cut ("Previous p…") on a phone-wide chart.
+                       legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=0))
     x = alt.X("t:T", title=None, axis=alt.Axis(format="%H:%M" if interval == "hour" else "%d %b", grid=False))
     y = alt.Y("count:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1))
     area = alt.Chart(finished).mark_area(
@@ -138,18 +139,25 @@ def funnel(frame):
 
 
 def retention(frame, cohort_title):
+    """Cohorts (labelled with their size) by period; a period still running is a grey cell marked "…"."""
     base = alt.Chart(frame).encode(
         x=alt.X("period:O", title="Periods after the first", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("cohort:O", title=cohort_title))
-    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("share:Q", title="Active (%)", scale=alt.Scale(scheme="purples", domain=[0, 100])),
-        tooltip=[alt.Tooltip("cohort:O", title=cohort_title), alt.Tooltip("size:Q", title="Cohort size", format=","),
-                 alt.Tooltip("period:O", title="Period"), alt.Tooltip("users:Q", title="Active users", format=","),
-                 alt.Tooltip("share:Q", title="Active (%)", format=".1f")])
+        y=alt.Y("cohort:O", title=cohort_title, sort=None, axis=alt.Axis(labelLimit=0)))
+    tooltip = [alt.Tooltip("start:N", title=cohort_title), alt.Tooltip("size:Q", title="Cohort size", format=","),
+               alt.Tooltip("period:O", title="Period"), alt.Tooltip("users:Q", title="Active users", format=","),
+               alt.Tooltip("share:Q", title="Active (%)", format=".1f"), alt.Tooltip("state:N", title="Period")]
+    over = base.transform_filter("datum.state == 'over'")
+    cells = over.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("share:Q", title="Active (%)", scale=alt.Scale(scheme="purples", domain=[0, 100]),
+                        # Above the grid: at its right it takes a phone-wide chart's room from the cells.
+                        legend=alt.Legend(orient="top", direction="horizontal", gradientLength=160)),
+        tooltip=tooltip)
+    running = base.transform_filter("datum.state != 'over'").mark_rect(
+        stroke="white", strokeWidth=1, color="#EEF0F3").encode(tooltip=tooltip)
     labels = base.mark_text(fontSize=11).encode(
-        text=alt.Text("share:Q", format=".0f"),
+        text="label:N",
         color=alt.condition("datum.share > 55", alt.value("white"), alt.value("#2d3436")))
-    return alt.layer(cells, labels).properties(height=alt.Step(28)).configure_view(strokeWidth=0)
+    return alt.layer(cells, running, labels).properties(height=alt.Step(28)).configure_view(strokeWidth=0)
 
 
 def histogram(rows):

@@ -50,11 +50,20 @@ def interval_for(params):
     return "hour" if range_days(params) <= HOURLY_UP_TO_DAYS else "day"
 
 
+FLAT = "0.0%"
+
+
 def change(current, previous):
-    """Percent change as st.metric's delta text, or None when there is nothing to compare with."""
+    """Percent change as st.metric's delta text, or None when there is nothing to compare with. A change that
+    shows as zero is FLAT, without a sign (st.metric would draw "+0.0%" as a green rise)."""
     if not previous:
         return None
-    return f"{(current - previous) / previous * 100:+.1f}%"
+    text = f"{(current - previous) / previous * 100:+.1f}%"
+    return FLAT if text in ("+0.0%", "-0.0%") else text
+
+
+def is_flat(delta):
+    return delta == FLAT
 
 
 def per_session(events, sessions):

@@ -16,12 +16,14 @@ BREAKDOWN_COLUMNS = ["value", "events", "sessions", "users", "share"]
 def breakdown_frame(body):
     """Values with their figures and share in percent; null is "(none)", the rest one "Other (n values)" row
     (its sessions and users are not additive, so they stay empty)."""
-    rows = [{**v, "value": NONE_LABEL if v["value"] is None else str(v["value"]), "share": v["share"] * 100}
+    total = body["total"]["events"]
+    # Shares from the counts: the API's `share` is rounded to 4 places, and rounding it again shows 19.1% for 4 of 21.
+    rows = [{**v, "value": NONE_LABEL if v["value"] is None else str(v["value"]), "share": share_of(v["events"], total)}
             for v in body["values"]]
     other = body.get("other")
     if other and other.get("events"):
         rows.append({"value": f"Other ({periods.count(other['values'])} values)", "events": other["events"],
-                     "sessions": None, "users": None, "share": other["share"] * 100})
+                     "sessions": None, "users": None, "share": share_of(other["events"], total)})
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
 
 
@@ -45,30 +47,45 @@ def previous_overlay(buckets, previous):
     return [{"t": bucket["t"], "previous": old["events"]} for bucket, old in zip(buckets, previous)]
 
 
-def percent(share):
-    """A share (0..1, or null when there is nothing to divide by) in percent; null stays None."""
-    return None if share is None else share * 100
+def percent(part, whole):
+    """`part` of `whole` in percent, from the counts (the API's shares are rounded to 4 places: rounding them
+    again is off by one in the last digit shown); None when there is nothing to divide by."""
+    return part / whole * 100 if whole else None
 
 
-def funnel_frame(steps):
-    rows = [{"step": f"{index}. {step['event']}", "event": step["event"], "count": step["count"],
-             "from_first": percent(step["conversion_from_first"]),
-             "from_previous": percent(step["conversion_from_previous"]),
+def funnel_frame(steps, aliases=None):
+    """One row per step; `aliases` ({name: alias}, one app's) label a step by its alias with its real name."""
+    aliases = aliases or {}
+    first = steps[0]["count"] if steps else 0
+    rows = [{"step": f"{index}. {event_label(step['event'], aliases)}", "event": step["event"], "count": step["count"],
+             "from_first": percent(step["count"], first),
+             "from_previous": percent(step["count"], steps[index - 2]["count"] if index > 1 else first),
              "median_s": step.get("median_s_from_previous")} for index, step in enumerate(steps, 1)]
     return pd.DataFrame(rows, columns=["step", "event", "count", "from_first", "from_previous", "median_s"])
 
 
+def cohort_label(start, size):
+    """A retention row's label: the cohort's start with its size, so the size is read in the grid itself."""
+    return f"{start} · {size:,} {'user' if size == 1 else 'users'}"
+
+
 def retention_frame(cohorts):
-    """Long form: one row per cohort and period with the share (percent) and users; unfinished periods
-    (null) are left out, so the grid shows them empty."""
+    """Long form: one row per cohort and period with the share (percent, from the counts) and users. Cohorts
+    without users are left out; a period still running (null) stays in with no share, so a cohort whose
+    first period is not over yet still shows, with its size, as "not over yet"."""
     rows = []
     for cohort in cohorts:
+        size = cohort["size"]
+        if not size:
+            continue
         users = cohort.get("retained_users") or [None] * len(cohort["retained"])
-        for period, (share, count) in enumerate(zip(cohort["retained"], users)):
-            if share is not None:
-                rows.append({"cohort": cohort["start"], "size": cohort["size"], "period": period,
-                             "share": share * 100, "users": count})
-    return pd.DataFrame(rows, columns=["cohort", "size", "period", "share", "users"])
+        for period, count in enumerate(users):
+            over = count is not None
+            rows.append({"cohort": cohort_label(cohort["start"], size), "start": cohort["start"], "size": size,
+                         "period": period, "share": percent(count, size) if over else None,
+                         "users": count, "label": f"{percent(count, size):.0f}" if over else "…",
+                         "state": "over" if over else "not over yet"})
+    return pd.DataFrame(rows, columns=["cohort", "start", "size", "period", "share", "users", "label", "state"])
 
 
 def duration_text(seconds):
@@ -115,6 +132,18 @@ def https_icon(url):
 def without_empty(frame, columns=("icon", "display_name")):
     """The frame without those of `columns` that are empty in every row (no app has an icon, say)."""
     return frame.drop(columns=[c for c in columns if c in frame and frame[c].isna().all()])
+
+
+EMPTY = "—"
+
+
+def with_dashes(frame, columns):
+    """Text columns with "—" in empty cells (a table draws an empty cell as a grey "None")."""
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), EMPTY)
+    return frame
 
 
 def app_label(app_id, names):

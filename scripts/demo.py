@@ -221,6 +221,34 @@ def load_demo(url, key, seed=7, days=DAYS, quiet=False):
     return stored
 
 
+MAX_ERASE_CALLS = 200  # an erasure answers "complete": false when a request's D1 budget ran out: ask again
+
+
+def remove_demo(url, key, quiet=False):
+    """`make demo-remove`: delete the demo apps' events (DELETE /admin/apps, AUTH_KEY), then their display
+    names and alias, so only your own apps stay. Apps of yours are never touched: only the demo's ids.
+    Returns the events deleted."""
+    session, url = keyed_session(key), url.rstrip("/")
+    removed = 0
+    for app in APPS:
+        for _ in range(MAX_ERASE_CALLS):
+            response = session.delete(f"{url}/admin/apps", params={"app_id": app["app_id"]}, timeout=120)
+            if response.status_code != 200:
+                raise SystemExit(f"demo: the worker refused to delete {app['app_id']} ({response.status_code}): "
+                                 f"{response.text[:300]} (deleting needs the AUTH_KEY)")
+            body = response.json()
+            removed += body["deleted"]["events"]
+            if body.get("complete", True):
+                break
+        session.delete(f"{url}/settings/apps", params={"app_id": app["app_id"]}, timeout=30)
+    for app_id, event in ALIASES:
+        session.delete(f"{url}/settings/aliases", params={"app_id": app_id, "event_name": event}, timeout=30)
+    if not quiet:
+        print(f"Demo data removed: {removed} events of {', '.join(a['app_id'] for a in APPS)}, with their "
+              "display names and aliases.", flush=True)
+    return removed
+
+
 def dev_vars_key(path=ROOT / ".dev.vars"):
     if not path.exists():
         return None
@@ -236,12 +264,16 @@ def main():
     parser.add_argument("--url", default=os.environ.get("ODDLYTICS_API_URL") or DEFAULT_URL)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=DAYS, choices=range(1, DAYS + 1), metavar=f"1..{DAYS}")
+    parser.add_argument("--remove", action="store_true", help="delete the demo apps' events and settings instead")
     args = parser.parse_args()
     key = os.environ.get("ODDLYTICS_API_KEY") or dev_vars_key()
     if not key:
         raise SystemExit("demo: no key; set ODDLYTICS_API_KEY or create .dev.vars (make run does)")
     try:
-        load_demo(args.url, key, args.seed, args.days)
+        if args.remove:
+            remove_demo(args.url, key)
+        else:
+            load_demo(args.url, key, args.seed, args.days)
     except requests.ConnectionError:
         raise SystemExit(f"demo: cannot reach the worker at {args.url}; start it with `make worker`")
 

@@ -1,15 +1,20 @@
 """End to end in a real headless Chromium (zone Europe/Berlin): `streamlit run` against the real worker."""
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from conftest import KEYS, event
-from scripts.browser import SCREENS, browser_page, capture_overview, find_chromium, walk_first_steps
+from scripts.browser import (KPI, SCREENS, TABLE as TABLE_SELECTOR, VIEWER_ZONE, browser_page, build_funnel,
+                             capture_overview, find_chromium, kpi_cards, screenshot, settled,
+                             wait_for_overview, walk_first_steps)
 from scripts.dashboard_server import Dashboard
 from scripts.devserver import free_port
+from test_dashboard import sent
 
 pytestmark = pytest.mark.browser
 
@@ -92,3 +97,190 @@ def test_a_slow_screen_shows_a_spinner(chromium, api, slow_worker, app_id, tmp_p
             page.goto(f"{dashboard.url}/?screen=Overview&app={app_id}")
             spinner = page.wait_for_selector('[data-testid="stSpinner"]', timeout=60000)
             assert "Loading overview" in spinner.inner_text()
+
+
+# Issue 19: what each screen shows, against the API, at a desktop's and a phone's width.
+WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
+ALIAS = "Paywall Shown"
+DAY_S = 24 * 3600
+
+
+def issue_19_app(api, app_id):
+    """Two users in the last days (u-a on ios, u-b without a platform; UUID ids), two in the previous 30 days:
+    4 events in 2 sessions by 2 users in each period, so every change is 0.0%. paywall_shown has an alias."""
+    users = {name: str(uuid.uuid4()) for name in ("a", "b", "c", "d")}
+    midnight = time.time() // DAY_S * DAY_S
+    rows = [("a", "s-a", 3, "Open", {"platform": "ios"}), ("a", "s-a", 3, "paywall_shown", {"platform": "ios"}),
+            ("b", "s-b", 1, "Open", {}), ("b", "s-b", 1, "paywall_shown", {}),
+            ("c", "s-c", 40, "Open", {}), ("c", "s-c", 40, "paywall_shown", {}),
+            ("d", "s-d", 45, "Open", {}), ("d", "s-d", 45, "paywall_shown", {})]
+    sent = [event(app_id, name, session, user_id=users[who], **fields,
+                  timestamp=int(midnight - days * DAY_S + 10 * 3600 + (60 if name != "Open" else 0)))
+            for who, session, days, name, fields in rows]
+    assert api.track({"events": sent}).json()["count"] == 8
+    assert api.request("PUT", "/settings/aliases", params={"app_id": app_id, "event_name": "paywall_shown"},
+                       json={"alias": ALIAS}).status_code == 200
+    api.fold_all()
+    return users
+
+
+def page_text(page):
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def table_cells(page, index=0):
+    """A table's cell texts (glide's accessible copy of the canvas: raw values)."""
+    return page.locator(TABLE_SELECTOR).nth(index).evaluate(
+        "t => [...t.querySelectorAll('td, [role=gridcell]')].map(c => c.innerText)")
+
+
+def chart_texts(page, index=0):
+    """A chart's texts (Vega draws SVG) with whether each lies whole inside the chart."""
+    return page.locator(".vega-embed").nth(index).evaluate("""e => {
+        const svg = e.querySelector('svg').getBoundingClientRect();
+        return [...e.querySelectorAll('svg text')].map(t => { const r = t.getBoundingClientRect();
+            return [t.textContent, r.left >= svg.left - 1 && r.right <= svg.right + 1]; }); }""")
+
+
+def timed_screen(page, name, timings, base=None):
+    """Open a screen from the sidebar; on a phone (the sidebar folded away) by its link, as a new page (cold).
+    Its time, until its title, data and no stale element are there, is printed, never asserted."""
+    started = time.monotonic()
+    if base is None:
+        page.locator('[data-testid="stSidebar"] label', has_text=name).first.click()
+    else:
+        page.goto(f"{base}&screen={name}")
+    page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
+                           timeout=60000)
+    settled(page, 60000)
+    page.wait_for_selector(f"{KPI}, {TABLE_SELECTOR}, .vega-embed svg, [data-testid=\"stAlert\"]", timeout=60000)
+    timings[name + (" (link, cold)" if base else "")] = time.monotonic() - started
+    page.wait_for_timeout(2000)  # the charts' and tables' first paint, before anything is read off them
+
+
+def test_issue_19_every_screen_at_desktop_and_phone_width(chromium, api, worker, app_id, tmp_path):
+    users = issue_19_app(api, app_id)
+    scope = {"app_id": app_id, **sent("Last 30 days", VIEWER_ZONE)}
+    overview = api.read("/stats/overview", **scope)
+    assert (overview["events"], overview["sessions"], overview["users"]) == (4, 2, 2)
+    assert (overview["previous"]["events"], overview["previous"]["sessions"], overview["previous"]["users"]) == (4, 2, 2)
+    breakdown = api.read("/stats/breakdown", by="platform", **scope)
+    retention = api.read("/stats/retention", cohort="day", periods=14, **scope)
+    cohort_labels = {f"{c['start']} · {c['size']} {'user' if c['size'] == 1 else 'users'}"
+                     for c in retention["cohorts"] if c["size"]}
+    assert len(cohort_labels) == 2
+    shots = []
+    with Dashboard(worker.url, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
+        for width_name, size in WIDTHS.items():
+            timings = {}
+            with browser_page(size) as (page, console):
+                base = f"{dashboard.url}/?app={app_id}" if width_name == "phone" else None
+                hosts = set()
+                page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
+                started = time.monotonic()
+                page.goto(f"{dashboard.url}/?screen=Overview&app={app_id}")
+                page.wait_for_function(f"document.querySelectorAll('{KPI}').length >= 4", timeout=60000)
+                page.wait_for_selector(".vega-embed svg", timeout=60000)
+                timings["Overview (link, cold)"] = time.monotonic() - started
+                wait_for_overview(page, 60000)
+
+                # Item 3: the API's counts, events per session from them; item 7: no change is grey, no arrow.
+                cards = kpi_cards(page)
+                assert {label: cards[label] for label in TOTALS} == {
+                    "Events": "4", "Sessions": "2", "Users": "2",
+                    "Events / session": f"{overview['events'] / overview['sessions']:,.1f}"}
+                deltas = page.evaluate("""[...document.querySelectorAll('[data-testid="stMetricDelta"]')].map(d =>
+                    [d.innerText.trim(), [...d.querySelectorAll('[data-testid^="stMetricDeltaIcon"]')]
+                        .some(i => i.getBoundingClientRect().width > 0)])""")
+                assert deltas[:4] == [["0.0%", False]] * 4
+                # Item 11: cards two per row on a phone, four on a desktop.
+                tops = [round(page.locator(KPI).nth(i).bounding_box()["y"]) for i in range(4)]
+                assert tops == ([tops[0]] * 4 if width_name == "desktop" else [tops[0], tops[0], tops[2], tops[2]])
+                assert tops[2] > tops[0] or width_name == "desktop"
+                # Item 11: the timeline's legend whole ("Previous period", not "Previous p…").
+                legend = dict(chart_texts(page, 0))
+                assert legend.get("Previous period") is True and legend.get("Events") is True
+                # Item 10: event data as the text around it, not a green code chip.
+                chips = page.evaluate("""[...document.querySelectorAll('[data-testid="stMain"] :not(pre) > code')]
+                    .map(c => getComputedStyle(c).color === getComputedStyle(c.parentElement).color
+                              && getComputedStyle(c).fontFamily === getComputedStyle(c.parentElement).fontFamily)""")
+                assert chips and all(chips)
+                shots.append(shot(page, tmp_path, width_name, "overview"))
+
+                # Item 4: users in Berlin are declared estimates: said at the column, no page-wide notice.
+                timed_screen(page, "Breakdowns", timings, base)
+                assert "users" in breakdown.get("approximate_figures", [])
+                assert "Estimated, not exact" not in page_text(page)
+                headers = page.locator(TABLE_SELECTOR).first.evaluate(
+                    "t => [...t.querySelectorAll('th, [role=columnheader]')].map(h => h.innerText)")
+                assert "Users (estimated)" in headers and "Users" not in headers
+                cells = table_cells(page)
+                assert {v["value"] or "(none)" for v in breakdown["values"]} <= set(cells)
+                assert "Select a row" not in page_text(page)  # platform rows filter nothing
+                shots.append(shot(page, tmp_path, width_name, "breakdowns"))
+
+                # Items 2 and 6: the window rule said as the API counts it, the alias on the funnel.
+                timed_screen(page, "Funnels", timings, base)
+                build_funnel(page, 60000)
+                text = page_text(page)
+                assert "of the first step" in text
+                funnel_cells = table_cells(page)
+                assert any(f"{ALIAS} (paywall_shown)" in cell for cell in funnel_cells)
+                assert any(f"{ALIAS} (paywall_shown)" in t for t, _ in chart_texts(page, 0))
+                shots.append(shot(page, tmp_path, width_name, "funnels"))
+
+                # Item 1: day cohorts for 30 days, each row with its size, today's running cohort included.
+                timed_screen(page, "Retention", timings, base)
+                text = page_text(page)
+                assert "2 users first seen in this range, in 2 cohorts by day" in text
+                assert "No users with a user id" not in text
+                assert cohort_labels <= {t for t, _ in chart_texts(page, 0)}
+                shots.append(shot(page, tmp_path, width_name, "retention"))
+
+                # Item 10: the Apps table fits (no sideways scroll) at 1,440 px; no cell reads "None".
+                timed_screen(page, "Apps", timings, base)
+                assert app_id in table_cells(page) and "None" not in table_cells(page)
+                scroll = page.locator(TABLE_SELECTOR).first.evaluate(
+                    "t => { const s = t.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth]; }")
+                if width_name == "desktop":
+                    assert scroll[0] <= scroll[1], scroll
+                else:
+                    # Item 11: a wide table scrolls inside its box; the page itself does not scroll sideways.
+                    assert scroll[0] > scroll[1]
+                    assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+                shots.append(shot(page, tmp_path, width_name, "apps"))
+
+                # Items 6, 10, 11: the alias in the Events table, "—" for no platform, Per page clear of the table.
+                timed_screen(page, "Events", timings, base)
+                cells = table_cells(page)
+                # (On a phone only the columns in view have cells: the platform column is off to the right.)
+                assert f"{ALIAS} (paywall_shown)" in cells and ("—" in cells or width_name == "phone")
+                per_page = page.locator('[data-testid="stSelectbox"]', has_text="Per page").first.bounding_box()
+                table = page.locator(TABLE_SELECTOR).first.bounding_box()
+                assert per_page["y"] >= table["y"] + table["height"]
+                shots.append(shot(page, tmp_path, width_name, "events"))
+
+                # Item 10: a user page opened by a link starts at the top, above the users table; a UUID id whole.
+                started = time.monotonic()
+                page.goto(f"{dashboard.url}/?screen=Users&app={app_id}&user={users['a']}")
+                page.wait_for_selector('[data-testid="stCode"]', timeout=60000)
+                settled(page, 60000)
+                page.wait_for_selector(TABLE_SELECTOR, timeout=60000)
+                timings["User page (link, cold)"] = time.monotonic() - started  # printed, not asserted
+                code = page.locator('[data-testid="stCode"]').first.bounding_box()
+                listing = page.locator(TABLE_SELECTOR).last.bounding_box()
+                assert code["y"] < listing["y"] and code["y"] < size[1]
+                assert users["a"] in page.locator('[data-testid="stCode"]').first.inner_text()
+                shots.append(shot(page, tmp_path, width_name, "user"))
+
+                # Item 10: nothing fetched from another host (fonts, favicon): the dashboard works offline.
+                assert hosts <= {"127.0.0.1"}, hosts
+            print(f"{width_name} {size[0]}x{size[1]}:", ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    assert all(path.stat().st_size > 5_000 for path in shots)
+    print("screenshots:", *shots)
+
+
+def shot(page, directory, width_name, name):
+    path = directory / f"{width_name}-{name}.png"
+    screenshot(page, path)
+    return path

@@ -93,6 +93,18 @@ def test_week_cohorts_across_berlin_fall_back(api, berlin_app):
     ]
 
 
+def test_week_cohorts_may_start_on_sunday(api, days_app):
+    """week_start=sunday (the dashboard's weeks, as its date picker's): 1 June 2024 was a Saturday, so a and b
+    (first seen 06-01) are the week of Sunday 26 May; d (Sunday 06-02) and e (06-03) the next. a came back on
+    06-02/04, d on 06-09."""
+    body = api.read("/stats/retention", app_id=days_app, cohort="week", periods=2, week_start="sunday", **JUNE)
+    assert body["week_start"] == "sunday"
+    assert [(c["start"], c["size"], c["retained_users"]) for c in body["cohorts"]] == [
+        ("2024-05-26", 2, [2, 1]), ("2024-06-02", 2, [2, 1])]
+    monday = api.read("/stats/retention", app_id=days_app, cohort="week", periods=2, **JUNE)
+    assert monday["week_start"] == "monday" and [c["start"] for c in monday["cohorts"]] == ["2024-05-27", "2024-06-03"]
+
+
 def test_periods_not_yet_complete_are_null(api, app_id):
     assert api.track(event(app_id, "Open", "now", user_id="n")).json()["count"] == 1  # stamped now
     api.fold_all()
@@ -108,6 +120,7 @@ def test_periods_not_yet_complete_are_null(api, app_id):
     ({"cohort": "week", "periods": "27"}, "periods"),
     ({"periods": "0"}, "periods"),
     ({"cohort": "day", "days": "101"}, "cohort"),
+    ({"cohort": "week", "week_start": "friday"}, "week_start"),
 ])
 def test_bad_parameters_are_400(api, params, field):
     response = api.get("/stats/retention", params=params)

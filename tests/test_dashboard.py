@@ -87,6 +87,22 @@ def assert_error_page_keeps_title_sidebar_and_retry(at):
     assert at.button(key="retry").proto.label == "Retry"
 
 
+def block_children(at, key_part):
+    """The elements inside containers whose key holds `key_part` (st.container(key=...): its block's id)."""
+    found = []
+
+    def walk(node, inside):
+        proto = getattr(node, "proto", None)
+        inside = inside or (type(node).__name__ == "Block" and key_part in getattr(proto, "id", ""))
+        if inside:
+            found.append(node)
+        for child in getattr(node, "children", {}).values():
+            walk(child, inside)
+
+    walk(at._tree, False)
+    return found
+
+
 def shown_text(at):
     """Every string AppTest can see that Streamlit renders as Markdown or plain text."""
     parts = [e.value for kind in ("markdown", "caption", "code", "error", "info", "warning", "title", "subheader")
@@ -103,7 +119,13 @@ def test_overview_kpis_match_api_and_sent(monkeypatch, worker, api, known):
     assert [(m.label, m.value) for m in at.metric][:4] == [
         ("Events", "6"), ("Sessions", "3"), ("Users", "2"), ("Events / session", "2.0")]
     # The previous 30 days hold 2 events in 1 session by 1 user.
-    assert [m.delta for m in at.metric][:4] == ["+200.0%", "+200.0%", "+100.0%", "+0.0%"]
+    assert [m.delta for m in at.metric][:4] == ["+200.0%", "+200.0%", "+100.0%", "0.0%"]
+    # No change is neutral: grey, and in a container whose arrow the page's style hides (not a green rise).
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+    assert [m.proto.color for m in at.metric][:4] == [MetricProto.MetricColor.GREEN] * 3 + [
+        MetricProto.MetricColor.GRAY]
+    assert [m.label for m in block_children(at, "flat_delta_") if type(m).__name__ == "Metric"] == [
+        "Events / session"]
     active = api.read("/stats/active", app_id=known, interval="day", **sent("Last 30 days"))
     assert [(m.label, m.value) for m in at.metric][4:] == [
         ("Daily active users", str(active["dau"])), ("Weekly active users", str(active["wau"])),

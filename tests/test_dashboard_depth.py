@@ -19,6 +19,7 @@ came before its Signup; u4's Signup is 2 days late); within 7 days 4, 3, 2.
 """
 import json
 import threading
+from datetime import date
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -182,6 +183,33 @@ def test_breakdown_offers_property_keys_and_groups(monkeypatch, worker, api, dee
     assert groups == {("onboarding", 3), ("(none)", 10)}
 
 
+def test_breakdown_users_are_marked_estimated_only_where_the_worker_says_so(monkeypatch, worker, api, deep):
+    """Whole UTC days: exact users, plain column, no notice. In Berlin the worker counts users over whole UTC
+    days and declares them: the column says so (each value "≈ n"), and no page-wide notice repeats it."""
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    assert "approximate_figures" not in read(api, "/stats/breakdown", deep, by="platform")
+    assert "Estimated, not exact" not in shown_text(at)
+    assert at.dataframe[0].proto.columns and '"Users"' in at.dataframe[0].proto.columns
+    monkeypatch.setenv("ODDLYTICS_TIMEZONE", "Europe/Berlin")
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    berlin = api.read("/stats/breakdown", app_id=deep, by="platform", **sent("Last 30 days", "Europe/Berlin"))
+    assert berlin["approximate_figures"] == ["users"] and not berlin.get("users_sampled")
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["users"]["label"] == "Users (estimated)" and columns["users"]["type_config"]["format"] == "≈ %d"
+    assert "whole UTC days" in columns["users"]["help"]
+    assert "Estimated, not exact" not in shown_text(at)
+    # A screen whose estimate is not marked in place keeps the notice (Sessions: the median duration).
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Sessions", app=deep)
+    assert "Estimated, not exact: " in shown_text(at)
+
+
+def test_breakdown_invites_a_selection_only_where_a_row_can_filter(monkeypatch, worker, deep):
+    at = open_breakdown(monkeypatch, worker, deep, "Platform")
+    assert "Select a row" not in shown_text(at)
+    at.selectbox(key="breakdown_by").set_value("Event").run()
+    assert "Select a row (the box at its left) to show that event's events" in shown_text(at)
+
+
 # Sessions, funnels, retention
 
 
@@ -230,6 +258,25 @@ def test_funnel_counts_match_the_api_and_the_hand_count(monkeypatch, worker, api
                                                           for s in body["steps"]]
 
 
+def test_funnel_window_from_the_first_step_or_the_step_before(monkeypatch, worker, api, app_id):
+    """The issue's example: A, B 20 h later, C 40 h later, within 1 day. The screen says which rule it counts
+    by and shows the API's figures for each."""
+    sent_events = [event(app_id, name, "s1", user_id=uid("walker"), timestamp=at_day(3, 10) if name == "A" else
+                         (at_day(2, 6) if name == "B" else at_day(1, 2))) for name in "ABC"]
+    assert api.track({"events": sent_events}).json()["count"] == 3
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Funnels", app=app_id)
+    assert at.radio(key="funnel_window").value == "the first step"
+    assert list(build_funnel(at, ["A", "B", "C"])["count"]) == [1, 1, 0]
+    assert "every step within 1 day of the first step" in shown_text(at)
+    at.radio(key="funnel_window").set_value("the step before").run()
+    assert list(at.dataframe[0].value["count"]) == [1, 1, 1]
+    assert "every step within 1 day of the step before" in shown_text(at)
+    params = [("step", s) for s in "ABC"] + [("app_id", app_id), *sent("Last 30 days").items()]
+    assert [s["count"] for s in api.get("/stats/funnel", params=params).json()["steps"]] == [1, 1, 0]
+    assert [s["count"] for s in api.get("/stats/funnel", params=params + [("window", "previous")]).json()[
+        "steps"]] == [1, 1, 1]
+
+
 def test_retention_grid_matches_the_api(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=deep)
     at.radio(key="retention_cohort").set_value("Day").run()
@@ -239,6 +286,70 @@ def test_retention_grid_matches_the_api(monkeypatch, worker, api, deep):
     spec = at.get("arrow_vega_lite_chart")[0].proto.spec
     assert "Cohort size" in spec
     assert f"{sum(c['size'] for c in body['cohorts'])} users first seen in this range" in shown_text(at)
+
+
+@pytest.fixture(scope="module")
+def newcomers(api):
+    """5 users first seen in the last two UTC days: 2 yesterday (one back today), 3 today."""
+    app_id = f"new-{int(time.time() * 1000) % 10**9}"
+    now = time.time()
+    today = now - now % DAY
+    earlier_today = today + (now - today) / 2  # before now, and today whatever the hour
+    sent_events = [event(app_id, "Open", f"y{i}", user_id=uid(f"y{i}"), timestamp=iso(today - DAY + 3600 * (i + 1)))
+                   for i in range(2)]
+    sent_events += [event(app_id, "Open", f"t{i}", user_id=uid(f"t{i}"), timestamp=iso(earlier_today - i))
+                    for i in range(3)]
+    sent_events.append(event(app_id, "Open", "y0b", user_id=uid("y0"), timestamp=iso(earlier_today - 10)))
+    assert api.track({"events": sent_events}).json()["count"] == 6
+    api.fold_all()
+    return app_id
+
+
+def test_retention_shows_running_cohorts_with_their_size(monkeypatch, worker, api, newcomers):
+    """Last 7 days: day cohorts by default; today's cohort (3 users) shows although no day of it is over, and
+    each row says its size. Week cohorts (every one still running) show their users too, not "No users"."""
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=newcomers,
+                        range_choice="Last 7 days")
+    assert at.radio(key="retention_cohort").value == "Day"
+    body = api.read("/stats/retention", app_id=newcomers, cohort="day", periods="14", **sent("Last 7 days"))
+    sizes = {c["start"]: c["size"] for c in body["cohorts"] if c["size"]}
+    yesterday, today = at_day(1, 0)[:10], at_day(0, 0)[:10]
+    assert sizes == {yesterday: 2, today: 3}
+    assert "5 users first seen in this range, in 2 cohorts by day" in shown_text(at)
+    data = chart_data(at.get("arrow_vega_lite_chart")[0])
+    assert f"{yesterday} · 2 users" in data and f"{today} · 3 users" in data and "not over yet" in data
+    assert not at.info  # not "No users with a user id in this range"
+    at.radio(key="retention_cohort").set_value("Week").run()
+    weeks = api.read("/stats/retention", app_id=newcomers, cohort="week", periods="8", week_start="sunday",
+                     **sent("Last 7 days"))
+    assert sum(c["size"] for c in weeks["cohorts"]) == 5
+    # Weeks start on Sunday, as in the heatmap and the calendar.
+    assert all(date.fromisoformat(c["start"]).weekday() == 6 for c in weeks["cohorts"])
+    assert "weeks start on Sunday" in shown_text(at)
+    assert all(c["retained"][0] is None for c in weeks["cohorts"] if c["size"])  # every week still running
+    assert not at.info and "5 users first seen in this range" in shown_text(at)
+    data = chart_data(at.get("arrow_vega_lite_chart")[0])
+    assert all(f"{c['start']} · {c['size']} users" in data for c in weeks["cohorts"] if c["size"])
+
+
+def test_a_range_over_30_days_starts_with_week_cohorts(monkeypatch, worker, newcomers):
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Retention", app=newcomers,
+                        range_choice="Last 90 days")
+    assert at.radio(key="retention_cohort").value == "Week"
+
+
+def test_a_refused_setting_shows_the_workers_reason(monkeypatch, worker, api, app_id):
+    assert api.track(event(app_id, "Open", "s1")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    at.text_input(key=f"app_icon_{app_id}").input("http://cdn.example/icon.png")
+    click_with_rows(at, f"app_settings_save_{app_id}", {0: 0})
+    refused = api.request("PUT", "/settings/apps", params={"app_id": app_id},
+                          json={"display_name": None, "icon_url": "http://cdn.example/icon.png"}).json()
+    reason = next(d["message"] for d in refused["details"] if d["field"] == "icon_url")
+    assert [e.value for e in at.error] == [f"The worker refused: {literal(refused['error'])} · "
+                                           f"{literal('icon_url: ' + reason)}"]
+    assert "https://" in reason
 
 
 # Apps and users
@@ -257,7 +368,8 @@ def test_app_page_lists_every_event_name_by_group(monkeypatch, worker, api, deep
 def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=deep)
     listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
-    select_row(at, 0, listed.index(uid("u1")))
+    users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
+    select_row(at, users_table, listed.index(uid("u1")))
     assert [c.value for c in at.code] == [uid("u1")]
     detail = api.read("/user", user_id=uid("u1"))
     assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
@@ -275,11 +387,38 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
     assert at.selectbox(key="app").value == deep
 
 
-def test_a_link_opens_a_user_page(monkeypatch, worker, deep):
+def in_page_order(node):
+    """Element kinds top to bottom (depth first), a dataframe named by its key's stem: "Dataframe:users_table"."""
+    found = []
+    for child in getattr(node, "children", {}).values():
+        kind = type(child).__name__
+        if kind == "Dataframe":
+            key = str(child.proto.id).split("-")[-1] if "-" in str(child.proto.id) else ""
+            found.append(f"Dataframe:{key.rsplit('_', 1)[0]}" if key else kind)
+        elif kind not in ("Block", "Column", "Expander", "SpecialBlock", "Tab"):
+            found.append(kind)
+        found += in_page_order(child)
+    return found
+
+
+def test_a_link_opens_a_user_page(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
                         link={"screen": "Users", "app": deep, "user": uid("u4")})
     assert [c.value for c in at.code] == [uid("u4")] and metrics(at)["Events"] == "3"
     assert at.query_params["user"] == [uid("u4")]
+    # The page opens at the top, above the users table (which follows it, last).
+    order = in_page_order(at.main)
+    assert order.index("Code") < order.index("Dataframe:users_table")
+    # Picking another row shows that user instead (below the list, as a pick does), not both pages.
+    listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
+    users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
+    select_row(at, users_table, listed.index(uid("u1")))
+    assert [c.value for c in at.code] == [uid("u1")]
+    assert in_page_order(at.main).index("Dataframe:users_table") < in_page_order(at.main).index("Code")
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
+                        link={"screen": "Users", "app": deep, "user": uid("u4")})
+    at.button(key="users_close_linked").click().run()
+    assert not at.code and "Select a row above" in at.info[0].value
 
 
 # Admin mode
@@ -336,8 +475,34 @@ def test_admin_deletes_one_event(monkeypatch, worker, api, app_id):
     doomed = api.read("/events", app_id=app_id)["events"][0]
     click_with_rows(at, f"delete_event_{doomed['id']}_ask", {0: 0})
     assert f"**This deletes 1 event: {literal('Mistake')}" in at.warning[0].value
+    # Its time as the table shows it, in the viewer's zone (UTC under AppTest), named.
+    when = periods.parse_time(doomed["timestamp"], "UTC")
+    assert f"of {when.day} {when:%b %Y, %H:%M:%S} (UTC)" in at.warning[0].value
     click_with_rows(at, f"delete_event_{doomed['id']}_yes", {0: 0})
     assert [e["event"] for e in api.read("/events", app_id=app_id)["events"]] == ["Keep"]
+
+
+def test_deleting_an_app_says_afterwards_what_went(monkeypatch, worker, api, app_id):
+    assert api.track({"events": [event(app_id, "Open", f"s{i}") for i in range(2)]}).json()["count"] == 2
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Apps", app=app_id)
+    select_row(at, 0, 0)
+    click_with_rows(at, f"delete_app_{app_id}_ask", {0: 0})
+    click_with_rows(at, f"delete_app_{app_id}_yes", {0: 0})
+    assert api.read("/events", app_id=app_id)["events"] == []
+    assert [s.value for s in at.success] == [f"Deleted app {literal(app_id)}: 2 events. Its display name, icon "
+                                             "and aliases stay."]
+
+
+def test_empty_cells_read_as_a_dash(monkeypatch, worker, api, app_id):
+    """No display name, no platform or user: "—", not a grey "None"."""
+    assert api.track(event(app_id, "Open", "s1")).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
+    row = at.dataframe[0].value.iloc[0]
+    assert (row["user_id"], row["platform"], row["app_version"], row["country"]) == ("—",) * 4
+    from dashboard import shapes
+    import pandas as pd
+    frame = shapes.with_dashes(pd.DataFrame({"display_name": ["Habits", None]}), ("display_name",))
+    assert list(frame["display_name"]) == ["Habits", "—"]
 
 
 def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, worker, api, app_id):
@@ -361,7 +526,35 @@ def test_admin_sets_a_display_name_icon_and_alias_shown_everywhere(monkeypatch, 
     assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Events", app=app_id)
     assert at.selectbox(key="explorer_event").options == ["Any event", "Screen viewed (scr_v)"]
-    assert list(at.dataframe[0].value["event"]) == ["scr_v"]  # raw events keep their real names
+    # Aliases everywhere (issue 19): the Events table shows the alias with the real name; the CSV keeps the name.
+    assert list(at.dataframe[0].value["event"]) == ["Screen viewed (scr_v)"]
+    from dashboard import exports
+    assert exports.events_csv(api.read("/events", app_id=app_id)["events"]).splitlines()[1].split(",")[1] == "scr_v"
+
+
+def chart_data(chart):
+    """A chart's spec and its datasets' bytes, as text (Streamlit moves an Altair chart's data out of the spec)."""
+    proto = chart.proto
+    return proto.spec + "".join(d.data.data.decode("utf-8", "replace") for d in proto.datasets) + (
+        proto.data.data.decode("utf-8", "replace") if proto.HasField("data") else "")
+
+
+def test_aliases_show_on_the_funnel_and_the_user_page(monkeypatch, worker, api, app_id):
+    user = uid("aliased")
+    assert api.track({"events": [event(app_id, "paywall_shown", "s1", user_id=user, timestamp=at_day(1, 9)),
+                                 event(app_id, "buy", "s1", user_id=user, timestamp=at_day(1, 9, 5))]}).status_code == 200
+    assert api.request("PUT", "/settings/aliases", params={"app_id": app_id, "event_name": "paywall_shown"},
+                   json={"alias": "Paywall Shown"}).status_code == 200
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Funnels", app=app_id)
+    table = build_funnel(at, ["paywall_shown", "buy"])
+    assert list(table["step"]) == ["1. Paywall Shown (paywall_shown)", "2. buy"]
+    assert "1. Paywall Shown (paywall_shown)" in chart_data(at.get("arrow_vega_lite_chart")[0])
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"screen": "Users", "app": app_id, "user": user})
+    labels = [e.label for e in at.expander]
+    assert any(literal("Paywall Shown (paywall_shown)") in label for label in labels)
+    assert not any(literal("paywall_shown") in label for label in labels)
+    events = next(d.value for d in at.dataframe if "event" in d.value.columns)
+    assert "Paywall Shown (paywall_shown)" in list(events["event"])
 
 
 # A worker older than this dashboard

@@ -74,6 +74,27 @@ def test_within_an_hour(api, shop):
         ("Open", 6, 1.0, 1.0, None), ("Browse", 5, 0.8333, 0.8333, 600), ("Buy", 3, 0.5, 0.6, 900)]
 
 
+def test_window_from_the_previous_step(api, shop):
+    # Each step within 1 h of the one before: u4's Buy 60 min after its Browse is in (110 min after entering,
+    # out above); u3's Buy the next day is out; u10's Buy after the range is in.
+    body = funnel(api, shop, within="1h", window="previous", **OPEN_BROWSE_BUY)
+    assert figures(body) == [("Open", 6, 1.0, 1.0, None), ("Browse", 5, 0.8333, 0.8333, 600),
+                             ("Buy", 4, 0.6667, 0.8, 1350)]
+    assert (body["window"], funnel(api, shop, **OPEN_BROWSE_BUY)["window"]) == ("previous", "first")
+
+
+def test_the_issue_19_example_under_both_window_rules(api, app_id):
+    """A at 10:00, B 20 h later, C 40 h later, within 1 day: [1, 1, 0] from the first step, [1, 1, 1] from
+    the step before."""
+    sent = [event(app_id, name, "s1", user_id="u1", timestamp=stamp) for name, stamp in
+            (("A", "2024-06-01T10:00:00Z"), ("B", "2024-06-02T06:00:00Z"), ("C", "2024-06-03T02:00:00Z"))]
+    assert api.track({"events": sent}).json()["count"] == 3
+    counts = {window: [s["count"] for s in api.read("/stats/funnel", app_id=app_id, steps="A,B,C", window=window,
+                                                    **{"from": "2024-06-01", "to": "2024-06-01"})["steps"]]
+              for window in ("first", "previous")}
+    assert counts == {"first": [1, 1, 0], "previous": [1, 1, 1]}
+
+
 def test_by_session_counts_sessions_without_users(api, shop):
     # Sessions s1-s7 and s10 enter; s7 (u1's second session) and s6 (no user) count on their own.
     assert figures(funnel(api, shop, by="session", **OPEN_BROWSE_BUY)) == [
@@ -112,6 +133,7 @@ def test_all_apps_merge_a_users_events_across_apps(api, app_id):
     ({"steps": "Open,,Buy"}, "steps"),
     ({"steps": "Open,Buy", "within": "2d"}, "within"),
     ({"steps": "Open,Buy", "by": "device"}, "by"),
+    ({"steps": "Open,Buy", "window": "last"}, "window"),
     ({}, "step"),
 ])
 def test_bad_parameters_are_400(api, shop, params, field):

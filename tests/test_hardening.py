@@ -127,7 +127,9 @@ def test_filtered_pages_read_about_a_page_of_rows(api, crowded, filters, with_ap
         # Apps are found by walking events_app_ts (a seek or two each); each app's index is probed, and an
         # app gives at most a page (index entries, then rows) to merge.
         api.fold_all()  # so /apps lists every app of the shared database
-        apps = len(api.read("/apps", **WIDE)["apps"])
+        # Every app with raw events at any time is walked, not only those with events in WIDE (2024): most tests
+        # send recent events, and with enough of their apps the 2024 count fell short of the walk.
+        apps = len(api.read("/apps", **{"from": "2000-01-01", "to": time.strftime("%Y-%m-%d", time.gmtime())})["apps"])
         assert rows_read <= 3 * apps + 10 * 21 if filters else 3 * 21 * apps + 10 * 21
 
 

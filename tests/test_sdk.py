@@ -45,6 +45,16 @@ def test_tracked_events_arrive_with_their_fields(api, app_id):
     assert client.user_id not in (None, "u-1")
 
 
+def test_a_backfilled_event_is_stored_at_its_own_time(api, app_id):
+    from datetime import datetime, timedelta, timezone
+    when = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=30)
+    with make_client(api.url, app_id) as client:
+        sent = client.track("Imported", timestamp=when)
+        assert client.flush(timeout=30)
+    stored = {e["event_id"]: e["timestamp"] for e in stored_events(api, app_id)}
+    assert stored == {sent: when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+
 def test_each_client_starts_its_own_session(api, app_id):
     ids = []
     for _ in range(2):

@@ -43,14 +43,21 @@ def _settings_of(env):
     return _settings
 
 
+def _is_local(url):
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _country(js_request):
+    # Local wrangler's request.cf is a placeholder (country "US" for every request): no country, not a false one.
+    if _is_local(js_request.url):
+        return None
     cf = getattr(js_request, "cf", None)
     return getattr(cf, "country", None) if cf else None
 
 
 def _leftover_sink(url):
     """Under local wrangler (a loopback address) an unread upload is dropped into a JS sink; see StreamBody."""
-    if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+    if _is_local(url):
         return lambda: WritableStream.new()
     return None
 

@@ -3,7 +3,7 @@ icons, event aliases, and deleting an event, a user's data or an app behind a co
 exactly what goes."""
 import streamlit as st
 
-from dashboard import api, shapes, text
+from dashboard import api, periods, shapes, text
 
 PENDING_KEY = "admin_pending"
 OUTCOME_KEY = "admin_outcome"
@@ -26,8 +26,17 @@ def run_change(describe, change):
     try:
         st.session_state[OUTCOME_KEY] = ("ok", describe(change()))
     except api.DashboardError as error:
-        message = error.message if isinstance(error, api.ApiError) else str(error)
-        st.session_state[OUTCOME_KEY] = ("error", f"The worker refused: {text.literal(message)}")
+        st.session_state[OUTCOME_KEY] = ("error", f"The worker refused: {refusal_text(error)}")
+
+
+def refusal_text(error):
+    """The worker's message with its reasons (`details`: field and message each), as literal text: the
+    reasons say what to fix ("icon_url: must be an https:// URL")."""
+    if not isinstance(error, api.ApiError):
+        return text.literal(str(error))
+    reasons = [f"{item.get('field') or 'value'}: {item.get('message') or ''}" for item in error.details[:5]
+               if isinstance(item, dict)]
+    return text.literal(error.message) + "".join(f" · {text.literal(reason)}" for reason in reasons)
 
 
 def erase(reader, path, params=None):
@@ -41,8 +50,13 @@ def erase(reader, path, params=None):
     return removed
 
 
-def confirm_delete(key, ask_label, what, delete):
-    """A delete button that first says exactly what goes (`what`: Markdown, event data already literal)."""
+def deleted_events(removed):
+    return f"Deleted {text.plural(removed, 'event')}."
+
+
+def confirm_delete(key, ask_label, what, delete, done=deleted_events):
+    """A delete button that first says exactly what goes (`what`: Markdown, event data already literal);
+    `done(events removed)` says what went, on the next run (show_outcome)."""
     if st.session_state.get(PENDING_KEY) != key:
         st.button(ask_label, key=f"{key}_ask", icon=":material/delete:",
                   on_click=st.session_state.__setitem__, args=(PENDING_KEY, key))
@@ -51,12 +65,14 @@ def confirm_delete(key, ask_label, what, delete):
                icon=":material/warning:")
     yes, no = st.columns(2)
     yes.button("Delete", key=f"{key}_yes", type="primary", icon=":material/delete_forever:", on_click=run_change,
-               args=(lambda removed: f"Deleted {text.plural(removed, 'event')}.", delete))
+               args=(done, delete))
     no.button("Cancel", key=f"{key}_no", on_click=st.session_state.pop, args=(PENDING_KEY, None))
 
 
 def delete_event(reader, event):
-    when = event["timestamp"]
+    tz = reader.scope.get("tz", "UTC")
+    # As the tables show it: in the viewer's zone, named.
+    when = f"{periods.parse_time(event['timestamp'], tz):%-d %b %Y, %H:%M:%S} ({tz})"
     confirm_delete(f"delete_event_{event['id']}", "Delete this event",
                    f"1 event: {text.literal(event['event'])} of {when} in app {text.literal(event['app_id'])} "
                    f"(id {event['id']})",
@@ -77,7 +93,9 @@ def delete_app(reader, app):
     confirm_delete(f"delete_app_{app_id}", "Delete this app",
                    f"app {text.literal(app_id)}: all {text.plural(app.get('total_events') or 0, 'event')} it ever "
                    "sent (its display name, icon and aliases stay: clear them on the other tabs)",
-                   lambda: erase(reader, "/admin/apps", {"app_id": app_id}))
+                   lambda: erase(reader, "/admin/apps", {"app_id": app_id}),
+                   done=lambda removed: f"Deleted app {text.literal(app_id)}: {text.plural(removed, 'event')}. Its "
+                                        "display name, icon and aliases stay.")
 
 
 def app_controls(reader, app, event_names, aliases):

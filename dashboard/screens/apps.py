@@ -16,14 +16,16 @@ PAGE_KEY = "app_page"
 def render(reader, range_params):
     apps = reader.apps()
     if not apps:
+        admin.show_outcome()  # e.g. the last app was just deleted
         states.nothing_in_range("apps")
         return
     interval, tz = periods.interval_for(range_params), range_params["tz"]
     frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
-    frame = shapes.without_empty(frame)
+    frame = shapes.with_dashes(shapes.without_empty(frame), ("display_name",))
     active = int((frame["events"] > 0).sum())
     st.caption(f"{text.plural(len(frame), 'app')} · {active} active in this range · trend per {interval}, "
-               "on one scale for every app · select a row (the box at its left) for the app's page")
+               f"on one scale for every app · first and last seen in {tz} · select a row (the box at its left) "
+               "for the app's page")
     key = f"apps_table_{zlib.crc32(repr(sorted(reader.scope.items())).encode())}"
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
@@ -37,8 +39,9 @@ def render(reader, range_params):
             "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
             "users": st.column_config.NumberColumn("Users", format="localized"),
             "total_events": st.column_config.NumberColumn("All-time events", format="localized"),
-            "first_seen": st.column_config.DatetimeColumn(f"First seen ({tz})", format="D MMM YYYY, HH:mm"),
-            "last_seen": st.column_config.DatetimeColumn(f"Last seen ({tz})", format="D MMM YYYY, HH:mm"),
+            # The zone in the help and the caption, not the header: at 1,440 px the table fits without a scroll.
+            "first_seen": st.column_config.DatetimeColumn("First seen", format="D MMM YYYY, HH:mm", help=f"In {tz}"),
+            "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY, HH:mm", help=f"In {tz}"),
         },
     )
     rows = selection.selection.rows if selection else []
@@ -48,6 +51,7 @@ def render(reader, range_params):
     # The page stays open while its row's selection resets (the table's figures change after an edit).
     app = next((a for a in apps if a["app_id"] == st.session_state.get(PAGE_KEY)), None)
     if app is None:
+        admin.show_outcome()  # an app deleted from its page: its page is gone, what happened is said here
         st.info("Select a row above (the box at its left) to see that app's page.", icon=":material/touch_app:")
         return
     if not rows:

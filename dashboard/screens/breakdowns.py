@@ -35,11 +35,19 @@ def render(reader, range_params):
     if frame.empty:
         states.nothing_in_range(f"events with a {label.lower()}")
         return
+    users_note = users_estimate(body)
+    if users_note:
+        reader.declare_in_place("users")  # marked at the column: no page-wide notice
     render_summary(body, label)
     chart, table = st.columns([2, 3], gap="large")
     chart.altair_chart(charts.bars(frame, "value"), width="stretch")
     with table:
-        row = breakdown_table(frame, (by, event, limit, tuple(sorted(reader.scope.items()))))
+        row = breakdown_table(table_frame(frame, body), (by, event, limit, tuple(sorted(reader.scope.items()))),
+                              users_note)
+        other = frame.iloc[len(body["values"]):]
+        if len(other):
+            st.caption(f"{other.iloc[0]['value']}: {text.plural(int(other.iloc[0]['events']), 'event')} "
+                       f"({other.iloc[0]['share']:.1f}%); their sessions and users do not add up, so they have no row.")
     render_filter(by, label, frame, body["values"], row)
 
 
@@ -51,8 +59,27 @@ def render_summary(body, label):
                f"(they do not add up across event names){capped}")
 
 
-def breakdown_table(frame, listing):
-    """The table, one row selectable; returns the picked row's position, or None."""
+def table_frame(frame, body):
+    """The table's rows: the values (the Other row stays in the chart: its sessions and users cannot be
+    summed, and an empty cell would read "None"), without the figures the worker keeps none of here."""
+    rows = frame.iloc[:len(body["values"])]
+    return rows.drop(columns=[c for c in ("sessions", "users") if rows[c].isna().all()])
+
+
+def users_estimate(body):
+    """Why this answer's users are estimates, or None when the worker counted them exactly."""
+    if "users" not in (body.get("approximate_figures") or []):
+        return None
+    if body.get("users_sampled"):
+        return ("Estimated: counted over a sample of users and scaled up, so a small count can be far off "
+                "(the worker's README says how close).")
+    return ("Estimated: users are counted over the whole UTC days this range touches, so a count may include "
+            "users active just before or after the range in your zone.")
+
+
+def breakdown_table(frame, listing, users_note=None):
+    """The table, one row selectable; returns the picked row's position, or None. `users_note`: why the users
+    are estimates (their column then says so on every value), or None when they are exact."""
     key = f"breakdown_table_{zlib.crc32(repr(listing).encode())}"
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
@@ -61,7 +88,8 @@ def breakdown_table(frame, listing):
             "events": st.column_config.NumberColumn("Events", format="localized"),
             "sessions": st.column_config.NumberColumn("Sessions", format="localized",
                                                       help="Not given for Other: its values share sessions."),
-            "users": st.column_config.NumberColumn("Users", format="localized"),
+            "users": st.column_config.NumberColumn("Users (estimated)", format="≈ %d", help=users_note)
+            if users_note else st.column_config.NumberColumn("Users", format="localized"),
             "share": st.column_config.ProgressColumn("Share", format="%.1f%%", min_value=0, max_value=100),
         })
     rows = selection.selection.rows if selection else []
@@ -77,7 +105,8 @@ def render_filter(by, label, frame, values, row):
     """What a picked row filters. `values` are the API's (a null value, or the Other row past them, has no
     single value to filter by)."""
     if row is None:
-        st.caption("Select a row (the box at its left) to filter other screens by that value.")
+        if by in FILTERABLE:  # other fields filter nothing: no invitation to try
+            st.caption("Select a row (the box at its left) to show that event's events on the Events screen.")
         return
     shown = frame.iloc[row]["value"]
     value = values[row]["value"] if row < len(values) else None

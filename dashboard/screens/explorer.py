@@ -14,6 +14,7 @@ PAGE_SIZES = [25, 50, 100, 250]
 EXPORT_PAGE = 1000
 EXPORT_MAX_PAGES = 50
 ID_SUGGESTIONS = 20
+TEXT_COLUMNS = ("user_id", "platform", "app_version", "country")  # may be empty: "—"
 
 
 def render(reader, range_params):
@@ -28,10 +29,12 @@ def render(reader, range_params):
         states.nothing_in_range("events matching these filters")
         return
     admin_mode = reader.is_admin()
-    picked = events_table(body["events"], tz, height=min(38 + 35 * size, 640),
+    picked = events_table(body["events"], tz, height=min(38 + 35 * size, 640), aliases=reader.alias_map(),
                           select_key=f"explorer_table_{zlib.crc32(repr((signature, pager.page)).encode())}"
                           if admin_mode else None)
     pager.controls(body["next_cursor"], len(body["events"]))
+    # Below the table, by the pager: above it, the table's toolbar covered it on a phone.
+    st.selectbox("Per page", PAGE_SIZES, index=PAGE_SIZES.index(50), key="explorer_page_size")
     if admin_mode:
         render_admin(reader, body["events"], picked)
     render_export(reader, filters, signature, matching_count(reader, filters, names), tz)
@@ -45,11 +48,11 @@ def render_admin(reader, events, picked):
     admin.delete_event(reader, events[picked])
 
 
-def events_table(events, tz, height=None, select_key=None):
+def events_table(events, tz, height=None, select_key=None, aliases=None):
     """The one way raw events are shown (Events screen, a user's events): same columns, names and times.
-    With `select_key`, one row is selectable: returns its position, or None."""
+    With `select_key`, one row is selectable: returns its position, or None. `aliases`: Reader.alias_map()."""
     selectable = {"key": select_key, "on_select": "rerun", "selection_mode": "single-row"} if select_key else {}
-    shown = st.dataframe(events_frame(events, tz), hide_index=True, width="stretch", height=height or "auto",
+    shown = st.dataframe(events_frame(events, tz, aliases), hide_index=True, width="stretch", height=height or "auto",
                          **selectable, column_config={
                              "timestamp": st.column_config.DatetimeColumn(f"Time ({tz})",
                                                                           format="D MMM YYYY, HH:mm:ss"),
@@ -61,7 +64,7 @@ def events_table(events, tz, height=None, select_key=None):
 
 
 def render_filters(reader, names):
-    event, session, user, size = st.columns([2, 2, 2, 1])
+    event, session, user = st.columns(3)
     if st.session_state.get(EVENT_KEY) not in (ANY_EVENT, *names):
         # Set by another screen (a breakdown's value) or a link, for a name this range does not have.
         st.session_state[EVENT_KEY] = ANY_EVENT
@@ -72,7 +75,6 @@ def render_filters(reader, names):
                                        help="The whole id, or its first characters: pick one of the matches.")
     typed_user = user.text_input("User", key="explorer_user", placeholder="a user id or its start",
                                  help="The whole id, or its first characters: pick one of the matches.")
-    size.selectbox("Per page", PAGE_SIZES, index=1, key="explorer_page_size")
     filters = {"event": None if chosen == ANY_EVENT else chosen,
                "session_id": pick_id(reader, "session_id", "session", typed_session.strip()),
                "user_id": pick_id(reader, "user_id", "user", typed_user.strip())}
@@ -104,10 +106,17 @@ def matching_count(reader, filters, names):
     return None
 
 
-def events_frame(events, tz="UTC"):
-    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz),
+def alias_label(event, aliases):
+    """An event's name as shown: its app's alias with the real name, or the name (`aliases`: alias_map())."""
+    alias = (aliases or {}).get((event["app_id"], event["event"]))
+    return shapes.event_label(event["event"], {event["event"]: alias} if alias else {})
+
+
+def events_frame(events, tz="UTC", aliases=None):
+    """Table rows; an aliased event shows its alias with its real name (the CSV keeps the real name)."""
+    rows = [{**e, "timestamp": periods.parse_time(e["timestamp"], tz), "event": alias_label(e, aliases),
              "properties": exports.properties_text(e["properties"])} for e in events]
-    return pd.DataFrame(rows, columns=exports.TABLE_COLUMNS)
+    return shapes.with_dashes(pd.DataFrame(rows, columns=exports.TABLE_COLUMNS), TEXT_COLUMNS)
 
 
 def all_events(reader, filters, expected):

@@ -42,7 +42,7 @@ def render_active_cards(active):
     cards = [("Daily active users", active["dau"], f"Users with an event on {day}"),
              ("Weekly active users", active["wau"], f"Users with an event in the 7 days ending {day}"),
              ("Monthly active users", active["mau"], f"Users with an event in the 30 days ending {day}")]
-    for column, (label, value, help_text) in zip(st.columns(4), cards):
+    for column, (label, value, help_text) in zip(st.container(key="cards_active").columns(4), cards):
         column.metric(label, periods.count(value), help=help_text, border=True)
 
 
@@ -56,7 +56,17 @@ def render_kpis(figures, tz):
         ("Events / session", periods.ratio(ratio), periods.change(ratio, previous_ratio)),
     ]
     help_text = f"Change against the previous period, {periods.range_label(previous, tz)}"
-    for column, (label, value, delta) in zip(st.columns(4), cards):
+    for column, (label, value, delta) in zip(st.container(key="cards_totals").columns(4), cards):
+        kpi(column, label, value, delta, help_text)
+
+
+def kpi(column, label, value, delta, help_text):
+    """A card; no change is grey and without an arrow (app.STYLE hides it inside `flat_delta` containers:
+    st.metric has no neutral direction for a delta it is given)."""
+    if periods.is_flat(delta):
+        flat = column.container(key=f"flat_delta_{label.lower().replace(' ', '_').replace('/', '')}")
+        flat.metric(label, value, delta, delta_color="off", help=help_text, border=True)
+    else:
         column.metric(label, value, delta, help=help_text, border=True)
 
 

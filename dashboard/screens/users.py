@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts, periods, shapes, text
 from dashboard.api import ApiError, MissingRoute
 from dashboard.screens import admin, states
-from dashboard.screens.explorer import events_table
+from dashboard.screens.explorer import alias_label, events_table
 from dashboard.screens.paging import Pager
 
 PAGE_SIZE = 25
@@ -16,6 +16,8 @@ ACTIVITY_LIMIT = 500
 RUNS_SHOWN = 50
 PAGE_KEY = "user_page"  # the user whose page is open (a row picked, or ?user= in a link)
 TABLE_KEY = "users_table"
+LINKED_KEY = "user_page_linked"  # the user whose page a link opened (shown above the list)
+USER_COLUMN = 300  # px: a UUID (36 characters) whole
 # The table and the cards show first/last seen alike (the cards take them from the selected row).
 SEEN_FORMAT = "D MMM YYYY, HH:mm"
 
@@ -26,18 +28,30 @@ def render(reader, range_params):
     pager = Pager("users", (tuple(sorted(reader.scope.items())), search))
     body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
     linked = st.session_state.get(PAGE_KEY)
+    tz = range_params["tz"]
+    # A page opened by a link (?user=) comes first, where the browser opens; the list follows it. It is drawn
+    # once the table has said whether a row was picked instead (a pick shows that user below, as usual).
+    top = st.container()
     if not body["users"] and pager.page == 1 and not linked:
         states.nothing_in_range("identified users" + (f" whose id contains {text.literal(search)}" if search else ""))
         return
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
                "sessions and first/last seen are all-time · select a row (the box at its left) for that user's page")
-    tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
+    listed = next((u for u in body["users"] if u["user_id"] == linked), None)
+    if picked is None and linked and st.session_state.get(LINKED_KEY) == linked:
+        with top:
+            render_user_page(reader, linked, tz, listed)
+            st.button("Close this user's page", key="users_close_linked", icon=":material/close:",
+                      on_click=close_linked_page)
+            st.divider()
+        return
     st.divider()
     if picked is not None:
+        st.session_state.pop(LINKED_KEY, None)
         linked = st.session_state[PAGE_KEY] = frame.iloc[picked]["user_id"]
     if not linked:
         st.info("Select a row above (the box at its left) to see that user's page.", icon=":material/touch_app:")
@@ -46,6 +60,11 @@ def render(reader, range_params):
         st.button("Close this user's page", key="users_close", icon=":material/close:",
                   on_click=st.session_state.pop, args=(PAGE_KEY, None))
     render_user_page(reader, linked, tz, next((u for u in body["users"] if u["user_id"] == linked), None))
+
+
+def close_linked_page():
+    st.session_state.pop(PAGE_KEY, None)
+    st.session_state.pop(LINKED_KEY, None)
 
 
 def seen_text(moment):
@@ -59,7 +78,7 @@ def users_table(frame, tz, listing):
     selection = st.dataframe(
         frame, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={
-            "user_id": st.column_config.TextColumn("User", pinned=True),
+            "user_id": st.column_config.TextColumn("User", pinned=True, width=USER_COLUMN),
             "events": st.column_config.NumberColumn("Events", format="localized"),
             "sessions": st.column_config.NumberColumn("Sessions", format="localized"),
             "apps": st.column_config.NumberColumn("Apps"),
@@ -109,7 +128,7 @@ def render_cards(detail, tz):
     cards = [("Events", periods.count(detail["events"])), ("Sessions", periods.count(detail["sessions"])),
              (f"First seen ({tz})", seen_text(first)), (f"Last seen ({tz})", seen_text(last))]
     # Wider cards for the dates, which are written out as in the table.
-    for column, (label, value) in zip(st.columns([1, 1, 2, 2]), cards):
+    for column, (label, value) in zip(st.container(key="cards_user").columns([1, 1, 2, 2]), cards):
         column.metric(label, value, border=True)
 
 
@@ -125,7 +144,7 @@ def render_apps(reader, detail, tz):
                            "first_seen": periods.parse_time(a.get("first_seen"), tz),
                            "last_seen": periods.parse_time(a.get("last_seen"), tz)} for a in apps],
                          columns=["icon", "app_id", "display_name", "events", "sessions", "first_seen", "last_seen"])
-    frame = shapes.without_empty(frame)
+    frame = shapes.with_dashes(shapes.without_empty(frame), ("display_name",))
     # The worker pages this list (issue 18): the first page is its most recently seen apps.
     shown = (f" · the {len(apps)} most recently seen of {periods.count(detail['apps_total'])} apps"
              if detail.get("apps_next_cursor") and detail.get("apps_total") else "")
@@ -157,13 +176,15 @@ def render_activity(reader, user_id, tz):
         states.nothing_in_range(f"events carrying the user id {text.literal(user_id)}")
         return
     st.caption(f"Events in this range{f' (the latest {ACTIVITY_LIMIT:,})' if body['next_cursor'] else ''}")
-    st.altair_chart(charts.user_activity(events, tz), width="stretch")
-    render_event_runs(events, tz)
+    aliases = reader.alias_map()
+    st.altair_chart(charts.user_activity([{**e, "event": alias_label(e, aliases)} for e in events], tz),
+                    width="stretch")
+    render_event_runs(events, tz, aliases)
     with st.expander(f"Events of {text.literal(user_id)}, newest first", expanded=False):
-        events_table(events, tz)
+        events_table(events, tz, aliases=aliases)
 
 
-def render_event_runs(events, tz):
+def render_event_runs(events, tz, aliases=None):
     """Newest first, repeats folded ("3× within 5 min"); each opens to its properties, shown as JSON."""
     runs = shapes.fold_repeats(events)
     st.caption(f"{text.plural(len(events), 'event')} as {text.plural(len(runs), 'entry', 'entries')}: the same "
@@ -172,7 +193,8 @@ def render_event_runs(events, tz):
     for run in runs[:RUNS_SHOWN]:
         when = periods.parse_time(run["events"][0]["timestamp"], tz)
         repeat = f" · {shapes.run_label(run)}" if len(run["events"]) > 1 else ""
-        with st.expander(f"{when:%d %b %H:%M:%S} · {text.literal(run['event'])}{repeat} · app "
+        name = alias_label(run["events"][0], aliases)
+        with st.expander(f"{when:%d %b %H:%M:%S} · {text.literal(name)}{repeat} · app "
                          f"{text.literal(run['app_id'])}"):
             for event in run["events"]:
                 st.caption(f"{periods.parse_time(event['timestamp'], tz):%d %b %Y %H:%M:%S} {tz} · session "

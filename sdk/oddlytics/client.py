@@ -35,7 +35,28 @@ class Stats:
 
 
 def _now_iso():
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _iso(datetime.now(timezone.utc))
+
+
+def _iso(moment):
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _event_time(value):
+    """`track(..., timestamp=...)`: an aware datetime, an ISO 8601 string with its offset (or Z), or Unix
+    seconds -> the UTC ISO string sent. A time without a zone is refused: it would be stored off by the
+    offset of wherever the app runs."""
+    if isinstance(value, bool):
+        raise TypeError("timestamp must be a datetime, an ISO 8601 string or Unix seconds")
+    if isinstance(value, (int, float)):
+        return _iso(datetime.fromtimestamp(value, timezone.utc))
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if not isinstance(value, datetime):
+        raise TypeError("timestamp must be a datetime, an ISO 8601 string or Unix seconds")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp needs a time zone (e.g. datetime.now(timezone.utc), or '...Z')")
+    return _iso(value)
 
 
 class Client:
@@ -98,12 +119,14 @@ class Client:
 
     # --- the app's side ---------------------------------------------------------------------
 
-    def track(self, event, properties=None, user_id=None):
-        """Queue one event. Returns its event_id, or None if it was dropped (the reason is logged)."""
+    def track(self, event, properties=None, user_id=None, timestamp=None):
+        """Queue one event. Returns its event_id, or None if it was dropped (the reason is logged).
+        `timestamp` (default: now) sets when it happened, e.g. for a backfill: an aware datetime, an ISO 8601
+        string with an offset, or Unix seconds."""
         try:
             if self._disabled:
                 return self._refuse_track(event, "disabled")
-            record = self._record(event, properties, user_id)
+            record = self._record(event, properties, user_id, timestamp)
             with self._lock:
                 if self._closed:
                     return self._refuse_track(event, "closed")
@@ -235,15 +258,16 @@ class Client:
 
     # --- building events ----------------------------------------------------------------------
 
-    def _record(self, event, properties, user_id):
+    def _record(self, event, properties, user_id, timestamp=None):
         if not isinstance(event, str):
             raise TypeError("the event name must be a string")
+        when = _now_iso() if timestamp is None else _event_time(timestamp)
         record = {
             "event_id": str(uuid.uuid4()),
             "event": event,
             "app_id": self.app_id,
             "session_id": self._session.current(),
-            "timestamp": _now_iso(),
+            "timestamp": when,
         }
         if properties is not None:
             # A copy, made now: later changes by the app must not change what is sent. Values JSON

@@ -63,10 +63,13 @@ def test_today_and_times_are_local():
         "31 Mar 2024 00:00 → 01 Apr 2024 00:00 Europe/Berlin")
 
 
-@pytest.mark.parametrize("current, previous, delta", [(6, 2, "+200.0%"), (1, 4, "-75.0%"), (3, 3, "+0.0%"),
+@pytest.mark.parametrize("current, previous, delta", [(6, 2, "+200.0%"), (1, 4, "-75.0%"), (3, 3, "0.0%"),
+                                                      (10001, 10000, "0.0%"), (9999, 10000, "0.0%"),
                                                       (5, 0, None)])
 def test_change_against_previous_period(current, previous, delta):
+    """No change (or one that rounds to 0.0%) has no sign, so it is not drawn as a rise or a fall."""
     assert periods.change(current, previous) == delta
+    assert periods.is_flat(delta) == (delta == "0.0%")
 
 
 def test_counts_and_ratios_format():

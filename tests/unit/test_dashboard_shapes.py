@@ -7,7 +7,7 @@ from dashboard import periods, shapes
 def test_breakdown_names_null_and_other_and_gives_shares_in_percent():
     body = {"values": [{"value": "ios", "events": 6, "sessions": 3, "users": 2, "share": 0.6},
                        {"value": None, "events": 3, "sessions": 1, "users": 0, "share": 0.3}],
-            "other": {"values": 4, "events": 1, "share": 0.1}}
+            "other": {"values": 4, "events": 1, "share": 0.1}, "total": {"events": 10}}
     frame = shapes.breakdown_frame(body)
     assert list(frame["value"]) == ["ios", "(none)", "Other (4 values)"]
     assert list(frame["events"]) == [6, 3, 1]
@@ -16,7 +16,8 @@ def test_breakdown_names_null_and_other_and_gives_shares_in_percent():
 
 
 def test_breakdown_without_other():
-    body = {"values": [{"value": "1.0", "events": 2, "sessions": 1, "users": 1, "share": 1.0}], "other": None}
+    body = {"values": [{"value": "1.0", "events": 2, "sessions": 1, "users": 1, "share": 1.0}], "other": None,
+            "total": {"events": 2}}
     assert list(shapes.breakdown_frame(body)["value"]) == ["1.0"]
 
 
@@ -54,10 +55,46 @@ def test_funnel_frame_numbers_steps_and_keeps_percentages():
     assert list(frame["from_first"]) == [100.0, 25.0]
 
 
-def test_retention_frame_leaves_unfinished_periods_out():
+def test_shares_are_computed_from_the_counts_not_the_rounded_api_shares():
+    """4 of 21 is 19.05%: the API sends 0.1905, which shown with one decimal would say 19.1%."""
+    frame = shapes.funnel_frame([
+        {"event": "A", "count": 21, "conversion_from_first": 1.0, "conversion_from_previous": 1.0},
+        {"event": "B", "count": 8, "conversion_from_first": 0.381, "conversion_from_previous": 0.381},
+        {"event": "C", "count": 4, "conversion_from_first": 0.1905, "conversion_from_previous": 0.5}])
+    assert [f"{v:.1f}" for v in frame["from_first"]] == ["100.0", "38.1", "19.0"]
+    assert [f"{v:.1f}" for v in frame["from_previous"]] == ["100.0", "38.1", "50.0"]
+    body = {"values": [{"value": "x", "events": 4, "sessions": 1, "users": 1, "share": 0.1905}], "other": None,
+            "total": {"events": 21}}
+    assert f"{shapes.breakdown_frame(body)['share'][0]:.1f}" == "19.0"
+    cells = shapes.retention_frame([{"start": "2026-11-02", "size": 21, "retained": [1.0, 0.1905],
+                                     "retained_users": [21, 4]}])
+    assert f"{cells['share'][1]:.1f}" == "19.0" and list(cells["label"]) == ["100", "19"]
+
+
+def test_funnel_steps_show_their_alias_with_the_real_name():
+    frame = shapes.funnel_frame([{"event": "paywall_shown", "count": 2}, {"event": "buy", "count": 1}],
+                                {"paywall_shown": "Paywall Shown"})
+    assert list(frame["step"]) == ["1. Paywall Shown (paywall_shown)", "2. buy"]
+    assert list(frame["event"]) == ["paywall_shown", "buy"]
+
+
+def test_retention_frame_keeps_running_periods_and_cohorts_with_their_size():
     frame = shapes.retention_frame([{"start": "2026-11-02", "size": 4, "retained": [1.0, 0.5, None],
                                      "retained_users": [4, 2, None]}])
-    assert list(zip(frame["period"], frame["share"], frame["users"])) == [(0, 100.0, 4), (1, 50.0, 2)]
+    assert list(zip(frame["period"], frame["share"].fillna(-1), frame["users"].fillna(-1), frame["state"])) == [
+        (0, 100.0, 4, "over"), (1, 50.0, 2, "over"), (2, -1, -1, "not over yet")]
+    assert set(frame["cohort"]) == {"2026-11-02 · 4 users"}
+
+
+def test_a_cohort_still_in_its_first_period_shows_and_empty_cohorts_do_not():
+    """A week cohort of the last 7 days: not over yet, but its users are there (the grid said "No users")."""
+    frame = shapes.retention_frame([{"start": "2026-11-30", "size": 21, "retained": [None, None],
+                                     "retained_users": [None, None]},
+                                    {"start": "2026-12-01", "size": 0, "retained": [None], "retained_users": [None]},
+                                    {"start": "2026-12-04", "size": 1, "retained": [None],
+                                     "retained_users": [None]}])
+    assert list(dict.fromkeys(frame["cohort"])) == ["2026-11-30 · 21 users", "2026-12-04 · 1 user"]
+    assert set(frame["label"]) == {"…"} and set(frame["state"]) == {"not over yet"}
 
 
 def test_durations_read_as_people_say_them():

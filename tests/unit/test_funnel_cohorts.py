@@ -6,7 +6,7 @@ import pytest
 
 from routes.retention import LocalClock, cohort_figures, cohort_keys, period_start
 from errors import BadRequest
-from routes.funnel import step_json, steps_param, walk
+from routes.funnel import step_json, steps_param, walk, walk_from_previous
 from tz.localtime import offset_segments
 
 MIN = 60_000
@@ -26,6 +26,34 @@ def test_walk_breaks_ties_on_the_id_and_keeps_the_window_from_entering():
     # Step 3 is measured from entering: 40 + 30 min is past a 1 h window.
     steps = [[("u", 0, 1)], [("u", 40 * MIN, 2)], [("u", 70 * MIN, 3)]]
     assert walk(steps, MIN, 60 * MIN) == [(1, None), (1, 40 * MIN), (0, None)]
+
+
+HOUR_MS = 60 * MIN
+
+
+def test_the_two_window_rules_on_the_issue_19_example():
+    """A at 10:00, B 20 h later, C 40 h later, a 1-day window: from the first step C is too late (the API gave
+    [1, 1, 0]); from the step before, B and C each come 20 h after the one before."""
+    steps = [[("u", 10 * HOUR_MS, 1)], [("u", 30 * HOUR_MS, 2)], [("u", 50 * HOUR_MS, 3)]]
+    assert [n for n, _ in walk(steps, 11 * HOUR_MS, 24 * HOUR_MS)] == [1, 1, 0]
+    assert walk_from_previous(steps, 11 * HOUR_MS, 24 * HOUR_MS) == [(1, None), (1, 20 * HOUR_MS), (1, 20 * HOUR_MS)]
+
+
+def test_from_the_previous_step_a_later_match_can_be_the_one_that_continues():
+    """A at 0, B at 1 and 2, C at 3.5, window 2: the earliest B (1) leaves C out of reach, B at 2 does not."""
+    steps = [[("u", 0, 1)], [("u", 1 * MIN, 2), ("u", 2 * MIN, 3)], [("u", 3.5 * MIN, 4)]]
+    assert walk_from_previous(steps, MIN, 2 * MIN) == [(1, None), (1, MIN), (1, 1.5 * MIN)]
+    assert [n for n, _ in walk(steps, MIN, 2 * MIN)] == [1, 1, 0]
+
+
+def test_from_the_previous_step_order_ties_and_gaps_still_count():
+    # B before A does not count; the same ms with a lower id does not either; a step past the window breaks it.
+    assert walk_from_previous([[("u", 100, 5)], [("u", 50, 6), ("u", 100, 4)]], 1000, MIN) == [(1, None), (0, None)]
+    assert walk_from_previous([[("u", 100, 5)], [("u", 100, 6)], [("u", 100 + MIN + 1, 7)]], 1000, MIN) == [
+        (1, None), (1, 0), (0, None)]
+    # Several entities, interleaved; the repeated step name reuses the same rows.
+    rows = [("a", 0, 1), ("b", 10, 2), ("a", 20, 3), ("b", 90, 4)]
+    assert [n for n, _ in walk_from_previous([rows, rows], 50, 60)] == [2, 1]
 
 
 def test_walk_ignores_entries_after_the_range_in_rows_ordered_per_entity_only():
@@ -60,6 +88,12 @@ def test_steps_param_refuses(lists):
 
 def utc(text):
     return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+
+
+def test_period_start_sunday_weeks():
+    assert period_start(utc("2024-10-27T23:59:59"), "week", "sunday") == utc("2024-10-27T00:00:00")  # a Sunday
+    assert period_start(utc("2024-10-26T23:59:59"), "week", "sunday") == utc("2024-10-20T00:00:00")  # a Saturday
+    assert period_start(utc("2024-10-27T10:00:00"), "day", "sunday") == utc("2024-10-27T00:00:00")
 
 
 def test_period_start_days_and_monday_weeks():

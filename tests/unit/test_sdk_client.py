@@ -313,3 +313,27 @@ def test_flush_waiting_while_close_finishes_returns_false_instead_of_raising(tmp
     assert c.close(timeout=0.2) is False
     flusher.join(10)
     assert results == [False]
+
+
+def test_an_event_may_carry_its_own_time_for_backfills(caplog):
+    from datetime import datetime, timedelta, timezone
+    captured = []
+    send = ScriptedSend()
+    c = client(lambda url, key, events, timeout: captured.extend(events) or send(url, key, events, timeout))
+    berlin = timezone(timedelta(hours=2))
+    c.track("a", timestamp=datetime(2024, 5, 1, 12, 30, tzinfo=berlin))
+    c.track("b", timestamp="2024-05-01T10:30:00Z")
+    c.track("c", timestamp=1714559400)
+    c.track("d", timestamp="2024-05-01T12:30:00.250+02:00")
+    with caplog.at_level(logging.ERROR, logger="oddlytics"):
+        # Without a zone the time would be off by the offset of wherever the app runs: dropped, logged.
+        assert c.track("naive", timestamp=datetime(2024, 5, 1, 10, 30)) is None
+        assert c.track("naive text", timestamp="2024-05-01T10:30:00") is None
+        assert c.track("not a time", timestamp=[2024]) is None
+        assert c.track("a bool", timestamp=True) is None
+    assert "naive" in caplog.text and "time zone" in caplog.text
+    assert c.flush(timeout=10)
+    assert [(e["event"], e["timestamp"]) for e in captured] == [
+        ("a", "2024-05-01T10:30:00.000Z"), ("b", "2024-05-01T10:30:00.000Z"), ("c", "2024-05-01T10:30:00.000Z"),
+        ("d", "2024-05-01T10:30:00.250Z")]
+    c.close()

@@ -1,4 +1,5 @@
-"""GET /stats/funnel: how many users (or sessions) did A, then B, then C, each within a window of entering.
+"""GET /stats/funnel: how many users (or sessions) did A, then B, then C, each within a window of entering
+(`window=first`, the default) or of the step before it (`window=previous`).
 
 Funnels need the order of each entity's events, which no rollup keeps, so they read raw events: each distinct
 step name once, through `events_app_name (app_id, event_name, ts)`, selecting only (entity, ts, id), app by
@@ -23,6 +24,8 @@ MIN_STEPS, MAX_STEPS = 2, 6
 # Per entity: sessions are per app, users span apps (as everywhere). NUL cannot occur in stored ids.
 ENTITY_SQL = {"user": "events.user_id", "session": "events.app_id || char(0) || events.session_id"}
 BY_TIME = itemgetter(1, 2)
+# Where each step's window starts: at the first step (the whole funnel within `within`), or at the step before.
+WINDOW_FROM = ("first", "previous")
 
 
 def steps_param(query_lists):
@@ -74,6 +77,41 @@ def walk(step_rows, entry_end_ms, within_ms):
     return results
 
 
+def walk_from_previous(step_rows, entry_end_ms, within_ms):
+    """As walk(), but each step must come at most `within_ms` after the step before it. Pure, O(rows).
+
+    The earliest match is not always the best here (a later step k can leave room for a step k+1 the earliest
+    cannot reach), so every row that can continue a chain is kept: a row of step k continues one when the
+    latest such row of step k-1 before it is at most `within_ms` earlier. An entity still enters at its first
+    row of step 1 before `entry_end_ms`. The median gap is, per entity, from its first row that continues a
+    chain to the latest row of the step before that it continues."""
+    chains = {}
+    for entity, ts, row_id in step_rows[0]:
+        if ts < entry_end_ms and entity not in chains:
+            chains[entity] = [(ts, row_id)]
+    results = [(len(chains), None)]
+    for rows in step_rows[1:]:
+        advanced, gaps, cursors = {}, [], {}
+        for entity, ts, row_id in rows:
+            before = chains.get(entity)
+            if before is None:
+                continue
+            # Rows are in time order per entity: the position of the first earlier row never moves back.
+            position = cursors.get(entity, 0)
+            while position < len(before) and before[position] < (ts, row_id):
+                position += 1
+            cursors[entity] = position
+            if not position or ts - before[position - 1][0] > within_ms:
+                continue
+            if entity not in advanced:
+                advanced[entity] = []
+                gaps.append(ts - before[position - 1][0])
+            advanced[entity].append((ts, row_id))
+        chains = advanced
+        results.append((len(advanced), median(gaps) if gaps else None))
+    return results
+
+
 def share(part, whole):
     return round(part / whole, 4) if whole else None
 
@@ -116,14 +154,19 @@ async def stats_funnel(ctx):
     names = steps_param(ctx.request.query_lists)
     within = choice_param(ctx.query, "within", tuple(WITHIN), "1d")
     by = choice_param(ctx.query, "by", tuple(ENTITY_SQL), "user")
+    window = choice_param(ctx.query, "window", WINDOW_FROM, "first")
     within_ms = WITHIN[within] * MS
     start_ms, entry_end_ms = scope.range.start * MS, scope.range.end * MS
-    # Later steps may complete after the range, within the window of an entry made inside it.
+    # Later steps may complete after the range, within the window of an entry made inside it (a window per
+    # step: the last step up to steps - 1 windows after it).
+    read_end_ms = entry_end_ms + within_ms * (1 if window == "first" else len(names) - 1)
     rows_by_name = {}
     for name in names:
         if name not in rows_by_name:
-            rows_by_name[name] = await step_rows(ctx.db, scope, by, name, start_ms, entry_end_ms + within_ms)
-    results = walk([rows_by_name[name] for name in names], entry_end_ms, within_ms)
+            rows_by_name[name] = await step_rows(ctx.db, scope, by, name, start_ms, read_end_ms)
+    walker = walk if window == "first" else walk_from_previous
+    results = walker([rows_by_name[name] for name in names], entry_end_ms, within_ms)
     # Raw events are read, not rollups: the figures are exact whatever is still unfolded.
-    return ok({"steps": step_json(names, results), "within": within, "by": by, "range": scope.as_json(),
+    return ok({"steps": step_json(names, results), "within": within, "window": window, "by": by,
+               "range": scope.as_json(),
                "sampled": None, **freshness((0, False))})

@@ -27,14 +27,14 @@ PERIOD_SECONDS = {"day": DAY, "week": 7 * DAY}
 MAX_PERIODS = {"day": 31, "week": 26}
 DEFAULT_PERIODS = 8
 MAX_COHORTS = 100
-# 1970-01-01 was a Thursday: three days after a Monday.
-EPOCH_WEEKDAY = 3
+# 1970-01-01 was a Thursday: three days after a Monday, four after a Sunday.
+WEEK_STARTS = {"monday": 3, "sunday": 4}
 
 
-def period_start(local_seconds, cohort):
-    """Wall-clock seconds -> the start of their local day, or of their week (Monday)."""
+def period_start(local_seconds, cohort, week_start="monday"):
+    """Wall-clock seconds -> the start of their local day, or of their week (Monday, or Sunday)."""
     day = local_seconds - local_seconds % DAY
-    return day if cohort == "day" else day - (day // DAY + EPOCH_WEEKDAY) % 7 * DAY
+    return day if cohort == "day" else day - (day // DAY + WEEK_STARTS[week_start]) % 7 * DAY
 
 
 class LocalClock:
@@ -48,19 +48,19 @@ class LocalClock:
         return seconds + self.offsets[max(0, bisect_right(self.starts, seconds) - 1)]
 
 
-def cohort_figures(first_seen, active, cohort_keys, cohort, periods, complete_before):
+def cohort_figures(first_seen, active, cohort_keys, cohort, periods, complete_before, week_start="monday"):
     """The cohorts. Pure.
 
     first_seen: {user: local seconds of first_seen}, users first seen in the range only; active: iterable of
     (user, local seconds) activity; cohort_keys: the cohort periods' starts (local), in order; a period counts
     only when it ended by `complete_before` (local seconds), else null."""
     length = PERIOD_SECONDS[cohort]
-    member_of = {user: period_start(seconds, cohort) for user, seconds in first_seen.items()}
+    member_of = {user: period_start(seconds, cohort, week_start) for user, seconds in first_seen.items()}
     seen = set()
     for user, seconds in active:
         key = member_of.get(user)
         if key is not None:
-            offset = (period_start(seconds, cohort) - key) // length
+            offset = (period_start(seconds, cohort, week_start) - key) // length
             if 0 <= offset < periods:
                 seen.add((user, offset))
     sizes = {key: 0 for key in cohort_keys}
@@ -80,8 +80,9 @@ def cohort_figures(first_seen, active, cohort_keys, cohort, periods, complete_be
     return cohorts
 
 
-def cohort_keys(clock, start, end, cohort):
-    first, last = period_start(clock.local(start), cohort), period_start(clock.local(end - HOUR), cohort)
+def cohort_keys(clock, start, end, cohort, week_start="monday"):
+    first = period_start(clock.local(start), cohort, week_start)
+    last = period_start(clock.local(end - HOUR), cohort, week_start)
     return list(range(first, last + 1, PERIOD_SECONDS[cohort]))
 
 
@@ -147,13 +148,13 @@ def periods_param(query, cohort):
     return int_param(query, "periods", DEFAULT_PERIODS, 1, MAX_PERIODS[cohort])
 
 
-def cohort_periods(scope, cohort):
+def cohort_periods(scope, cohort, week_start="monday"):
     """The starts (local) of the cohort periods the range touches; a 400 past MAX_COHORTS."""
     start, end = scope.range.start, scope.range.end
     # Counted in UTC first (local periods differ by at most one), to refuse before any zone work.
     if (end - start) // PERIOD_SECONDS[cohort] > MAX_COHORTS:
         raise too_many_cohorts(cohort)
-    keys = cohort_keys(LocalClock(scope.segments()), start, end, cohort)
+    keys = cohort_keys(LocalClock(scope.segments()), start, end, cohort, week_start)
     if len(keys) > MAX_COHORTS:
         raise too_many_cohorts(cohort)
     return keys
@@ -186,7 +187,8 @@ async def stats_retention(ctx):
     cohort = choice_param(ctx.query, "cohort", ("day", "week"), "week")
     periods = periods_param(ctx.query, cohort)
     event = text_param(ctx.query, "event")
-    keys = cohort_periods(scope, cohort)
+    week_start = choice_param(ctx.query, "week_start", tuple(WEEK_STARTS), "monday")
+    keys = cohort_periods(scope, cohort, week_start)
     now = ctx.now_ms // MS
     read_end = activity_end(scope, keys, cohort, periods, ceil_hour(now))
     segments = scope.segments(scope.range.start, read_end)
@@ -196,5 +198,6 @@ async def stats_retention(ctx):
     first_seen = await first_seen_in_range(ctx.db, scope, candidates, scope.range.start, scope.range.end, clock)
     complete_before = now + hour_offset(scope.zone.offset_at(now))
     return ok({"cohort": cohort, "periods": periods, "event": event,
-               "cohorts": cohort_figures(first_seen, active, keys, cohort, periods, complete_before),
+               **({"week_start": week_start} if cohort == "week" else {}),
+               "cohorts": cohort_figures(first_seen, active, keys, cohort, periods, complete_before, week_start),
                "range": scope.as_json(), **read.freshness(pending)})

@@ -37,9 +37,9 @@ async def suggest(ctx):
     AND {match.format("session_id")} ORDER BY x.session_id LIMIT ?)
 ORDER BY id LIMIT ?""", [*bounds, limit, limit]))
     else:
-        app_filter = Sql(" AND x.app_id = ?", [scope.app_id]) if scope.app_id else Sql()
+        app_filter = scope.app_filter("x.app_id")
         rows = await ctx.db.query(
             Sql(f"SELECT DISTINCT x.user_id AS id FROM users x WHERE {match.format('user_id')}", bounds) + app_filter
             + Sql("\nORDER BY id LIMIT ?", [limit]))
-    return ok({"field": field, "prefix": prefix, "app_id": scope.app_id, "values": [row["id"] for row in rows],
+    return ok({"field": field, "prefix": prefix, "app_id": scope.as_json()["app_id"], "debug": scope.debug, "values": [row["id"] for row in rows],
                **read.freshness(pending)})

@@ -36,7 +36,8 @@ def test_app_settings_are_set_changed_in_part_and_shown_by_apps(api, app_id):
                              "app": {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": ICON}}
     # A field left out stays; null clears one. POST does what PUT does.
     put(api, "/settings/apps/" + path(app_id), {"icon_url": None}, method="POST")
-    expected = {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": None}
+    # An app with no App-Key (issue 17) lists "app_key": null.
+    expected = {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": None, "app_key": None}
     assert api.get("/settings/apps", key=READER, params={"app_id": app_id}).json() == {
         "success": True, "apps": [expected], "truncated": False}
     (listed,) = api.read("/apps", app_id=app_id)["apps"]
@@ -99,7 +100,7 @@ def test_bad_app_settings_are_a_400_naming_the_field_and_change_nothing(api, app
     response = put(api, "/settings/apps/" + path(app_id), body)
     assert response.status_code == 400, response.text
     assert field in [d["field"] for d in response.json()["details"]]
-    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None}]
+    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None, "app_key": None}]
 
 
 def test_limits_are_inclusive(api, app_id):

@@ -85,7 +85,7 @@ async def on_scheduled(event, env, ctx):
     from routes.maintenance import scheduled_fold
 
     db = Database(env.DB)
-    print("oddlytics: fold:", await scheduled_fold(db))
+    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000)))
     retention_days = config.from_env(env).retention_days
     if retention_days and getattr(event, "cron", None) == RETENTION_CRON:
         result = await purge_expired(db, int(time.time() * 1000), retention_days)

@@ -4,16 +4,29 @@
 same in smaller steps). `POST /admin/rebuild` empties every rollup and rewinds the fold watermark to 0, so
 the rollups are rebuilt from the raw events by folding: call `POST /admin/fold` until `"complete": true`.
 """
+from api import visitors
 from api.params import int_param
 from api.web import ok
 from rollups import fold
 
 
+async def delete_old_salts(db, now_ms):
+    """Daily salts of past days go (api/visitors.py): then no hash of those days can be recomputed."""
+    return int((await db.run(visitors.DELETE_OLD_SQL, visitors.day_of(now_ms))).get("changes", 0))
+
+
+async def scheduled_fold(db, now_ms, chunks=fold.CHUNKS_PER_CALL):
+    """The cron's work every few minutes (entry.on_scheduled): fold the tail, drop yesterday's salt."""
+    await delete_old_salts(db, now_ms)
+    return await fold.catch_up(db, max_chunks=chunks)
+
+
 async def fold_now(ctx):
     chunks = int_param(ctx.query, "chunks", fold.CHUNKS_PER_CALL, 1, 10)
+    salts_deleted = await delete_old_salts(ctx.db, ctx.now_ms)
     unfolded, stale = await fold.catch_up(ctx.db, max_chunks=chunks)
     return ok({"success": True, "complete": not unfolded and not stale, "unfolded_events": unfolded,
-               "stale_sketches": stale})
+               "stale_sketches": stale, "salts_deleted": salts_deleted})
 
 
 async def rebuild(ctx):

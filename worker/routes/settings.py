@@ -5,12 +5,15 @@ Ids travel in the path (percent-encoded) or, for ids a path cannot carry (`.`, `
 as on the admin routes. Bodies are small JSON objects; a field the route does not know is a 400, so a typo
 never passes for a change. Settings may name an app with no events yet (set up before the first launch).
 """
+import secrets
 import unicodedata
 from urllib.parse import urlsplit
 
+import debug_apps
 from api.params import text_param
 from api.validation import parse_json, stored_id
 from api.web import check_content_type, ok
+from d1 import D1Error
 from errors import BadRequest, detail
 
 MAX_BODY_BYTES = 4096
@@ -106,20 +109,23 @@ def id_param(ctx, name, field):
     return stored_id(value, name, field)
 
 
-def app_filter(ctx):
+def app_filter(ctx, column="app_id"):
     app_id = text_param(ctx.query, "app_id")
-    return (" WHERE app_id = ?", [app_id]) if app_id is not None else ("", [])
+    return (f" WHERE {column} = ?", [app_id]) if app_id is not None else ("", [])
 
 
-async def listed(ctx, sql, key):
-    where, params = app_filter(ctx)
+async def listed(ctx, sql, key, column="app_id"):
+    where, params = app_filter(ctx, column)
     rows = await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)
     return ok({"success": True, key: rows[:MAX_LISTED], "truncated": len(rows) > MAX_LISTED})
 
 
 async def list_apps(ctx):
-    return await listed(ctx, "SELECT app_id, display_name, icon_url FROM app_settings{where} "
-                             "ORDER BY app_id LIMIT ?", "apps")
+    # Apps with settings or an App-Key (public: it ships inside the app, so any reading key may see it).
+    return await listed(ctx, "SELECT i.app_id AS app_id, s.display_name AS display_name, s.icon_url AS icon_url, "
+                             "k.app_key AS app_key FROM (SELECT app_id FROM app_settings UNION "
+                             "SELECT app_id FROM app_keys) AS i LEFT JOIN app_settings AS s ON s.app_id = i.app_id "
+                             "LEFT JOIN app_keys AS k ON k.app_id = i.app_id{where} ORDER BY i.app_id LIMIT ?", "apps", "i.app_id")
 
 
 async def list_aliases(ctx):
@@ -161,3 +167,37 @@ async def delete_alias(ctx):
     app_id, event_name = id_param(ctx, "app_id", "app_id"), id_param(ctx, "event_name", "event")
     result = await ctx.db.run("DELETE FROM event_aliases WHERE app_id = ? AND event_name = ?", app_id, event_name)
     return ok({"success": True, "deleted": {"aliases": int(result.get("changes", 0))}})
+
+
+# An App-Key is A-SH- and 10 digits, the shape every Aptabase SDK parses (A-{region}-{id}, region SH with a host).
+# It is public and write-only: guessing one lets an attacker send events, as the key inside the app does.
+KEY_ATTEMPTS = 5
+KEEP_KEY = ("INSERT INTO app_keys (app_id, app_key, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (app_id) DO UPDATE SET app_key = app_keys.app_key RETURNING app_key")
+ROTATE_KEY = ("INSERT INTO app_keys (app_id, app_key, created_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (app_id) DO UPDATE SET app_key = excluded.app_key, created_at = excluded.created_at "
+              "RETURNING app_key")
+
+
+def new_app_key():
+    return f"A-SH-{secrets.randbelow(10**10):010d}"
+
+
+async def post_app_key(ctx):
+    """The app's App-Key, created when it has none; `rotate=true` replaces it (the old one stops at once)."""
+    app_id = id_param(ctx, "app_id", "app_id")
+    if debug_apps.is_twin(app_id):
+        raise BadRequest(f"'app_id' must not start with {debug_apps.PREFIX!r}: debug events share their app's key",
+                         [detail(None, "app_id", "name the app itself")])
+    rotate = ctx.query.get("rotate", "false")
+    if rotate not in ("true", "false"):
+        raise BadRequest("'rotate' must be true or false", [detail(None, "rotate", f"got {rotate[:40]!r}")])
+    for attempt in range(KEY_ATTEMPTS):
+        try:
+            row = await ctx.db.first(ROTATE_KEY if rotate == "true" else KEEP_KEY, app_id, new_app_key(), ctx.now_ms)
+            break
+        except D1Error as error:
+            # Another app holds the drawn key (1 in 10^10 per app): draw again.
+            if "UNIQUE" not in error.reason or attempt == KEY_ATTEMPTS - 1:
+                raise
+    return ok({"success": True, "app_id": app_id, "app_key": row["app_key"]})

@@ -1,0 +1,34 @@
+"""Users of SDKs that send no user id, counted as Plausible counts visitors. Pure.
+
+The user id is a hash of (a secret salt of the UTC day, the app, the client address, the User-Agent): the
+same device is one user within the app and the day, and a new one the next day, when the salt has changed and
+yesterday's is deleted, so nobody (the operator included) can link days or recompute an address from a hash.
+The address and the User-Agent go into the hash only, never into the database.
+"""
+import hashlib
+import secrets
+
+PREFIX = "daily:"  # marks these ids wherever they show: daily visitors, not people across days
+DAY_S = 24 * 3600
+
+
+def day_of(now_ms):
+    seconds = now_ms // 1000
+    return seconds - seconds % DAY_S
+
+
+def new_salt():
+    return secrets.token_hex(16)
+
+
+def daily_user_id(salt, app_id, client_ip, user_agent):
+    digest = hashlib.blake2b("\x00".join((app_id, client_ip or "", user_agent or "")).encode("utf-8", "replace"),
+                             key=bytes.fromhex(salt), digest_size=8)
+    return PREFIX + digest.hexdigest()
+
+
+# SQL: today's salt (created by whichever request comes first, the same for every later one) and the
+# deletion of every older salt. The no-op update makes RETURNING give the row that was already there.
+SALT_SQL = ("INSERT INTO daily_salts (day, salt) VALUES (?, ?) "
+            "ON CONFLICT (day) DO UPDATE SET salt = daily_salts.salt RETURNING salt")
+DELETE_OLD_SQL = "DELETE FROM daily_salts WHERE day < ?"

@@ -246,8 +246,9 @@ def parse_body(text, single, now_ms, app_id, country, user_id=None, web=("", "",
 UA_OS = (("ipad", "iPadOS"), ("iphone", "iOS"), ("ios", "iOS"), ("windows nt", "Windows"), ("mac os x", "macOS"),
          ("macos", "macOS"), ("macintosh", "macOS"), ("android", "Android"), ("cros", "ChromeOS"),
          ("linux", "Linux"))
+# Aptabase's list, and headless Chrome (automation) named as such rather than left unnamed.
 UA_BROWSERS = (("Edg", "Edge"), ("Firefox", "Firefox"), ("OPiOS", "Opera"), ("OPR", "Opera"),
-               ("YaBrowser", "Yandex Browser"))
+               ("YaBrowser", "Yandex Browser"), ("HeadlessChrome", "Headless Chrome"))
 UA_PRODUCT = re.compile(r"([A-Za-z]+)/([0-9][0-9.]*)")
 
 

@@ -251,11 +251,13 @@ CREATE TABLE IF NOT EXISTS event_aliases (
   PRIMARY KEY (app_id, event_name)
 );
 
+-- daily_users (issue 17, migration 0005): 1 counts the app's /track events without user_id as daily visitors.
+-- Spelled as SQLite writes an added column (before the closing parenthesis), so both paths end in one schema.
 CREATE TABLE IF NOT EXISTS app_settings (
   app_id TEXT PRIMARY KEY,
   icon_url TEXT,
   display_name TEXT
-);
+, daily_users INTEGER);
 
 -- Issue 8: sessions and active users (worker/session_rollups.py). Session lengths by the session's start
 -- bucket and length bucket (`length_s`: the lower bound in seconds of its bucket, see LENGTH_BOUNDS), with

@@ -6,6 +6,9 @@ CREATE TABLE IF NOT EXISTS app_keys (
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Per app: count /track events that carry no user_id as daily visitors too (1), or not (NULL).
+ALTER TABLE app_settings ADD COLUMN daily_users INTEGER;
+
 CREATE TABLE IF NOT EXISTS daily_salts (
   day INTEGER PRIMARY KEY,       -- start of the UTC day, epoch seconds; older days are deleted
   salt TEXT NOT NULL

@@ -73,7 +73,7 @@ def test_app_key_is_created_once_listed_and_rotated(api, app_id):
     assert key.startswith("A-SH-") and len(key) == 15 and key[5:].isdigit()
     assert app_key(api, app_id) == key
     listed = api.read("/settings/apps", app_id=app_id)["apps"]
-    assert listed == [{"app_id": app_id, "display_name": None, "icon_url": None, "app_key": key}]
+    assert listed == [{"app_id": app_id, "display_name": None, "icon_url": None, "daily_users": False, "app_key": key}]
     assert send(api.url, "/api/v0/event", aptabase_event("before"), key).status_code == 200
 
     rotated = app_key(api, app_id, rotate=True)
@@ -412,3 +412,23 @@ def test_old_salts_are_deleted(api, worker, app_id):
     query(target, "INSERT OR REPLACE INTO daily_salts (day, salt) VALUES (86400, '00'), (172800, '00')")
     assert api.post("/admin/fold").json()["salts_deleted"] >= 2
     assert query(target, "SELECT COUNT(*) AS n FROM daily_salts WHERE day < 1000000")[0]["n"] == 0
+
+
+def test_track_events_without_user_id_count_daily_visitors_when_the_app_says_so(api, app_id):
+    agent = {"User-Agent": f"Agent/{uuid.uuid4().hex}", "CF-Connecting-IP": "192.0.2.10"}
+    assert api.track(event(app_id, "before", "s0"), headers=dict(agent)).status_code == 200
+    setting = api.request("PUT", f"/settings/apps/{app_id}", json={"daily_users": True})
+    assert setting.status_code == 200 and setting.json()["app"]["daily_users"] is True
+    assert api.read("/settings/apps", app_id=app_id)["apps"][0]["daily_users"] is True
+    batch = [event(app_id, "anonymous", "s1"), event(app_id, "known", "s1", user_id="u1"),
+             event(app_id, "debug build", "s2", debug=True)]
+    assert api.track({"events": batch}, headers=dict(agent)).json()["count"] == 3
+    users = {e["event"]: e["user_id"] for e in stored(api, app_id)}
+    assert users["before"] is None and users["known"] == "u1"
+    assert users["anonymous"].startswith("daily:")
+    [debug_event] = stored(api, app_id, debug=True)
+    assert debug_event["user_id"] == users["anonymous"]  # the same device and day
+    assert api.request("PUT", f"/settings/apps/{app_id}", json={"daily_users": "yes"}).status_code == 400
+    assert api.request("PUT", f"/settings/apps/{app_id}", json={"daily_users": False}).json()["app"]["daily_users"] is False
+    assert api.track(event(app_id, "after", "s3"), headers=dict(agent)).status_code == 200
+    assert {e["event"]: e["user_id"] for e in stored(api, app_id)}["after"] is None

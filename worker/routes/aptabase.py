@@ -10,20 +10,6 @@ from api.ingest import store
 from api.ratelimit import check_app
 from api.web import check_content_type, ok
 
-# Today's salt per isolate: one D1 statement a day per isolate instead of one per request.
-_salt = {}
-
-
-async def daily_salt(db, now_ms):
-    day = visitors.day_of(now_ms)
-    if day not in _salt:
-        row = await db.first(visitors.SALT_SQL, day, visitors.new_salt())
-        await db.run(visitors.DELETE_OLD_SQL, day)
-        _salt.clear()
-        _salt[day] = row["salt"]
-    return _salt[day]
-
-
 async def app_of_key(db, key):
     row = await db.first("SELECT app_id FROM app_keys WHERE app_key = ?", key)
     if row is None:
@@ -39,7 +25,7 @@ async def ingest(ctx, single):
     text = await request.text()
     user_agent = request.headers.get("user-agent") or ""
     # The SDKs send no user id: each event's user is the device's daily hash in this app (api/visitors.py).
-    user_id = visitors.daily_user_id(await daily_salt(ctx.db, ctx.now_ms), app_id, request.client_ip, user_agent)
+    user_id = await visitors.user_of(ctx.db, ctx.now_ms, app_id, request)
     rows, dropped = aptabase.parse_body(text, single, ctx.now_ms, app_id, request.cf_country, user_id,
                                         aptabase.web_client(user_agent))
     stored = await store(ctx.db, rows)

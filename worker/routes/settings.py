@@ -24,7 +24,7 @@ MAX_LISTED = 1000
 # Format characters that reorder displayed text ("Trojan Source" bidi overrides): a name must read as stored.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
-APP_COLUMNS = ("display_name", "icon_url")
+APP_COLUMNS = ("display_name", "icon_url", "daily_users")
 
 
 def has_control_characters(text):
@@ -67,7 +67,11 @@ def icon_url_problem(value):
     return None
 
 
-APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem}
+def flag_problem(value):
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem, "daily_users": flag_problem}
 ALIAS_FIELDS = {"alias": label_problem}
 
 
@@ -114,18 +118,19 @@ def app_filter(ctx, column="app_id"):
     return (f" WHERE {column} = ?", [app_id]) if app_id is not None else ("", [])
 
 
-async def listed(ctx, sql, key, column="app_id"):
+async def listed(ctx, sql, key, column="app_id", shape=dict):
     where, params = app_filter(ctx, column)
-    rows = await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)
+    rows = [shape(row) for row in await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)]
     return ok({"success": True, key: rows[:MAX_LISTED], "truncated": len(rows) > MAX_LISTED})
 
 
 async def list_apps(ctx):
     # Apps with settings or an App-Key (public: it ships inside the app, so any reading key may see it).
     return await listed(ctx, "SELECT i.app_id AS app_id, s.display_name AS display_name, s.icon_url AS icon_url, "
-                             "k.app_key AS app_key FROM (SELECT app_id FROM app_settings UNION "
+                             "s.daily_users AS daily_users, k.app_key AS app_key FROM (SELECT app_id FROM app_settings UNION "
                              "SELECT app_id FROM app_keys) AS i LEFT JOIN app_settings AS s ON s.app_id = i.app_id "
-                             "LEFT JOIN app_keys AS k ON k.app_id = i.app_id{where} ORDER BY i.app_id LIMIT ?", "apps", "i.app_id")
+                             "LEFT JOIN app_keys AS k ON k.app_id = i.app_id{where} ORDER BY i.app_id LIMIT ?", "apps", "i.app_id",
+                        lambda row: {**row, "daily_users": row["daily_users"] == 1})
 
 
 async def list_aliases(ctx):
@@ -136,15 +141,17 @@ async def list_aliases(ctx):
 async def put_app(ctx):
     app_id = id_param(ctx, "app_id", "app_id")
     changes = changes_from(await json_body(ctx), APP_FIELDS, nullable=True)
+    if "daily_users" in changes:  # stored as 1, or NULL for off (D1 binds no booleans)
+        changes["daily_users"] = 1 if changes["daily_users"] else None
     # D1 cannot bind None (Pyodide makes it `undefined`): a cleared field is the fixed fragment NULL. A field
     # the body leaves out is inserted as NULL for a new row and left alone on an existing one.
     values = ", ".join("?" if changes.get(column) is not None else "NULL" for column in APP_COLUMNS)
     assignments = ", ".join(f"{column} = excluded.{column}" for column in APP_COLUMNS if column in changes)
     row = await ctx.db.first(
         f"INSERT INTO app_settings (app_id, {', '.join(APP_COLUMNS)}) VALUES (?, {values}) "
-        f"ON CONFLICT (app_id) DO UPDATE SET {assignments} RETURNING app_id, display_name, icon_url",
+        f"ON CONFLICT (app_id) DO UPDATE SET {assignments} RETURNING app_id, display_name, icon_url, daily_users",
         app_id, *[changes[column] for column in APP_COLUMNS if changes.get(column) is not None])
-    return ok({"success": True, "app": row})
+    return ok({"success": True, "app": {**row, "daily_users": row["daily_users"] == 1}})
 
 
 async def delete_app(ctx):

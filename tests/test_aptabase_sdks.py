@@ -9,6 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from aptabase import Aptabase
 
 from scripts.browser import browser_page, find_chromium
@@ -119,3 +120,40 @@ document.title = "sent";
     debug_overview, debug_by, debug_events = figures(api, app_id, debug=True)
     assert [e["event"] for e in debug_events] == ["debug_click"]
     assert debug_by["app_version"] == {"7.9.0-beta": 1}
+
+
+@pytest.mark.browser
+def test_the_script_snippet_in_chromium(api, app_id, page_server):
+    if not find_chromium():
+        pytest.skip("no Chromium at /usr/bin/chromium: `make browser` installs Debian's chromium (root + apt)")
+    script = requests.get(api.url + "/script.js", timeout=30)
+    assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+    assert len(script.content) < 2048 and "import" not in script.text
+    key = new_key(api, app_id)
+    folder, origin = page_server
+    # The README's example, on a page of another origin; a custom event from a click.
+    (folder / "page.html").write_text(f"""<!doctype html><meta charset="utf-8"><title>page</title>
+<link rel="icon" href="data:,">
+<script defer src="{api.url}/script.js" data-app-key="{key}" data-app-version="2.0.0"></script>
+<button onclick="oddlytics.track('signup', {{plan: 'team'}}).then(ok => document.title = 'sent ' + ok)">Sign up</button>""")
+    with browser_page() as (page, console):
+        page.goto(f"{origin}/page.html?secret=query#fragment")
+        page.wait_for_function("window.oddlytics !== undefined", timeout=30000)
+        page.click("button")
+        page.wait_for_function("document.title.startsWith('sent')", timeout=30000)
+        assert page.title() == "sent true"
+        page.goto(f"{origin}/page.html?second=visit")  # the page view of a second page, same tab (session)
+        page.wait_for_function("window.oddlytics !== undefined", timeout=30000)
+        api.fold_all()
+        for _ in range(100):  # the second page view is sent with keepalive: wait for it to be stored, not a time
+            if len(api.read("/events", app_id=app_id)["events"]) == 3:
+                break
+            page.wait_for_timeout(100)
+    assert [text for kind, text in console if kind in ("warning", "error")] == []
+    overview, by, events = figures(api, app_id, event="signup", property_name="plan")
+    assert sorted(e["event"] for e in events) == ["page_view", "page_view", "signup"]
+    assert (overview["events"], overview["sessions"], overview["users"]) == (3, 1, 1)
+    assert by["platform"] == {"web": 3} and by["app_version"] == {"2.0.0": 3} and by["plan"] == {"team": 1}
+    views = [e for e in events if e["event"] == "page_view"]
+    assert {e["properties"]["path"] for e in views} == {"/page.html"}  # no query string, no fragment
+    assert all(e["properties"]["$sdk_version"] == "oddlytics-script@1" for e in events)

@@ -79,6 +79,7 @@ def build_routes():
         heatmap,
         maintenance,
         retention,
+        script,
         sessions,
         settings,
         stats,
@@ -90,6 +91,7 @@ def build_routes():
 
     return [
         Route("GET", "/health", health.get_health, None),
+        Route("GET", "/script.js", script.get_script, None),
         Route("DELETE", "/admin/events/{id}", admin.delete_event, ADMIN),
         Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
         Route("DELETE", "/admin/users", admin.delete_user_by_query, ADMIN),

@@ -274,6 +274,28 @@ def test_an_address_over_its_limit_gets_429(limited):
     assert (refused.status_code, refused.json()["details"][0]["field"]) == (429, "ip")
 
 
+def aptabase_send(url, key, address):
+    """One Aptabase SDK event (issue 17) from `address` (local requests carry no CF-Connecting-IP of their own)."""
+    body = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5)),
+            "sessionId": str(int(time.time()) * 10**8 + 7), "eventName": "opened",
+            "systemProps": {"osName": "iOS", "sdkVersion": "aptabase-swift@0.3.11"}}
+    return requests.post(url + "/api/v0/event", json=body, timeout=30,
+                         headers={"App-Key": key, "CF-Connecting-IP": address})
+
+
+def test_app_key_requests_are_limited_per_app_and_per_address_as_track(limited, app_id):
+    fresh_window()
+    admin = Api(limited.url)
+    key = admin.post(f"/settings/apps/{app_id}/app-key").json()["app_key"]
+    answers = [aptabase_send(limited.url, key, "192.0.2.50") for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert answers[-1].json()["details"][0]["field"] == "app_id" and answers[-1].headers["retry-after"] == "60"
+    keys = [admin.post(f"/settings/apps/{app_id}-{n}/app-key").json()["app_key"] for n in range(3)]
+    statuses = [aptabase_send(limited.url, keys[n % 3], "192.0.2.51").status_code for n in range(9)]
+    assert statuses == [200] * 8 + [429]
+    assert admin.read("/apps", app_id=app_id)["apps"][0]["total_events"] == 5
+
+
 def test_a_chunk_of_ids_too_big_for_one_value_is_folded_in_halves(api, app_id):
     """2,000 users with 255-character ids of control characters: the chunk's user JSON is ~3 MB, past D1's
     2 MB per value (SQLITE_TOOBIG). The fold halves the chunk instead of failing every read route."""

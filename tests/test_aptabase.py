@@ -90,6 +90,7 @@ def test_only_the_admin_key_issues_app_keys(api, app_id):
     assert api.read("/settings/apps", app_id=app_id)["apps"] == []
     assert api.post("/settings/app-key", params={"app_id": app_id, "rotate": "yes"}).status_code == 400
     assert api.post("/settings/app-key", params={"app_id": "debug:" + app_id}).status_code == 400
+    assert api.post("/settings/app-key", params={"app_id": "a" * 250}).status_code == 400  # its twin must fit
     # Ids a path cannot carry go in the query string, as on the other settings routes.
     assert api.post("/settings/app-key", params={"app_id": ".."}).json()["app_key"].startswith("A-SH-")
 
@@ -432,3 +433,15 @@ def test_track_events_without_user_id_count_daily_visitors_when_the_app_says_so(
     assert api.request("PUT", f"/settings/apps/{app_id}", json={"daily_users": False}).json()["app"]["daily_users"] is False
     assert api.track(event(app_id, "after", "s3"), headers=dict(agent)).status_code == 200
     assert {e["event"]: e["user_id"] for e in stored(api, app_id)}["after"] is None
+
+
+def test_an_apps_debug_events_are_erased_through_its_twin(api, app_id):
+    now = time.time()
+    assert api.track({"events": [event(app_id, "release", "s1", timestamp=now - 60),
+                                 event(app_id, "debug", "s2", debug=True, timestamp=now - 60)]}).json()["count"] == 2
+    api.fold_all()
+    erased = api.request("DELETE", "/admin/apps", params={"app_id": f"debug:{app_id}"})
+    assert erased.status_code == 200 and erased.json()["deleted"]["events"] == 1
+    assert [e["event"] for e in stored(api, app_id)] == ["release"]
+    assert stored(api, app_id, debug=True) == []
+    assert api.read("/stats/overview", app_id=app_id, debug="true")["events"] == 0

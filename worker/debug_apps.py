@@ -11,6 +11,9 @@ from sql import Sql
 
 PREFIX = "debug:"
 PREFIX_END = "debug;"  # the first text after every PREFIX id
+# A twin is an id like any other (255 characters at most, so the admin routes can erase it): its app's id is
+# at most this long.
+MAX_APP_ID = 255 - len(PREFIX)
 
 
 def twin(app_id):

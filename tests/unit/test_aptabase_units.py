@@ -113,7 +113,7 @@ def test_track_sends_debug_events_to_the_twin_and_refuses_twins():
     rows, _ = parse_track_body(json.dumps({"events": [
         {"event": "e", "app_id": "a", "session_id": "s", "debug": True, "platform": "ios"}]}), NOW_MS)
     assert (rows[0]["app_id"], rows[0]["platform"]) == ("debug:a", "iOS")
-    for bad in ({"app_id": "debug:a"}, {"app_id": "a", "debug": "yes"}):
+    for bad in ({"app_id": "debug:a"}, {"app_id": "a", "debug": "yes"}, {"app_id": "a" * 250, "debug": True}):
         with pytest.raises(BadRequest):
             parse_track_body(json.dumps({"event": "e", "session_id": "s", **bad}), NOW_MS)
 

@@ -178,6 +178,9 @@ def _debug_app(raw, row, index, problems):
         problems.append(detail(index, "app_id", f"must not start with {debug_apps.PREFIX!r}, which holds debug "
                                                 "events: send the app's own id with \"debug\": true"))
     elif debug and row.get("app_id"):
+        if len(row["app_id"]) > debug_apps.MAX_APP_ID:
+            problems.append(detail(index, "app_id", f"must be at most {debug_apps.MAX_APP_ID} characters for a "
+                                                    "debug event (its twin's id must stay erasable)"))
         row["app_id"] = debug_apps.twin(row["app_id"])
 
 

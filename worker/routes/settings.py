@@ -196,6 +196,9 @@ async def post_app_key(ctx):
     if debug_apps.is_twin(app_id):
         raise BadRequest(f"'app_id' must not start with {debug_apps.PREFIX!r}: debug events share their app's key",
                          [detail(None, "app_id", "name the app itself")])
+    if len(app_id) > debug_apps.MAX_APP_ID:
+        raise BadRequest(f"an app with an App-Key has an id of at most {debug_apps.MAX_APP_ID} characters",
+                         [detail(None, "app_id", "its debug twin, debug:<app_id>, must fit in 255")])
     rotate = ctx.query.get("rotate", "false")
     if rotate not in ("true", "false"):
         raise BadRequest("'rotate' must be true or false", [detail(None, "rotate", f"got {rotate[:40]!r}")])

@@ -13,6 +13,7 @@ def metrics(at):
 
 
 def test_the_builds_switch_reads_debug_events_apart(monkeypatch, worker, api, app_id):
+    """Also: an app whose users all have ids of their own shows no daily-visitor note."""
     now = time.time()
     batch = [event(app_id, "open", "s1", user_id="r1", timestamp=now - 600),
              event(app_id, "buy", "s1", user_id="r1", timestamp=now - 500),
@@ -22,6 +23,7 @@ def test_the_builds_switch_reads_debug_events_apart(monkeypatch, worker, api, ap
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=app_id)
     assert at.sidebar.radio(key="builds").value == "Release"
     assert metrics(at)["Events"] == "2"
+    assert not any("daily visitors" in c.value for c in at.caption)
     at.sidebar.radio(key="builds").set_value("Debug").run()
     assert not at.exception
     assert metrics(at)["Events"] == "1" and metrics(at)["Users"] == "1"
@@ -70,6 +72,8 @@ def test_daily_visitors_are_explained_where_they_are_listed(monkeypatch, worker,
             "systemProps": {"osName": "iOS", "sdkVersion": "aptabase-swift@0.3.11"}}
     assert requests.post(api.url + "/api/v0/event", json=body, headers={"App-Key": key}, timeout=30).status_code == 200
     api.fold_all()
+    overview = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], app=app_id)
+    assert metrics(overview)["Users"] == "1" and any("daily visitors" in c.value for c in overview.caption)
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=app_id)
     assert any("daily visitors" in c.value for c in at.caption)
     select_row(at, 0, 0)

@@ -20,14 +20,6 @@ TABLE_KEY = "users_table"
 SEEN_FORMAT = "D MMM YYYY, HH:mm"
 
 
-# Users of SDKs that send no user id (Aptabase's, the web snippet, /track with daily_users): the worker names
-# them daily:<hash>, one per device, app and UTC day.
-DAILY = "daily:"
-DAILY_NOTE = (":material/info: `daily:` users are daily visitors: devices of apps that send no user id, counted "
-              "once per app and UTC day. They do not link across days, so over longer ranges they count "
-              "device-days, not people.")
-
-
 def render(reader, range_params):
     search = st.text_input("Search users", key="users_search", placeholder="part of a user id",
                            icon=":material/search:").strip()
@@ -40,8 +32,8 @@ def render(reader, range_params):
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
                "sessions and first/last seen are all-time · select a row (the box at its left) for that user's page")
-    if any(str(u["user_id"]).startswith(DAILY) for u in body["users"]):
-        st.caption(DAILY_NOTE)
+    if any(str(u["user_id"]).startswith(states.DAILY) for u in body["users"]):
+        st.caption(states.DAILY_NOTE)
     tz = range_params["tz"]
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
@@ -90,8 +82,8 @@ def render_user_page(reader, user_id, tz, listed=None):
     """`listed`: the user's row of the list, whose all-time figures stand in on a worker without /user."""
     st.subheader("User")
     st.code(user_id, language=None)  # literal, with a copy button
-    if str(user_id).startswith(DAILY):
-        st.caption(DAILY_NOTE)
+    if str(user_id).startswith(states.DAILY):
+        st.caption(states.DAILY_NOTE)
     try:
         detail = reader.user(user_id)
     except MissingRoute as missing:

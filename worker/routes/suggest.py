@@ -41,5 +41,5 @@ ORDER BY id LIMIT ?""", [*bounds, limit, limit]))
         rows = await ctx.db.query(
             Sql(f"SELECT DISTINCT x.user_id AS id FROM users x WHERE {match.format('user_id')}", bounds) + app_filter
             + Sql("\nORDER BY id LIMIT ?", [limit]))
-    return ok({"field": field, "prefix": prefix, "app_id": scope.as_json()["app_id"], "debug": scope.debug, "values": [row["id"] for row in rows],
-               **read.freshness(pending)})
+    return ok({"field": field, "prefix": prefix, "app_id": scope.as_json()["app_id"], "debug": scope.debug,
+               "values": [row["id"] for row in rows], **read.freshness(pending)})

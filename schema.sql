@@ -253,11 +253,13 @@ CREATE TABLE IF NOT EXISTS event_aliases (
   PRIMARY KEY (app_id, event_name)
 );
 
+-- daily_users (issue 17, migration 0005): 1 counts the app's /track events without user_id as daily visitors.
+-- Spelled as SQLite writes an added column (before the closing parenthesis), so both paths end in one schema.
 CREATE TABLE IF NOT EXISTS app_settings (
   app_id TEXT PRIMARY KEY,
   icon_url TEXT,
   display_name TEXT
-);
+, daily_users INTEGER);
 
 -- Issue 8: sessions and active users (worker/session_rollups.py). Session lengths by the session's start
 -- bucket and length bucket (`length_s`: the lower bound in seconds of its bucket, see LENGTH_BOUNDS), with
@@ -305,4 +307,17 @@ CREATE TABLE IF NOT EXISTS hourly_new_users_any (
 CREATE TABLE IF NOT EXISTS daily_new_users_any (
   day INTEGER PRIMARY KEY,
   users INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Issue 17: App-Keys (the Aptabase protocol, routes/aptabase.py) and the daily salts of users counted without
+-- a user id (a per-app daily hash of salt, client address and User-Agent; neither is stored).
+CREATE TABLE IF NOT EXISTS app_keys (
+  app_key TEXT PRIMARY KEY,      -- A-SH-##########: public, write-only, for its one app
+  app_id TEXT NOT NULL UNIQUE,   -- the release app id; debug events go to its debug twin (worker/debug_apps.py)
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS daily_salts (
+  day INTEGER PRIMARY KEY,       -- start of the UTC day, epoch seconds; older days are deleted
+  salt TEXT NOT NULL
 ) WITHOUT ROWID;

@@ -129,8 +129,8 @@ def cached_get(url, key, path, params, epoch):
 # /apps lists every app ever seen whatever the range; the shortest range keeps the D1 rows it reads (its
 # per-range figures come from hourly rollups) small, since this is read every few seconds.
 @st.cache_data(ttl=APP_LIST_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_app_list(url, key, epoch):
-    return client_for(url, key).get("/apps", {"days": "1"})["apps"]
+def cached_app_list(url, key, epoch, debug=False):
+    return client_for(url, key).get("/apps", {"days": "1", **({"debug": "true"} if debug else {})})["apps"]
 
 
 # DELETE /admin/events/0 needs AUTH_KEY (403 with any other key) and deletes nothing: the router checks the
@@ -185,17 +185,28 @@ class Reader:
 
     def get(self, path, span=None, **params):
         """A read of this app and range; `span` (range params) replaces the range (a previous period, a year)."""
-        scope = self.scope if span is None else {**{k: v for k, v in self.scope.items() if k == "app_id"}, **span}
+        kept = ("app_id", "debug")  # a span replaces the range, never the app or the builds read
+        scope = self.scope if span is None else {**{k: v for k, v in self.scope.items() if k in kept}, **span}
         merged = {**scope, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
         return self.read(path, tuple(sorted(merged.items())))
 
     def all_apps(self, wanted=None):
-        """Every app ever seen. When `wanted` (e.g. from a link) is not among them, the list may predate it:
-        read it again instead of waiting for the cache to expire."""
-        apps = cached_app_list(self.settings.url, self.settings.key, session_epoch())
+        """Every app ever seen (reading debug builds: every app with debug events, then the others). When
+        `wanted` (e.g. from a link) is not among them, the list may predate it: read it again instead of
+        waiting for the cache to expire."""
+        debug = self.scope.get("debug") == "true"
+
+        def listed():
+            apps = cached_app_list(self.settings.url, self.settings.key, session_epoch(), debug)
+            if not debug:
+                return apps
+            release = cached_app_list(self.settings.url, self.settings.key, session_epoch(), False)
+            return apps + [a for a in release if a["app_id"] not in {d["app_id"] for d in apps}]
+
+        apps = listed()
         if wanted and wanted not in {a["app_id"] for a in apps}:
             refresh()
-            apps = cached_app_list(self.settings.url, self.settings.key, session_epoch())
+            apps = listed()
         return apps
 
     def apps(self):
@@ -244,7 +255,7 @@ class Reader:
 
     def user(self, user_id):
         """One user's all-time figures. The query form takes every id ("." and ".." cannot travel in a path)."""
-        return self.read("/user", (("user_id", user_id),))
+        return self.read("/user", (("user_id", user_id), *((("debug", "true"),) if self.scope.get("debug") else ())))
 
     def aliases(self):
         return self.read("/settings/aliases", ())["aliases"]
@@ -269,6 +280,11 @@ class Reader:
         except MissingRoute:
             return {}
         return {(a["app_id"], a["event_name"]): a["alias"] for a in aliases}
+
+    def app_key(self, app_id):
+        """The app's App-Key (for the Aptabase SDKs), or None while it has none."""
+        apps = self.read("/settings/apps", (("app_id", app_id),))["apps"]
+        return next((a.get("app_key") for a in apps if a["app_id"] == app_id), None)
 
     def read(self, path, params):
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())

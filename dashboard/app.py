@@ -12,6 +12,8 @@ from dashboard import api, config, periods, shapes, text  # noqa: E402
 from dashboard.screens import apps, behaviour, breakdowns, explorer, overview, states, users  # noqa: E402
 
 ALL_APPS = "All apps"
+DEBUG = "Debug"
+BUILDS = ("Release", DEBUG)
 SCREENS = {
     "Overview": (":material/monitoring:", overview.render),
     "Breakdowns": (":material/bar_chart:", breakdowns.render),
@@ -62,7 +64,7 @@ def remember_query_params(settings):
     if st.session_state.get("query_params_read"):
         return
     st.session_state["query_params_read"] = True
-    for key in ("screen", "app", "range"):
+    for key in ("screen", "app", "range", "builds"):
         if st.query_params.get(key):
             st.session_state[key] = st.query_params[key]
     if st.query_params.get("user"):
@@ -89,6 +91,11 @@ def sidebar(settings, app_ids, names):
         st.session_state["app"] = st.session_state.get("app") if st.session_state.get("app") in options else ALL_APPS
         app = st.selectbox("App", options, key="app",
                            format_func=lambda a: a if a == ALL_APPS else shapes.app_label(a, names))
+        if st.session_state.get("builds") not in BUILDS:
+            st.session_state["builds"] = BUILDS[0]
+        # Debug builds' events are kept apart by the worker (isDebug from an SDK, "debug": true on /track).
+        builds = st.radio("Builds", BUILDS, key="builds", horizontal=True,
+                          help="Release figures, or the events of debug builds, which never mix with them")
         if st.session_state.get("range") not in periods.RANGE_CHOICES:
             st.session_state["range"] = periods.DEFAULT_RANGE
         choice = st.selectbox("Range", periods.RANGE_CHOICES, key="range")
@@ -100,6 +107,8 @@ def sidebar(settings, app_ids, names):
         st.caption(f"Worker: {text.literal(settings.url)}  \nReads are cached for {api.CACHE_SECONDS} s "
                    f"(the app list for {api.APP_LIST_SECONDS} s) · times in {tz}")
     link = {"screen": screen, "app": app, "range": choice}
+    if builds == DEBUG:
+        link["builds"] = DEBUG
     if screen == "Users" and st.session_state.get(users.PAGE_KEY):
         link["user"] = st.session_state[users.PAGE_KEY]
     if screen == "Events" and st.session_state.get(explorer.EVENT_KEY) not in (None, explorer.ANY_EVENT):
@@ -110,6 +119,8 @@ def sidebar(settings, app_ids, names):
     scope = periods.range_params(choice, tz, today, custom)
     if app != ALL_APPS:
         scope["app_id"] = app
+    if builds == DEBUG:
+        scope["debug"] = "true"
     return screen, scope
 
 
@@ -134,8 +145,9 @@ def viewer_zone(settings):
 def apps_or_error(settings):
     """The picker's apps, or the error that stops every screen (the sidebar still shows)."""
     wanted = st.session_state.get("app")
+    scope = {"debug": "true"} if st.session_state.get("builds") == DEBUG else {}
     try:
-        return api.Reader(settings, {}).all_apps(wanted=None if wanted == ALL_APPS else wanted), None
+        return api.Reader(settings, scope).all_apps(wanted=None if wanted == ALL_APPS else wanted), None
     except api.DashboardError as error:
         # Keep the app of the link in the picker, so Retry comes back to the same view.
         return ([{"app_id": wanted}] if wanted and wanted != ALL_APPS else []), error
@@ -183,6 +195,8 @@ def header(screen, scope, app=None):
             st.title(screen)
     else:
         st.title(screen)
+    if scope.get("debug"):
+        what += " · :orange-badge[debug builds]"
     dates = "" if "days" in scope else f"{scope['from']} → {scope['to']}"
     choice = st.session_state["range"]
     shown = dates if choice == periods.CUSTOM else f"{choice.lower()}{' · ' + dates if dates else ''}"

@@ -33,10 +33,13 @@ def test_app_settings_are_set_changed_in_part_and_shown_by_apps(api, app_id):
     assert api.track(event(app_id)).status_code == 200
     answer = put(api, "/settings/apps/" + path(app_id), {"display_name": "  Focus Timer ⏱ ", "icon_url": ICON})
     assert answer.json() == {"success": True,
-                             "app": {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": ICON}}
+                             "app": {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": ICON,
+                                     "daily_users": False}}
     # A field left out stays; null clears one. POST does what PUT does.
     put(api, "/settings/apps/" + path(app_id), {"icon_url": None}, method="POST")
-    expected = {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": None}
+    # Issue 17: an app with no App-Key lists "app_key": null; daily_users is off unless set.
+    expected = {"app_id": app_id, "display_name": "Focus Timer ⏱", "icon_url": None, "daily_users": False,
+                "app_key": None}
     assert api.get("/settings/apps", key=READER, params={"app_id": app_id}).json() == {
         "success": True, "apps": [expected], "truncated": False}
     (listed,) = api.read("/apps", app_id=app_id)["apps"]
@@ -45,7 +48,8 @@ def test_app_settings_are_set_changed_in_part_and_shown_by_apps(api, app_id):
 
 def test_settings_may_name_an_app_before_its_first_event_and_are_deleted(api, app_id):
     route = "/settings/apps/" + path(app_id)
-    assert put(api, route, {"icon_url": ICON}).json()["app"] == {"app_id": app_id, "display_name": None, "icon_url": ICON}
+    assert put(api, route, {"icon_url": ICON}).json()["app"] == {"app_id": app_id, "display_name": None, "icon_url": ICON,
+                                                                  "daily_users": False}
     assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": {"app_settings": 1}}
     assert api.request("DELETE", route, key=ADMIN).json() == {"success": True, "deleted": {"app_settings": 0}}
     assert app_settings(api, app_id) == []
@@ -99,7 +103,8 @@ def test_bad_app_settings_are_a_400_naming_the_field_and_change_nothing(api, app
     response = put(api, "/settings/apps/" + path(app_id), body)
     assert response.status_code == 400, response.text
     assert field in [d["field"] for d in response.json()["details"]]
-    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None}]
+    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None,
+                                          "daily_users": False, "app_key": None}]
 
 
 # Issue 18, 4: icons the browser would fetch from the viewer's own network, ports no URL can have, and
@@ -150,7 +155,8 @@ def test_public_hosts_ports_and_emoji_sequences_are_still_accepted(api, app_id):
 
 def test_limits_are_inclusive(api, app_id):
     longest = {"display_name": "é" * 100, "icon_url": "https://example.com/" + "i" * 480}
-    assert put(api, "/settings/apps/" + path(app_id), longest).json()["app"] == {"app_id": app_id, **longest}
+    assert put(api, "/settings/apps/" + path(app_id), longest).json()["app"] == {"app_id": app_id, **longest,
+                                                                                 "daily_users": False}
 
 
 @pytest.mark.parametrize("body", [{}, {"alias": None}, {"alias": ""}, {"alias": "a\x00b"}, {"alias": "x" * 101},

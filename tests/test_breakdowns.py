@@ -30,8 +30,9 @@ def test_breakdown_by_platform_hand_computed(api, app_id):
     api.fold_all()
     answer = api.read("/stats/breakdown", app_id=app_id, by="platform", **WINDOW)
     assert answer["values"] == [
-        {"value": "ios", "events": 4, "sessions": 2, "users": 1, "share": 0.8},
-        {"value": "android", "events": 1, "sessions": 1, "users": 1, "share": 0.2},
+        # Sent as "ios" and "android": platform names are stored as the SDKs spell them (issue 17).
+        {"value": "iOS", "events": 4, "sessions": 2, "users": 1, "share": 0.8},
+        {"value": "Android", "events": 1, "sessions": 1, "users": 1, "share": 0.2},
     ]
     assert answer["total"] == {"events": 5} and answer["other"] is None and answer["approximate"] is False
     versions = api.read("/stats/breakdown", app_id=app_id, by="app_version", **WINDOW)["values"]
@@ -140,7 +141,7 @@ def test_a_berlin_day_when_the_clocks_change(api, app_id):
     api.fold_all()
     answer = api.read("/stats/breakdown", app_id=app_id, by="platform", tz="Europe/Berlin",
                       **{"from": "2026-03-29", "to": "2026-03-29"})
-    assert [(v["value"], v["events"], v["sessions"]) for v in answer["values"]] == [("android", 1, 1), ("ios", 1, 1)]
+    assert [(v["value"], v["events"], v["sessions"]) for v in answer["values"]] == [("Android", 1, 1), ("iOS", 1, 1)]
     # Users count over the UTC days the local day touches (the 28th and 29th): "before" and "after" count too.
     assert [v["users"] for v in answer["values"]] == [2, 2]
     assert answer["approximate"] is True and answer["approximate_figures"] == ["users"]

@@ -148,7 +148,8 @@ def test_breakdown_by_platform_matches_the_api_and_what_was_sent(monkeypatch, wo
     at = open_breakdown(monkeypatch, worker, deep, "Platform")
     table = at.dataframe[0].value
     rows = set(zip(table["value"], table["events"], table["sessions"], table["users"]))
-    assert rows == {("ios", 6, 2, 1), ("android", 3, 1, 1), ("web", 1, 1, 1), ("(none)", 3, 2, 1)}
+    # Sent as "ios" and "android", stored as the SDKs spell them (issue 17).
+    assert rows == {("iOS", 6, 2, 1), ("Android", 3, 1, 1), ("web", 1, 1, 1), ("(none)", 3, 2, 1)}
     body = read(api, "/stats/breakdown", deep, by="platform")
     assert rows == {(v["value"] or "(none)", v["events"], v["sessions"], v["users"]) for v in body["values"]}
     assert [round(s, 1) for s in table["share"]] == [round(v["share"] * 100, 1) for v in body["values"]]
@@ -373,7 +374,7 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
     assert [c.value for c in at.code] == [uid("u1")]
     detail = api.read("/user", user_id=uid("u1"))
     assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
-        6, 2, ["ios"], ["1.0"])
+        6, 2, ["iOS"], ["1.0"])
     shown = metrics(at)
     assert (shown["Events"], shown["Sessions"]) == ("6", "2")
     labels = [e.label for e in at.expander]

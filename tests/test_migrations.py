@@ -110,10 +110,12 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     assert api.read("/settings/aliases", app_id=app)["aliases"] == [
         {"app_id": app, "event_name": "Break Taken", "alias": "Took a break"}]
     assert api.read("/settings/apps")["apps"] == [
-        {"app_id": app, "display_name": "Focus Timer", "icon_url": "https://example.com/icon.png"}]
+        {"app_id": app, "display_name": "Focus Timer", "icon_url": "https://example.com/icon.png",
+         "daily_users": False, "app_key": None}]
     # The original tables take changes through the new routes (their primary keys are what the upserts need).
     renamed = api.request("PUT", f"/settings/apps/{app}", json={"display_name": "Focus"}).json()["app"]
-    assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png"}
+    assert renamed == {"app_id": app, "display_name": "Focus", "icon_url": "https://example.com/icon.png",
+                       "daily_users": False}
     assert all_events(api, app) == list(reversed(events))
     assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3
 

@@ -38,7 +38,8 @@ def test_tracked_events_arrive_with_their_fields(api, app_id):
     assert set(events) == {first, second}
     opened = events[first]
     assert (opened["event"], opened["properties"], opened["user_id"]) == ("App Opened", {"screen": "home", "count": 3}, "u-1")
-    assert (opened["platform"], opened["app_version"], opened["app_id"]) == ("linux", "2.1.0", app_id)
+    # Sent as "linux", stored as the SDKs spell it (issue 17).
+    assert (opened["platform"], opened["app_version"], opened["app_id"]) == ("Linux", "2.1.0", app_id)
     assert events[second]["session_id"] == opened["session_id"] and len(opened["session_id"]) == 36
     # Without a user id of its own an event carries the client's anonymous one.
     assert (events[second]["properties"], events[second]["user_id"]) == (None, client.user_id)

@@ -92,7 +92,7 @@ async def on_scheduled(event, env, ctx):
     from routes.maintenance import scheduled_fold
 
     db = Database(env.DB)
-    print("oddlytics: fold:", await scheduled_fold(db))
+    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000)))
     settings = config.from_env(env)
     if settings.retention_days and getattr(event, "cron", None) == RETENTION_CRON:
         result = await purge_expired(db, int(time.time() * 1000), settings.retention_days,

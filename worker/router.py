@@ -16,7 +16,7 @@ from errors import (
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
     "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "access-control-allow-headers": "Content-Type, X-API-KEY, Authorization",
+    "access-control-allow-headers": "Content-Type, X-API-KEY, Authorization, App-Key",
     "access-control-max-age": "86400",
 }
 
@@ -65,12 +65,13 @@ class Route:
 
 def build_routes():
     # Imported here so pure modules (and their unit tests) don't pull in the D1 runtime.
-    from api.ratelimit import check_track
+    from api.ratelimit import check_ip, check_track
     from api.validation import MAX_BODY_BYTES
     from routes import (
         active,
         admin,
         apps,
+        aptabase,
         breakdown,
         events,
         funnel,
@@ -78,6 +79,7 @@ def build_routes():
         heatmap,
         maintenance,
         retention,
+        script,
         sessions,
         settings,
         stats,
@@ -89,6 +91,7 @@ def build_routes():
 
     return [
         Route("GET", "/health", health.get_health, None),
+        Route("GET", "/script.js", script.get_script, None),
         Route("DELETE", "/admin/events/{id}", admin.delete_event, ADMIN),
         Route("DELETE", "/admin/users/{user_id}", admin.delete_user, ADMIN),
         Route("DELETE", "/admin/users", admin.delete_user_by_query, ADMIN),
@@ -98,6 +101,9 @@ def build_routes():
         Route("POST", "/admin/fold", maintenance.fold_now, ADMIN),
         Route("POST", "/admin/rebuild", maintenance.rebuild, ADMIN),
         Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES, guard=check_track),
+        # The Aptabase protocol: authenticated by the App-Key header in the handler (scope None: no API key).
+        Route("POST", "/api/v0/event", aptabase.post_event, None, max_body_bytes=MAX_BODY_BYTES, guard=check_ip),
+        Route("POST", "/api/v0/events", aptabase.post_events, None, max_body_bytes=MAX_BODY_BYTES, guard=check_ip),
         Route("GET", "/apps", apps.list_apps, READ),
         Route("GET", "/stats/overview", stats.overview, READ),
         Route("GET", "/stats/timeline", stats.timeline, READ),
@@ -123,7 +129,9 @@ def settings_routes(handlers):
     """Aliases and app settings: ids in the path, or in the query string for ids a path cannot carry."""
     body = handlers.MAX_BODY_BYTES
     routes = [Route("GET", "/settings/apps", handlers.list_apps, READ),
-              Route("GET", "/settings/aliases", handlers.list_aliases, READ)]
+              Route("GET", "/settings/aliases", handlers.list_aliases, READ),
+              Route("POST", "/settings/apps/{app_id}/app-key", handlers.post_app_key, ADMIN),
+              Route("POST", "/settings/app-key", handlers.post_app_key, ADMIN)]
     for path in ("/settings/apps/{app_id}", "/settings/apps"):
         routes += [Route("PUT", path, handlers.put_app, ADMIN, max_body_bytes=body),
                    Route("POST", path, handlers.put_app, ADMIN, max_body_bytes=body),

@@ -3,7 +3,7 @@ icons, event aliases, and deleting an event, a user's data or an app behind a co
 exactly what goes."""
 import streamlit as st
 
-from dashboard import api, periods, shapes, text
+from dashboard import api, periods, shapes, snippets, text
 
 PENDING_KEY = "admin_pending"
 OUTCOME_KEY = "admin_outcome"
@@ -104,9 +104,11 @@ def app_controls(reader, app, event_names, aliases):
     st.subheader("Admin")
     st.caption("Shown because the dashboard's key is the worker's AUTH_KEY.")
     show_outcome()
-    settings, names, danger = st.tabs(["Name and icon", "Event aliases", "Delete"])
+    settings, sdk, names, danger = st.tabs(["Name and icon", "SDK key", "Event aliases", "Delete"])
     with settings:
         app_settings_form(reader, app)
+    with sdk:
+        app_key_section(reader, app_id)
     with names:
         alias_editor(reader, app_id, event_names, aliases)
     with danger:
@@ -126,6 +128,44 @@ def app_settings_form(reader, app):
         run_change(lambda _: "Saved. The app shows its new name and icon everywhere.",
                    lambda: reader.change("PUT", "/settings/apps", {"app_id": app_id}, body))
         st.rerun()
+
+
+def app_key_section(reader, app_id):
+    """The app's App-Key for the Aptabase SDKs and the web snippet, with each SDK's init for this worker."""
+    try:
+        key = reader.app_key(app_id)
+    except api.MissingRoute as missing:
+        st.info(f"This worker has no App-Keys yet ({text.literal(missing.path)}): deploy the current worker.",
+                icon=":material/update:")
+        return
+    if key is None:
+        st.caption("Apps using an Aptabase SDK (Swift, Kotlin, Flutter, React Native, Electron, Tauri, web…) or "
+                   "the web snippet send with an App-Key: public, write-only, for this app only.")
+        st.button("Create an App-Key", key=f"app_key_create_{app_id}", icon=":material/key:", on_click=run_change,
+                  args=(lambda answer: "Created. Put the key and this worker's URL in your app.",
+                        lambda: reader.change("POST", "/settings/app-key", {"app_id": app_id})))
+        return
+    st.caption("App-Key (public: it ships inside your app; it can only send events to this app)")
+    st.code(key, language=None)
+    for label, language, code in snippets.snippets(reader.settings.url, key):
+        st.caption(label)
+        st.code(code, language=language)
+    confirm_rotate(reader, app_id)
+
+
+def confirm_rotate(reader, app_id):
+    pending = f"rotate_key_{app_id}"
+    if st.session_state.get(PENDING_KEY) != pending:
+        st.button("Replace the key", key=f"{pending}_ask", icon=":material/autorenew:",
+                  on_click=st.session_state.__setitem__, args=(PENDING_KEY, pending))
+        return
+    st.warning("**The current key stops working at once**: apps shipped with it can no longer send events.",
+               icon=":material/warning:")
+    yes, no = st.columns(2)
+    yes.button("Replace", key=f"{pending}_yes", type="primary", on_click=run_change,
+               args=(lambda answer: "Replaced. Ship the new key in your apps.",
+                     lambda: reader.change("POST", "/settings/app-key", {"app_id": app_id, "rotate": "true"})))
+    no.button("Cancel", key=f"{pending}_no", on_click=st.session_state.pop, args=(PENDING_KEY, None))
 
 
 def alias_editor(reader, app_id, event_names, aliases):

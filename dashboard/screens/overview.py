@@ -21,6 +21,8 @@ def render(reader, range_params):
     active = states.unless_missing(lambda: reader.active("day"))
     if active:
         render_active_cards(active)
+    if figures["users"] and states.unless_missing(lambda: reader.suggest("user_id", states.DAILY, limit=1)):
+        st.caption(states.DAILY_NOTE)  # some users of these apps are daily visitors (issue 17)
     if figures["events"] == 0:
         states.nothing_in_range()
         return

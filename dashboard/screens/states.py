@@ -101,3 +101,11 @@ def estimated(figures):
     names = sorted(FIGURE_NAMES.get(name, name.replace("_", " ")) for name in figures)
     # Field names from the worker's answer (not event data).
     st.caption(f":material/info: Estimated, not exact: {', '.join(names)} (the worker's README says how close).")
+
+
+# Users of SDKs that send no user id (Aptabase's, the web snippet, /track with daily_users): the worker names
+# them daily:<hash>, one per device, app and UTC day (issue 17). Said wherever users are counted or listed.
+DAILY = "daily:"
+DAILY_NOTE = (":material/info: `daily:` users are daily visitors: devices of apps that send no user id, counted "
+              "once per app and UTC day. They do not link across days, so over longer ranges they count "
+              "device-days, not people.")

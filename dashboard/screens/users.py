@@ -38,6 +38,8 @@ def render(reader, range_params):
     matching = f" whose id contains {text.literal(search)}" if search else ""
     st.caption(f"{text.plural(body['total'], 'user')}{matching} with a user id seen in this range · events, "
                "sessions and first/last seen are all-time · select a row (the box at its left) for that user's page")
+    if any(str(u["user_id"]).startswith(states.DAILY) for u in body["users"]):
+        st.caption(states.DAILY_NOTE)
     frame = users_frame(body["users"], tz)
     picked = users_table(frame, tz, (pager.signature, pager.page))
     pager.controls(body["next_cursor"], len(body["users"]))
@@ -99,6 +101,8 @@ def render_user_page(reader, user_id, tz, listed=None):
     """`listed`: the user's row of the list, whose all-time figures stand in on a worker without /user."""
     st.subheader("User")
     st.code(user_id, language=None)  # literal, with a copy button
+    if str(user_id).startswith(states.DAILY):
+        st.caption(states.DAILY_NOTE)
     try:
         detail = reader.user(user_id)
     except MissingRoute as missing:

@@ -1,6 +1,7 @@
 """Read-side query parameters -> validated values and fixed SQL fragments with bound values. Pure."""
 import json
 
+import debug_apps
 from errors import BadRequest, detail
 from limits import ascii_int
 from sql import Sql
@@ -49,6 +50,24 @@ def choice_param(query, name, choices, default):
     return value
 
 
+def debug_param(query):
+    """`debug=true` reads the debug builds' events (stored under each app's debug twin, debug_apps) instead."""
+    value = query.get("debug") or "false"
+    if value not in ("true", "false"):
+        raise BadRequest("'debug' must be true or false", [detail(None, "debug", f"got {value[:40]!r}")])
+    return value == "true"
+
+
+def scoped_app(query):
+    """-> (debug, the app id to read or None). A twin is read through `debug=true`, never named."""
+    debug = debug_param(query)
+    app_id = text_param(query, "app_id")
+    if debug_apps.is_twin(app_id):
+        raise BadRequest(f"'app_id' must not start with {debug_apps.PREFIX!r}: read debug events with debug=true",
+                         [detail(None, "app_id", "name the app itself")])
+    return debug, debug_apps.twin(app_id) if debug and app_id is not None else app_id
+
+
 def only_utc(name):
     if name.upper() != "UTC":
         raise ValueError(name)
@@ -74,7 +93,14 @@ class Scope:
     def __init__(self, query, now_ms, resolve_zone=only_utc):
         self.zone = zone_param(query, resolve_zone)
         self.range = parse_range(query, now_ms, self.zone)
-        self.app_id = text_param(query, "app_id")
+        # `app_id` is the stored id read: the app's debug twin with debug=true.
+        self.debug, self.app_id = scoped_app(query)
+
+    def app_filter(self, column):
+        """` AND <column> is the scope's app`, or with no app, is a release app (or with debug=true a twin)."""
+        if self.app_id is not None:
+            return Sql(f" AND {column} = ?", [self.app_id])
+        return " AND " + debug_apps.condition(column, self.debug)
 
     def segments(self, start=None, end=None):
         """The zone's offsets over [start, end) (default: the range), for LOCAL_SEGMENTS."""
@@ -88,7 +114,8 @@ class Scope:
             self.range.start % DAY == 0 and self.range.end % DAY == 0
 
     def as_json(self):
-        return {**self.range.as_json(), "app_id": self.app_id, "tz": self.zone.name}
+        return {**self.range.as_json(), "app_id": debug_apps.release_id(self.app_id), "tz": self.zone.name,
+                "debug": self.debug}
 
 
 def bucket_count(start, end, size):

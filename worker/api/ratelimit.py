@@ -33,11 +33,24 @@ def refusal(what, field):
                            [detail(None, field, "rate limit reached")], RETRY_AFTER_SECONDS)
 
 
-async def check_track(request, settings):
-    """Raises TooManyRequests when the client address or an app of the body is over its limit."""
-    per_ip, per_app = settings.track_limiters.get("ip"), settings.track_limiters.get("app")
+async def check_ip(request, settings):
+    """Raises TooManyRequests when the client address is over its limit (the App-Key routes' guard)."""
+    per_ip = settings.track_limiters.get("ip")
     if per_ip is not None and not await per_ip(request.client_ip or "unknown"):
         raise refusal("from this address", "ip")
+
+
+async def check_app(settings, app_id):
+    """Raises TooManyRequests when the app is over its limit (an App-Key's app, known after the lookup)."""
+    per_app = settings.track_limiters.get("app")
+    if per_app is not None and not await per_app(app_id):
+        raise refusal(f"for app {app_id[:60]!r}", "app_id")
+
+
+async def check_track(request, settings):
+    """Raises TooManyRequests when the client address or an app of the body is over its limit."""
+    await check_ip(request, settings)
+    per_app = settings.track_limiters.get("app")
     if per_app is not None:
         apps = app_ids(await request.text())
         # Every app of a body is charged (issue 18: ten decoys used to hide the eleventh): a body naming more

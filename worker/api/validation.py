@@ -2,6 +2,7 @@
 import json
 import re
 
+import debug_apps
 from errors import BadRequest, PayloadTooLarge, detail
 from tz.timeutil import parse_event_time
 
@@ -195,6 +196,36 @@ def _properties(raw, index, problems):
     return text
 
 
+# Platform names as the SDKs spell them, case-insensitively: "ios" and "iOS" are one platform. Others are kept
+# as sent (Linux distributions, for one, are named by the Tauri SDK).
+PLATFORMS = {name.lower(): name for name in (
+    "iOS", "iPadOS", "Android", "macOS", "Windows", "Linux", "web", "watchOS", "tvOS", "visionOS", "ChromeOS")}
+PLATFORMS.update({"iphoneos": "iOS", "mac os x": "macOS", "mac os": "macOS", "macosx": "macOS", "osx": "macOS",
+                  "darwin": "macOS", "win32": "Windows", "chrome os": "ChromeOS", "cros": "ChromeOS",
+                  "browser": "web"})
+
+
+def normalise_platform(value):
+    if not isinstance(value, str):
+        return value
+    return PLATFORMS.get(value.strip().lower(), value)
+
+
+def _debug_app(raw, row, index, problems):
+    """`"debug": true` stores the event under its app's debug twin (debug_apps); a twin is never sent as is."""
+    debug = raw.get("debug", False)
+    if debug is not None and not isinstance(debug, bool):
+        problems.append(detail(index, "debug", "must be true or false"))
+    elif debug_apps.is_twin(row.get("app_id")):
+        problems.append(detail(index, "app_id", f"must not start with {debug_apps.PREFIX!r}, which holds debug "
+                                                "events: send the app's own id with \"debug\": true"))
+    elif debug and row.get("app_id"):
+        if len(row["app_id"]) > debug_apps.MAX_APP_ID:
+            problems.append(detail(index, "app_id", f"must be at most {debug_apps.MAX_APP_ID} characters for a "
+                                                    "debug event (its twin's id must stay erasable)"))
+        row["app_id"] = debug_apps.twin(row["app_id"])
+
+
 def normalise_event(raw, index, now_ms, country):
     """One raw event -> (row dict, problems). The row is what gets stored."""
     if not isinstance(raw, dict):
@@ -209,6 +240,8 @@ def normalise_event(raw, index, now_ms, country):
         elif value == "" and not required:
             value = None
         row[field] = value
+    _debug_app(raw, row, index, problems)
+    row["platform"] = normalise_platform(row["platform"])
     ts, problem = parse_event_time(raw.get("timestamp"), now_ms)
     if problem:
         problems.append(detail(index, "timestamp", problem))

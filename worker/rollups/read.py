@@ -4,6 +4,7 @@ A range [start, end) of whole UTC hours is read as whole UTC days from `daily*` 
 at either end from `hourly*` tables, so a 30-day range reads about 30 + 46 rows per app, not 720.
 All-app reads go app by app (`apps` first, then each app's key range): every rollup is keyed by app.
 """
+import debug_apps
 from rollups import fold, hll, purge
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
@@ -32,7 +33,9 @@ def app_source(scope, raw=False):
     `raw` of the raw events (so events not folded yet count too)."""
     if scope.app_id is not None:
         return Sql("(SELECT ? AS app_id) AS a", [scope.app_id])
-    return Sql(f"{EVENT_APPS} AS a" if raw else "apps AS a")
+    # Release apps, or with `debug` their debug twins (debug_apps): debug events never mix with release ones.
+    return (f"(SELECT x.app_id AS app_id FROM {EVENT_APPS if raw else 'apps'} AS x WHERE "
+            + debug_apps.condition("x.app_id", getattr(scope, "debug", False)) + ") AS a")
 
 
 def union(scope, start, end, select, table_of, extra_on=""):

@@ -1,7 +1,9 @@
 """GET /apps: every app with its figures for the range, when it was first and last seen, and its settings."""
+import debug_apps
 from api.params import Scope
 from api.web import ok
 from rollups import read
+from sql import Sql
 from tz import zones
 from tz.timeutil import to_iso
 
@@ -12,14 +14,16 @@ async def list_apps(ctx):
     start, end = scope.range.start, scope.range.end
     totals = await read.counter_totals(ctx.db, scope, start, end, by_app=True)
     users, approximate = await read.distinct_users(ctx.db, scope, start, end, totals, by_app=True)
-    app_filter, app_params = ("WHERE a.app_id = ?", [scope.app_id]) if scope.app_id else ("", [])
+    # Release apps, or with debug=true the debug twins, listed under their app's id and settings.
+    settings_of = Sql("substr(a.app_id, ?)", [len(debug_apps.PREFIX) + 1]) if scope.debug else Sql("a.app_id")
     rows = await ctx.db.query(
-        f"""SELECT a.app_id, a.first_seen, a.last_seen, a.events AS total_events, s.display_name, s.icon_url
-FROM apps a LEFT JOIN app_settings s ON s.app_id = a.app_id {app_filter}""", *app_params)
+        Sql("""SELECT a.app_id AS app_id, a.first_seen AS first_seen, a.last_seen AS last_seen, a.events AS total_events,
+  s.display_name AS display_name, s.icon_url AS icon_url
+FROM apps a LEFT JOIN app_settings s ON s.app_id = """) + settings_of + " WHERE true" + scope.app_filter("a.app_id"))
     apps = []
     for row in rows:
         figures = totals.get(row["app_id"], {"events": 0, "sessions": 0})
-        apps.append({"app_id": row["app_id"], "events": figures["events"], "sessions": figures["sessions"],
+        apps.append({"app_id": debug_apps.release_id(row["app_id"]), "events": figures["events"], "sessions": figures["sessions"],
                      "users": users.get(row["app_id"], 0), "first_seen": to_iso(row["first_seen"]),
                      "last_seen": to_iso(row["last_seen"]), "total_events": row["total_events"],
                      "display_name": row["display_name"], "icon_url": row["icon_url"]})

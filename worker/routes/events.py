@@ -5,6 +5,7 @@ ts), (app_id, event_name, ts) or (user_id, ts); without it, the same page is tak
 (apps x page rows) and merged. A page is bounded by bytes as well as rows: events carry up to 10 KB of
 properties, and 1,000 of them would be a 10 MB body.
 """
+import debug_apps
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
 from api.web import load_stored_json, ok
@@ -31,7 +32,7 @@ def event_json(row):
         "id": row["id"],
         "event_id": row["event_id"],
         "event": row["event_name"],
-        "app_id": row["app_id"],
+        "app_id": debug_apps.release_id(row["app_id"]),  # a debug read says so in its range
         "session_id": row["session_id"],
         "user_id": row["user_id"],
         "timestamp": to_iso(row["ts"]),
@@ -72,18 +73,18 @@ def event_filters(ctx, scope):
     return Sql.join(" AND ", where), filtered
 
 
-def page_sql(app_id, where, filtered, take):
+def page_sql(scope, where, filtered, take):
     """The newest `take` events matching, read through one index, as far as MAX_PAGE_BYTES: every row
     that starts below the budget, so the one that crosses it says whether more remain."""
     index = chosen_index(filtered)
-    if app_id is not None or index == "events_user_ts":
+    if scope.app_id is not None or index == "events_user_ts":
         # One app, or (user_id, ts), which already spans apps: one range of one index.
-        app_condition = Sql("app_id = ? AND ", [app_id]) if app_id is not None else Sql()
-        source = f"events INDEXED BY {index} WHERE " + app_condition + where
+        source = f"events INDEXED BY {index} WHERE " + where + scope.app_filter("app_id")
     else:
         # One page per app through that app's part of the index, then the newest of those: apps x page
-        # rows, never the whole range (there is no index on ts alone).
-        source = (f"{EVENT_APPS} AS apps CROSS JOIN events ON events.id IN (SELECT id FROM events INDEXED BY {index} "
+        # rows, never the whole range (there is no index on ts alone). Release apps, or their debug twins.
+        source = (f"{EVENT_APPS} AS apps CROSS JOIN events ON " + debug_apps.condition("apps.app_id", scope.debug)
+                  + f" AND events.id IN (SELECT id FROM events INDEXED BY {index} "
                   "WHERE app_id = apps.app_id AND " + where + Sql(" ORDER BY ts DESC, id DESC LIMIT ?)", [take]))
     columns = ", ".join(f"events.{name}" for name in COLUMN_NAMES)
     order = "ORDER BY events.ts DESC, events.id DESC"
@@ -104,7 +105,7 @@ async def list_events(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 50, 1, MAX_LIMIT)
     where, filtered = event_filters(ctx, scope)
-    page = page_sql(scope.app_id, where, filtered, limit + 1)
+    page = page_sql(scope, where, filtered, limit + 1)
     candidates = sorted(await ctx.db.query(page), key=lambda row: (row["ts"], row["id"]), reverse=True)
     rows = within_budget(candidates, limit)
     next_cursor = cursors.encode(rows[-1]["ts"], rows[-1]["id"]) if len(candidates) > len(rows) else None

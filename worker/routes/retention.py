@@ -132,7 +132,7 @@ async def first_seen_in_range(db, scope, users, start, end, clock):
 
     A join, not `IN (SELECT value FROM json_each(?))`, which D1 billed a row more per user; the earliest over
     apps is taken in Python (one row per user and app, read through the (user_id, app_id) key)."""
-    app_filter = Sql(" AND users.app_id = ?", [scope.app_id]) if scope.app_id is not None else Sql()
+    app_filter = scope.app_filter("users.app_id")
     earliest = {}
     for batch in json_batches(sorted(users)):
         rows = await capped_rows(db, Sql("""SELECT users.user_id AS u, users.first_seen AS v FROM json_each(?) AS j

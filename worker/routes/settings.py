@@ -6,12 +6,15 @@ as on the admin routes. Bodies are small JSON objects; a field the route does no
 never passes for a change. Settings may name an app with no events yet (set up before the first launch).
 """
 import ipaddress
+import secrets
 import unicodedata
 from urllib.parse import urlsplit
 
+import debug_apps
 from api.params import text_param
 from api.validation import parse_json, stored_id
 from api.web import check_content_type, ok
+from d1 import D1Error
 from errors import BadRequest, detail
 
 MAX_BODY_BYTES = 4096
@@ -22,7 +25,7 @@ MAX_LISTED = 1000
 # Format characters that reorder displayed text ("Trojan Source" bidi overrides): a name must read as stored.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
-APP_COLUMNS = ("display_name", "icon_url")
+APP_COLUMNS = ("display_name", "icon_url", "daily_users")
 
 
 # Default-ignorable characters that are not format characters (Cf): Hangul fillers, the combining grapheme
@@ -159,7 +162,11 @@ def icon_url_problem(value):
     return host_port_problem(parts.netloc)
 
 
-APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem}
+def flag_problem(value):
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+APP_FIELDS = {"display_name": label_problem, "icon_url": icon_url_problem, "daily_users": flag_problem}
 ALIAS_FIELDS = {"alias": label_problem}
 
 
@@ -201,20 +208,24 @@ def id_param(ctx, name, field):
     return stored_id(value, name, field)
 
 
-def app_filter(ctx):
+def app_filter(ctx, column="app_id"):
     app_id = text_param(ctx.query, "app_id")
-    return (" WHERE app_id = ?", [app_id]) if app_id is not None else ("", [])
+    return (f" WHERE {column} = ?", [app_id]) if app_id is not None else ("", [])
 
 
-async def listed(ctx, sql, key):
-    where, params = app_filter(ctx)
-    rows = await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)
+async def listed(ctx, sql, key, column="app_id", shape=dict):
+    where, params = app_filter(ctx, column)
+    rows = [shape(row) for row in await ctx.db.query(sql.format(where=where), *params, MAX_LISTED + 1)]
     return ok({"success": True, key: rows[:MAX_LISTED], "truncated": len(rows) > MAX_LISTED})
 
 
 async def list_apps(ctx):
-    return await listed(ctx, "SELECT app_id, display_name, icon_url FROM app_settings{where} "
-                             "ORDER BY app_id LIMIT ?", "apps")
+    # Apps with settings or an App-Key (public: it ships inside the app, so any reading key may see it).
+    return await listed(ctx, "SELECT i.app_id AS app_id, s.display_name AS display_name, s.icon_url AS icon_url, "
+                             "s.daily_users AS daily_users, k.app_key AS app_key FROM (SELECT app_id FROM app_settings UNION "
+                             "SELECT app_id FROM app_keys) AS i LEFT JOIN app_settings AS s ON s.app_id = i.app_id "
+                             "LEFT JOIN app_keys AS k ON k.app_id = i.app_id{where} ORDER BY i.app_id LIMIT ?", "apps", "i.app_id",
+                        lambda row: {**row, "daily_users": row["daily_users"] == 1})
 
 
 async def list_aliases(ctx):
@@ -225,15 +236,17 @@ async def list_aliases(ctx):
 async def put_app(ctx):
     app_id = id_param(ctx, "app_id", "app_id")
     changes = changes_from(await json_body(ctx), APP_FIELDS, nullable=True)
+    if "daily_users" in changes:  # stored as 1, or NULL for off (D1 binds no booleans)
+        changes["daily_users"] = 1 if changes["daily_users"] else None
     # D1 cannot bind None (Pyodide makes it `undefined`): a cleared field is the fixed fragment NULL. A field
     # the body leaves out is inserted as NULL for a new row and left alone on an existing one.
     values = ", ".join("?" if changes.get(column) is not None else "NULL" for column in APP_COLUMNS)
     assignments = ", ".join(f"{column} = excluded.{column}" for column in APP_COLUMNS if column in changes)
     row = await ctx.db.first(
         f"INSERT INTO app_settings (app_id, {', '.join(APP_COLUMNS)}) VALUES (?, {values}) "
-        f"ON CONFLICT (app_id) DO UPDATE SET {assignments} RETURNING app_id, display_name, icon_url",
+        f"ON CONFLICT (app_id) DO UPDATE SET {assignments} RETURNING app_id, display_name, icon_url, daily_users",
         app_id, *[changes[column] for column in APP_COLUMNS if changes.get(column) is not None])
-    return ok({"success": True, "app": row})
+    return ok({"success": True, "app": {**row, "daily_users": row["daily_users"] == 1}})
 
 
 async def delete_app(ctx):
@@ -256,3 +269,40 @@ async def delete_alias(ctx):
     app_id, event_name = id_param(ctx, "app_id", "app_id"), id_param(ctx, "event_name", "event")
     result = await ctx.db.run("DELETE FROM event_aliases WHERE app_id = ? AND event_name = ?", app_id, event_name)
     return ok({"success": True, "deleted": {"aliases": int(result.get("changes", 0))}})
+
+
+# An App-Key is A-SH- and 10 digits, the shape every Aptabase SDK parses (A-{region}-{id}, region SH with a host).
+# It is public and write-only: guessing one lets an attacker send events, as the key inside the app does.
+KEY_ATTEMPTS = 5
+KEEP_KEY = ("INSERT INTO app_keys (app_id, app_key, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (app_id) DO UPDATE SET app_key = app_keys.app_key RETURNING app_key")
+ROTATE_KEY = ("INSERT INTO app_keys (app_id, app_key, created_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (app_id) DO UPDATE SET app_key = excluded.app_key, created_at = excluded.created_at "
+              "RETURNING app_key")
+
+
+def new_app_key():
+    return f"A-SH-{secrets.randbelow(10**10):010d}"
+
+
+async def post_app_key(ctx):
+    """The app's App-Key, created when it has none; `rotate=true` replaces it (the old one stops at once)."""
+    app_id = id_param(ctx, "app_id", "app_id")
+    if debug_apps.is_twin(app_id):
+        raise BadRequest(f"'app_id' must not start with {debug_apps.PREFIX!r}: debug events share their app's key",
+                         [detail(None, "app_id", "name the app itself")])
+    if len(app_id) > debug_apps.MAX_APP_ID:
+        raise BadRequest(f"an app with an App-Key has an id of at most {debug_apps.MAX_APP_ID} characters",
+                         [detail(None, "app_id", "its debug twin, debug:<app_id>, must fit in 255")])
+    rotate = ctx.query.get("rotate", "false")
+    if rotate not in ("true", "false"):
+        raise BadRequest("'rotate' must be true or false", [detail(None, "rotate", f"got {rotate[:40]!r}")])
+    for attempt in range(KEY_ATTEMPTS):
+        try:
+            row = await ctx.db.first(ROTATE_KEY if rotate == "true" else KEEP_KEY, app_id, new_app_key(), ctx.now_ms)
+            break
+        except D1Error as error:
+            # Another app holds the drawn key (1 in 10^10 per app): draw again.
+            if "UNIQUE" not in error.reason or attempt == KEY_ATTEMPTS - 1:
+                raise
+    return ok({"success": True, "app_id": app_id, "app_key": row["app_key"]})

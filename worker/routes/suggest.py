@@ -54,5 +54,6 @@ SELECT id FROM found WHERE id IS NOT NULL""",
             [prefix, prefix + AFTER_EVERYTHING, prefix + AFTER_EVERYTHING, limit]))
         # Each step's id is above the one before; UTF-8 (SQLite's order) and code points (Python's) agree.
         rows = sorted((row for row in rows if row["id"].startswith(prefix)), key=lambda row: row["id"])
-    return ok({"field": field, "prefix": prefix, "app_id": scope.app_id, "values": [row["id"] for row in rows],
-               **read.freshness(pending)})
+        # (Over every app the walk cannot skip debug twins' users: their ids may be suggested, never their figures.)
+    return ok({"field": field, "prefix": prefix, "app_id": scope.as_json()["app_id"], "debug": scope.debug,
+               "values": [row["id"] for row in rows], **read.freshness(pending)})

@@ -1,48 +1,32 @@
 """POST /track: validate, then store the events in one D1 transaction."""
 import json
 
+import debug_apps
+from api import visitors
+from api.ingest import store
 from api.validation import parse_track_body
 from api.web import check_content_type, ok
-from sql import UPSERT_WHERE, Sql
-
-# Ingest writes the raw events only, in one statement per ~700 KB of rows: rollups are folded in later
-# (rollups/fold.py). Rows travel as one bound JSON parameter (json_each), so a batch of any size stays
-# inside D1's 100-parameter limit, and the split keeps each bound string well under D1's 2 MB.
-FIELDS = ("event_id", "app_id", "event", "session_id", "user_id", "ts", "received_at",
-          "platform", "app_version", "country", "properties")
-MAX_PAYLOAD_BYTES = 700 * 1024
-
-# Ids increase with every insert and stay above the fold watermark, even after the newest events
-# were deleted: folding relies on "id > folded" meaning "not yet counted".
-INSERT_SQL = f"""INSERT INTO events (id, event_id, app_id, event_name, session_id, user_id, ts, received_at,
-  platform, app_version, country, properties)
-SELECT base.id + batch.key + 1, {", ".join(f"json_extract(batch.value, '$[{i}]')" for i in range(len(FIELDS)))}
-FROM json_each(?) AS batch,
-  (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
-{UPSERT_WHERE}
-ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING"""
-
-
-def payloads(rows):
-    """Rows -> JSON arrays of rows, each under MAX_PAYLOAD_BYTES of UTF-8 (non-ASCII is not escaped).
-    One dump for the whole batch in the common case; a batch over the limit is split in halves."""
-    text = json.dumps([[row[f] for f in FIELDS] for row in rows], ensure_ascii=False, allow_nan=False)
-    size = len(text) if text.isascii() else len(text.encode("utf-8"))
-    if size <= MAX_PAYLOAD_BYTES or len(rows) == 1:
-        return [text]
-    middle = len(rows) // 2
-    return payloads(rows[:middle]) + payloads(rows[middle:])
 
 
 async def post_track(ctx):
     check_content_type(ctx.request.headers)
     text = await ctx.request.text()
     rows, batch_duplicates = parse_track_body(text, ctx.now_ms, ctx.request.cf_country)
-    chunks = payloads(rows)
-    if len(chunks) == 1:  # one statement is its own transaction; run() skips converting result rows
-        stored = int((await ctx.db.run(INSERT_SQL, chunks[0])).get("changes", 0))
-    else:
-        results = await ctx.db.batch([Sql(INSERT_SQL, [payload]) for payload in chunks])
-        stored = sum(int(result["meta"].get("changes", 0)) for result in results)
+    await count_daily_users(ctx, rows)
+    stored = await store(ctx.db, rows)
     duplicates = batch_duplicates + len(rows) - stored
     return ok({"success": True, "count": stored, "duplicates": duplicates})
+
+
+async def count_daily_users(ctx, rows):
+    """Events without a user_id, of apps whose settings say `daily_users`, get the device's daily user id
+    (api/visitors.py), as the Aptabase SDKs' events do. One lookup, only when such events are in the batch."""
+    apps = sorted({debug_apps.release_id(row["app_id"]) for row in rows if row["user_id"] is None})
+    if not apps:
+        return
+    found = await ctx.db.query("SELECT s.app_id AS app_id FROM json_each(?) AS j CROSS JOIN app_settings AS s "
+                               "ON s.app_id = j.value WHERE s.daily_users = 1", json.dumps(apps, ensure_ascii=False))
+    users = {row["app_id"]: await visitors.user_of(ctx.db, ctx.now_ms, row["app_id"], ctx.request) for row in found}
+    for row in rows:
+        if row["user_id"] is None:
+            row["user_id"] = users.get(debug_apps.release_id(row["app_id"]))

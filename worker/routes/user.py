@@ -9,8 +9,9 @@ events through `events_user_ts (user_id, ts)`, a bounded index walk whatever the
 more events than that gets `"approximate": true` with "platforms" and "app_versions" in `approximate_figures`
 (values used only before the sample may be missing).
 """
+import debug_apps
 from api import cursor
-from api.params import int_param
+from api.params import debug_param, int_param
 from api.validation import stored_id
 from api.web import ok
 from errors import NotFound
@@ -24,15 +25,17 @@ MAX_VALUES = 50
 APPS_PAGE, MAX_APPS_PAGE = 100, 1000
 
 
-async def totals(db, user_id):
+async def totals(db, user_id, debug):
+    """Over release apps, or with `debug` the debug twins (debug_apps)."""
     return await db.first(
-        "SELECT COUNT(*) AS apps, SUM(events) AS events, SUM(sessions) AS sessions, MIN(first_seen) AS first_seen, "
-        "MAX(last_seen) AS last_seen FROM users WHERE user_id = ?", user_id)
+        Sql("SELECT COUNT(*) AS apps, SUM(events) AS events, SUM(sessions) AS sessions, MIN(first_seen) AS first_seen, "
+            "MAX(last_seen) AS last_seen FROM users WHERE user_id = ? AND ", [user_id]) + debug_apps.condition("app_id", debug))
 
 
-async def apps_page(db, user_id, after, limit):
-    """Up to `limit` + 1 of the user's apps, most recently seen first, after the cursor's (last_seen, app_id)."""
-    where = Sql("user_id = ?", [user_id])
+async def apps_page(db, user_id, debug, after, limit):
+    """Up to `limit` + 1 of the user's apps (release ones, or debug twins), most recently seen first, after the
+    cursor's (last_seen, stored app_id)."""
+    where = Sql("user_id = ?", [user_id]) + " AND " + debug_apps.condition("app_id", debug)
     if after is not None:
         last_seen, app_id = after
         where += Sql(" AND (last_seen < ? OR (last_seen = ? AND app_id > ?))", [last_seen, last_seen, app_id])
@@ -40,12 +43,13 @@ async def apps_page(db, user_id, after, limit):
                           + Sql(" ORDER BY last_seen DESC, app_id LIMIT ?", [limit + 1]))
 
 
-async def recent_pairs(db, user_id):
+async def recent_pairs(db, user_id, debug):
     """(platform, app_version, last used) of the user's newest SAMPLE_EVENTS events, most recent first."""
     return await db.query(
-        """SELECT platform, app_version, MAX(ts) AS last_used FROM (SELECT platform, app_version, ts FROM events
-  INDEXED BY events_user_ts WHERE user_id = ? ORDER BY ts DESC LIMIT ?)
-GROUP BY platform, app_version ORDER BY last_used DESC, platform, app_version""", user_id, SAMPLE_EVENTS)
+        Sql("""SELECT platform, app_version, MAX(ts) AS last_used FROM (SELECT platform, app_version, ts FROM events
+  INDEXED BY events_user_ts WHERE user_id = ? AND """, [user_id]) + debug_apps.condition("app_id", debug)
+        + Sql(""" ORDER BY ts DESC LIMIT ?)
+GROUP BY platform, app_version ORDER BY last_used DESC, platform, app_version""", [SAMPLE_EVENTS]))
 
 
 def distinct_recent(pairs, column):
@@ -64,15 +68,16 @@ def declared(unfolded, partial):
 
 
 async def user_detail(ctx, user_id):
+    debug = debug_param(ctx.query)
     limit = int_param(ctx.query, "apps_limit", APPS_PAGE, 1, MAX_APPS_PAGE)
     text = ctx.query.get("apps_cursor")
     after = cursor.decode(text, (int, str), "apps_cursor") if text else None
     unfolded = await read.fold_tail(ctx)
-    total = await totals(ctx.db, user_id)
+    total = await totals(ctx.db, user_id, debug)
     if not total or not total["apps"]:
         raise NotFound("no events from this user (or they were erased, or not folded into the statistics yet)")
-    apps = await apps_page(ctx.db, user_id, after, limit)
-    pairs = await recent_pairs(ctx.db, user_id)
+    apps = await apps_page(ctx.db, user_id, debug, after, limit)
+    pairs = await recent_pairs(ctx.db, user_id, debug)
     platforms, platforms_capped = distinct_recent(pairs, "platform")
     versions, versions_capped = distinct_recent(pairs, "app_version")
     sampled = total["events"] > SAMPLE_EVENTS
@@ -82,13 +87,14 @@ async def user_detail(ctx, user_id):
     return ok({
         "success": True,
         "user_id": user_id,
+        "debug": debug,
         "first_seen": to_iso(total["first_seen"]),
         "last_seen": to_iso(total["last_seen"]),
         "events": total["events"],
         "sessions": total["sessions"],
         "platforms": platforms,
         "app_versions": versions,
-        "apps": [{"app_id": app["app_id"], "events": app["events"], "sessions": app["sessions"],
+        "apps": [{"app_id": debug_apps.release_id(app["app_id"]), "events": app["events"], "sessions": app["sessions"],
                   "first_seen": to_iso(app["first_seen"]), "last_seen": to_iso(app["last_seen"])} for app in shown],
         "apps_total": total["apps"],
         "apps_next_cursor": cursor.encode(shown[-1]["last_seen"], shown[-1]["app_id"]) if len(apps) > limit else None,

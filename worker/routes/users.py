@@ -69,7 +69,7 @@ async def list_users(ctx):
 
 
 async def user_figures(db, scope, user_ids):
-    app_filter = Sql(" AND app_id = ?", [scope.app_id]) if scope.app_id else Sql()
+    app_filter = scope.app_filter("app_id")
     rows = await db.query(
         Sql("""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
   MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen

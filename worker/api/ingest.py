@@ -1,0 +1,44 @@
+"""Storing normalised event rows (api/validation.py): the one insert that `/track` and the Aptabase protocol
+(`routes/aptabase.py`) share. Takes the database as a parameter, so it imports no runtime."""
+import json
+
+from sql import UPSERT_WHERE, Sql
+
+# Ingest writes the raw events only, in one statement per ~700 KB of rows: rollups are folded in later
+# (rollups/fold.py). Rows travel as one bound JSON parameter (json_each), so a batch of any size stays
+# inside D1's 100-parameter limit, and the split keeps each bound string well under D1's 2 MB.
+FIELDS = ("event_id", "app_id", "event", "session_id", "user_id", "ts", "received_at",
+          "platform", "app_version", "country", "properties")
+MAX_PAYLOAD_BYTES = 700 * 1024
+
+# Ids increase with every insert and stay above the fold watermark, even after the newest events
+# were deleted: folding relies on "id > folded" meaning "not yet counted".
+INSERT_SQL = f"""INSERT INTO events (id, event_id, app_id, event_name, session_id, user_id, ts, received_at,
+  platform, app_version, country, properties)
+SELECT base.id + batch.key + 1, {", ".join(f"json_extract(batch.value, '$[{i}]')" for i in range(len(FIELDS)))}
+FROM json_each(?) AS batch,
+  (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
+{UPSERT_WHERE}
+ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING"""
+
+
+def payloads(rows):
+    """Rows -> JSON arrays of rows, each under MAX_PAYLOAD_BYTES of UTF-8 (non-ASCII is not escaped).
+    One dump for the whole batch in the common case; a batch over the limit is split in halves."""
+    text = json.dumps([[row[f] for f in FIELDS] for row in rows], ensure_ascii=False, allow_nan=False)
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    if size <= MAX_PAYLOAD_BYTES or len(rows) == 1:
+        return [text]
+    middle = len(rows) // 2
+    return payloads(rows[:middle]) + payloads(rows[middle:])
+
+
+async def store(db, rows):
+    """Insert the rows (in one transaction) -> how many were stored (a repeated event_id is not)."""
+    if not rows:
+        return 0
+    chunks = payloads(rows)
+    if len(chunks) == 1:  # one statement is its own transaction; run() skips converting result rows
+        return int((await db.run(INSERT_SQL, chunks[0])).get("changes", 0))
+    results = await db.batch([Sql(INSERT_SQL, [payload]) for payload in chunks])
+    return sum(int(result["meta"].get("changes", 0)) for result in results)

@@ -137,7 +137,8 @@ def test_intranet_icons_bad_ports_and_invisible_characters_are_a_400_naming_the_
     response = put(api, "/settings/apps/" + path(app_id), body)
     assert response.status_code == 400, response.text
     assert [d["field"] for d in response.json()["details"]] == [field]
-    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None}]
+    assert app_settings(api, app_id) == [{"app_id": app_id, "display_name": "Before", "icon_url": None,
+                                          "daily_users": False, "app_key": None}]
 
 
 @pytest.mark.parametrize("alias", ["Took\u200ba break", "\U000e0020"])
@@ -150,7 +151,8 @@ def test_aliases_with_invisible_characters_are_refused(api, app_id, alias):
 def test_public_hosts_ports_and_emoji_sequences_are_still_accepted(api, app_id):
     body = {"display_name": "Family \U0001f468\u200d\U0001f469\u200d\U0001f467 \u2764\ufe0f",
             "icon_url": "https://cdn.example.com:8443/icons/app.png?v=2"}
-    assert put(api, "/settings/apps/" + path(app_id), body).json()["app"] == {"app_id": app_id, **body}
+    assert put(api, "/settings/apps/" + path(app_id), body).json()["app"] == {"app_id": app_id, **body,
+                                                                           "daily_users": False}
 
 
 def test_limits_are_inclusive(api, app_id):

@@ -445,3 +445,18 @@ def test_an_apps_debug_events_are_erased_through_its_twin(api, app_id):
     assert [e["event"] for e in stored(api, app_id)] == ["release"]
     assert stored(api, app_id, debug=True) == []
     assert api.read("/stats/overview", app_id=app_id, debug="true")["events"] == 0
+
+
+def test_new_users_over_every_app_count_release_apps_only(api, app_id):
+    """The any-app new-users rollup has no app key: a debug build's user must not show as a new release user."""
+    day = "2019-07-13"  # a day no other test sends to: the all-app figure is this test's alone
+    at = f"{day}T10:00:00Z"
+    assert api.track({"events": [event(app_id, "open", "s1", user_id=f"r-{app_id}", timestamp=at),
+                                 event(app_id, "open", "s2", user_id=f"d-{app_id}", debug=True, timestamp=at)]}
+                     ).json()["count"] == 2
+    api.fold_all()
+    window = {"from": day, "to": day, "tz": "UTC"}
+    release = api.read("/stats/active", **window)["buckets"]
+    debug = api.read("/stats/active", debug="true", **window)["buckets"]
+    assert [(b["active"], b["new"]) for b in release] == [(1, 1)]
+    assert [(b["active"], b["new"]) for b in debug] == [(1, 1)]

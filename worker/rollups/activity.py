@@ -11,6 +11,7 @@ values are read from `sessions`/`users` before the same batch updates those tabl
 new ones added. Deletions (rollups/erasure.py) take each touched session or user out and put it back from
 what remains. Buckets left at zero stay (at most one row per bucket and length): reads stay bounded.
 """
+import debug_apps
 from rollups.grains import GRAINS
 from sql import UPSERT_WHERE, Sql
 
@@ -67,9 +68,12 @@ moves AS (SELECT f.app_id, u.first_seen AS old_ts, MIN(f.ts, COALESCE(u.first_se
 
 def fold_new_users_any_sql(grain, chunk):
     """The same over all apps: a user's first event in any app is the smallest of their users.first_seen."""
+    # Release apps only: a debug build's users (debug_apps) must not show as new users of the release figures.
     return _new_users_upsert(grain.new_users_any, grain, "", chunk + """,
-firsts AS (SELECT user_id, MIN(ts) AS ts FROM chunk WHERE user_id IS NOT NULL GROUP BY user_id),
-known AS (SELECT f.ts, (SELECT MIN(u.first_seen) FROM users u WHERE u.user_id = f.user_id) AS old_ts FROM firsts f),
+firsts AS (SELECT user_id, MIN(ts) AS ts FROM chunk WHERE user_id IS NOT NULL AND """
+                             + debug_apps.condition("app_id", False) + """ GROUP BY user_id),
+known AS (SELECT f.ts, (SELECT MIN(u.first_seen) FROM users u WHERE u.user_id = f.user_id AND """
+                             + debug_apps.condition("u.app_id", False) + """) AS old_ts FROM firsts f),
 moves AS (SELECT old_ts, MIN(ts, COALESCE(old_ts, ts)) AS new_ts FROM known)""")
 
 
@@ -120,12 +124,13 @@ def _new_users_change(grain, counted, sign):
     per_app = f"""INSERT INTO {grain.new_users} (app_id, {column}, users)
 SELECT app_id, {b('first_seen')}, {sign} * COUNT(*) FROM users WHERE {_touched_users(counted)} GROUP BY 1, 2
 ON CONFLICT (app_id, {column}) DO UPDATE SET users = users + excluded.users"""
-    any_app = f"""INSERT INTO {grain.new_users_any} ({column}, users)
+    any_app = (f"""INSERT INTO {grain.new_users_any} ({column}, users)
 SELECT {b('first_seen')}, {sign} * COUNT(*) FROM (SELECT MIN(first_seen) AS first_seen FROM users
-  WHERE user_id IN (SELECT user_id FROM events WHERE {counted} AND user_id IS NOT NULL) GROUP BY user_id) {UPSERT_WHERE}
+  WHERE user_id IN (SELECT user_id FROM events WHERE {counted} AND user_id IS NOT NULL) AND """
+               + debug_apps.condition("app_id", False) + f""" GROUP BY user_id) {UPSERT_WHERE}
 GROUP BY 1
-ON CONFLICT ({column}) DO UPDATE SET users = users + excluded.users"""
-    return [Sql(per_app), Sql(any_app)]
+ON CONFLICT ({column}) DO UPDATE SET users = users + excluded.users""")
+    return [Sql(per_app), any_app]
 
 
 def new_users_out(erasing):

@@ -166,8 +166,9 @@ class ActiveUsers:
 
 
 async def new_users(db, scope, ranges):
-    """{unit index: new users}: first seen in the app, or in any app when no app is asked for."""
-    per_app = scope.app_id is not None
+    """{unit index: new users}: first seen in the app, or in any app when no app is asked for. The any-app rollup
+    counts release apps only; over every debug twin, new users are summed app by app."""
+    per_app = scope.app_id is not None or getattr(scope, "debug", False)
     table_of = (lambda grain: grain.new_users) if per_app else (lambda grain: grain.new_users_any)
     counts = {}
     for unit, users in await per_unit(db, scope, ranges, "COALESCE(SUM(t.users), 0)", table_of, per_app=per_app):

@@ -4,6 +4,7 @@ Tests share the database, so each test sends its events under an app id of its o
 """
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,18 @@ def worker(tmp_path_factory):
 @pytest.fixture(scope="session")
 def api(worker):
     return Api(worker.url)
+
+
+@contextmanager
+def own_api(tmp_path_factory, name):
+    """An Api on a worker of its own, for tests whose cost bounds grow with the apps of the shared database (reads
+    without app_id go app by app, and other tests keep adding apps)."""
+    server = Worker(tmp_path_factory.mktemp(name), variables=KEYS)
+    try:
+        server.start()
+        yield Api(server.url)
+    finally:
+        server.stop()
 
 
 @pytest.fixture

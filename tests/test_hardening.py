@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import KEYS, ROOT, Api, event
+from conftest import KEYS, ROOT, Api, event, own_api
 from scripts.devserver import Worker
 
 WIDE = {"from": "2024-01-01", "to": "2024-12-31"}
@@ -103,14 +103,9 @@ def crowd_event(app, n, batch):
 
 @pytest.fixture(scope="module")
 def crowd_api(tmp_path_factory):
-    """A worker of its own: an all-app page reads a few rows per app of the database, and the shared one holds
-    every test's apps (hundreds), whose count other tests keep changing."""
-    server = Worker(tmp_path_factory.mktemp("crowd"), variables=KEYS)
-    try:
-        server.start()
-        yield Api(server.url)
-    finally:
-        server.stop()
+    """An all-app page reads a few rows per app of the database; the shared one holds hundreds of apps."""
+    with own_api(tmp_path_factory, "crowd") as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

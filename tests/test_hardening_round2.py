@@ -4,8 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import KEYS, Api, event
-from scripts.devserver import Worker
+from conftest import event, own_api
 
 HOUR_MS = 3600 * 1000
 
@@ -86,14 +85,9 @@ def test_suggesting_user_ids_of_an_app_reads_about_limit_rows(api, two_thousand_
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory):
-    """A worker of its own for tests that need many apps: other tests' bounds grow with the apps of the shared
-    database (reads without app_id go app by app)."""
-    server = Worker(tmp_path_factory.mktemp("many-apps"), variables=KEYS)
-    try:
-        server.start()
-        yield Api(server.url)
-    finally:
-        server.stop()
+    """Tests that need many apps: other tests' bounds grow with the apps of the shared database."""
+    with own_api(tmp_path_factory, "many-apps") as api:
+        yield api
 
 
 def test_suggesting_user_ids_over_every_app_reads_about_limit_rows(own, app_id):

@@ -9,7 +9,6 @@ Event ids make a run idempotent within a UTC day: running it twice the same day 
 import argparse
 import os
 import random
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

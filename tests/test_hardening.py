@@ -3,7 +3,6 @@ import json
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests

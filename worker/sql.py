@@ -37,7 +37,3 @@ class Sql:
     def __repr__(self):
         return f"Sql({' '.join(self.text.split())[:80]!r}, {self.params[:5]!r})"
 
-
-def values(*params):
-    """`?` marks for bound values, as a fragment: `values(a, b)` is `?, ?` binding a and b."""
-    return Sql(", ".join("?" for _ in params), params)

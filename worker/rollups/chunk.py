@@ -1,6 +1,10 @@
 """What every rollup family's fold and erase statements share: the chunk of events they work on, as the CTE
 `chunk`, the sessions the chunk moves, and the guard that makes a fold commit only onto what it read."""
+from d1 import D1Error
 from sql import Sql
+
+# A step D1 refuses is retried this many times smaller: 2,000 events reach one in 6 tries.
+SHRINK = 4
 
 # The fold watermark: events with an id up to it are counted in the rollups.
 FOLDED = "(SELECT folded FROM fold_state WHERE id = 1)"
@@ -57,3 +61,16 @@ class Erasing:
     remaining = events_where(f"{touched_sessions} AND id <= {FOLDED} AND id NOT IN ({gone_ids})")
     # The counted events that go, as the fold's `chunk`.
     going = events_where(counted)
+
+
+async def shrinking(step, size):
+    """`await step(size)`, and while D1 refuses it (a value past 2 MB, a statement past its limits or time), a
+    quarter as big, down to one: anyone with the ingest key could otherwise make a fold, an erasure or a purge
+    fail for ever. Returns (step's result, the size that passed)."""
+    while True:
+        try:
+            return await step(size), size
+        except D1Error:
+            if size == 1:
+                raise
+            size = max(1, size // SHRINK)

@@ -14,9 +14,8 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
   rebuilt (rollups/sketches.py) before the next fold;
 - per-user and per-app first/last seen come from the remaining events, through their indexes.
 """
-from d1 import D1Error
 from rollups import activity, catalog, counters, dims, fold, sessions, users
-from rollups.chunk import Erasing
+from rollups.chunk import Erasing, shrinking
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
 
@@ -99,17 +98,13 @@ async def erase(db, selection, chunk=CHUNK, max_chunks=MAX_CHUNKS_PER_CALL):
     complete = False
     # Fold a chunk first, so fewer of the events about to go were never counted (nothing depends on it).
     await fold.try_catch_up(db)
-    done = 0
-    while done < max_chunks:
-        statements = chunk_statements(selection, chunk)
-        try:
-            results = dict(zip(map(id, statements), await db.batch(statements)))
-        except D1Error:
-            if chunk == 1:
-                raise
-            chunk = max(1, chunk // fold.SHRINK)
-            continue
-        done += 1
+
+    async def remove(size):
+        statements = chunk_statements(selection, size)
+        return dict(zip(map(id, statements), await db.batch(statements)))
+
+    for _ in range(max_chunks):
+        results, chunk = await shrinking(remove, chunk)
         removed = int(results[id(DELETE_EVENTS)]["meta"].get("changes", 0))
         events += removed
         apps += results[id(EMPTIED_APPS)]["rows"][0]["emptied"]

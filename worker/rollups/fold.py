@@ -12,14 +12,12 @@ from collections import namedtuple
 
 from d1 import D1Error
 from rollups import activity, catalog, counters, dims, sessions, sketches, users
-from rollups.chunk import folding, guard, lost_race, release
+from rollups.chunk import folding, guard, lost_race, release, shrinking
 from sql import Sql
 
 CHUNK = 2000
 # Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
 CHUNKS_PER_CALL = 2
-# A step D1 refuses is retried this many times smaller: 2,000 events reach one in 6 tries.
-SHRINK = 4
 # Every table a rebuild empties (POST /admin/rebuild): each family's own.
 TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
@@ -89,16 +87,11 @@ async def catch_up(db, max_chunks=1, chunk=CHUNK):
 
 
 async def fold_span(db, current, span):
-    """Fold the next `span` ids; while D1 refuses the step (a value past 2 MB, a statement past its limits or
-    time), fold a quarter as many, down to one event. Anyone with the ingest key could otherwise stop every
-    fold, and with it every read route, which folds first."""
-    while True:
-        try:
-            return await fold_chunk(db, current.folded, current.version, current.folded + span)
-        except D1Error:
-            if span == 1:
-                raise
-            span = max(1, span // SHRINK)
+    """Fold the next `span` ids, fewer while D1 refuses (chunk.shrinking): a refused fold would stop every read
+    route, which folds first."""
+    folded, _ = await shrinking(lambda size: fold_chunk(db, current.folded, current.version, current.folded + size),
+                                span)
+    return folded
 
 
 async def try_catch_up(db, max_chunks=1):

@@ -12,8 +12,8 @@ with them.
 A purge step deletes what it forgets in one transaction per chunk of events; only folded events go (an unfolded
 event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
 """
-from d1 import D1Error
 from rollups import erasure, fold
+from rollups.chunk import shrinking
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
@@ -79,17 +79,14 @@ def forget_statements(cutoff, chunk=CHUNK):
 async def forget_expired(db, cutoff, chunk=CHUNK):
     """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event."""
     await fold.try_catch_up(db)
-    while True:
-        statements, delete_events = forget_statements(cutoff, chunk)
-        try:
-            results = await db.batch([*statements, delete_events])
-        except D1Error:
-            if chunk == 1:
-                raise
-            chunk = max(1, chunk // fold.SHRINK)
-            continue
-        removed = int(results[-1]["meta"].get("changes", 0))
-        return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
+
+    async def forget(size):
+        statements, delete_events = forget_statements(cutoff, size)
+        return await db.batch([*statements, delete_events])
+
+    results, chunk = await shrinking(forget, chunk)
+    removed = int(results[-1]["meta"].get("changes", 0))
+    return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 
 
 async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):

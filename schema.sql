@@ -216,16 +216,6 @@ CREATE TABLE IF NOT EXISTS daily_dims (
   PRIMARY KEY (app_id, event_name, dim, kind, value, day)
 ) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS session_dims (
-  app_id TEXT NOT NULL,
-  session_id TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  dim TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (app_id, session_id, event_name, dim, kind, value)
-) WITHOUT ROWID;
-
 -- Who had the key each UTC day. `sample` (0..63, from the user's hash) comes before the user, so a range
 -- too large to count exactly reads only the users of a few samples.
 CREATE TABLE IF NOT EXISTS daily_dim_users (

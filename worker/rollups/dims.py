@@ -15,11 +15,13 @@ counted as "other" stays "other" and deletions subtract from the key they were a
 VALUE_MAX_LENGTH characters. Objects, arrays and nulls are not values.
 
 Rollups mirror the event-name ones (rollups/counters.names_sql): `hourly_dims`/`daily_dims` hold events per key and
-bucket, and sessions that had the key counted at the session's start (`session_dims` remembers which).
+bucket, and sessions that had the key counted at the session's start. Which keys a session had is not stored
+(a row per session and key was half the fold's writes and a third of the storage): it is recomputed from the
+session's raw events, which the fold and erasure reach through `events_app_session`.
 `daily_dim_users` holds who had the key each UTC day, with `sample` = 6 bits of the user's hash, so a range
 too big to count exactly is counted over a fraction of the samples (routes/breakdown.py).
 """
-from rollups.chunk import MOVES_CTE
+from rollups.chunk import FOLDED, MOVES_CTE, events_where
 from rollups.grains import DAILY, GRAINS, HOURLY
 from sql import UPSERT_WHERE, Sql
 
@@ -37,7 +39,7 @@ BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
 KEY = "event_name, dim, kind, value"
-TABLES = ("dim_values", "hourly_dims", "daily_dims", "session_dims", "daily_dim_users")
+TABLES = ("dim_values", "hourly_dims", "daily_dims", "daily_dim_users")
 
 
 def qualified(alias):
@@ -62,44 +64,53 @@ def sample_of(uh_column):
     return f"(({uh_column} >> 6) & {SAMPLES - 1})"
 
 
-def expanded_cte(chunk):
-    """`chunk` (Sql) defines `chunk` (events); adds `candidates`: every key of every event, before the cap."""
+def expanded_cte(chunk, p=""):
+    """`chunk` (Sql) defines `{p}chunk` (events); adds `{p}candidates`: every key of every event, before the cap.
+    `p` prefixes every CTE name, so one statement can expand two sets of events."""
     base = " UNION ALL ".join(
-        f"SELECT id, app_id, session_id, user_id, ts, '' AS ev, '{dim}' AS dim, {column} AS v FROM chunk"
+        f"SELECT id, app_id, session_id, user_id, ts, '' AS ev, '{dim}' AS dim, {column} AS v FROM {p}chunk"
         for dim, column in zip(BASE_DIMS, ("platform", "app_version", "country", "event_name")))
     group_text = ATOM_TEXT.format(t="json_type(c.props, '$.group')", a="json_extract(c.props, '$.group')")
     return chunk + f""",
-objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
-  FROM chunk),
-per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),  -- NULL: the event's own name
-candidates AS (
+{p}objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
+  FROM {p}chunk),
+{p}per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),  -- NULL: the event's own name
+{p}candidates AS (
   SELECT id, app_id, session_id, user_id, ts, ev, dim, v IS NULL AS kind, COALESCE(substr(v, 1, {VALUE_MAX_LENGTH}), '') AS value
     FROM ({base})
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, COALESCE(p.any_name, c.event_name), 'group',
     json_type(c.props, '$.group') NOT IN {SCALAR_TYPES} OR json_type(c.props, '$.group') IS NULL,
     CASE WHEN json_type(c.props, '$.group') IN {SCALAR_TYPES} THEN substr({group_text}, 1, {VALUE_MAX_LENGTH}) ELSE '' END
-    FROM objects c CROSS JOIN per_event p
+    FROM {p}objects c CROSS JOIN {p}per_event p
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
     '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
-    FROM objects c CROSS JOIN json_each(c.props) j
+    FROM {p}objects c CROSS JOIN json_each(c.props) j
     WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
-keyed AS (SELECT * FROM candidates
-  UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM candidates
+{p}keyed AS (SELECT * FROM {p}candidates
+  UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM {p}candidates
     WHERE {is_property('dim')})"""
 
 
-def mapped_cte(chunk):
-    """Adds `mapped`: the keys as counted, once the cap is applied (admitted value, "(none)" or "other");
-    property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it."""
-    return expanded_cte(chunk) + f""",
-mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
+def mapped_cte(chunk, p=""):
+    """Adds `{p}mapped`: the keys as counted, once the cap is applied (admitted value, "(none)" or "other");
+    property keys past KEY_CAP are left out. Reads `dim_values` as the admission statement left it. Admission
+    only grows (a full field never gets room again), so an event maps to the same keys whenever it is mapped:
+    the keys a session had are recomputed from its raw events instead of being stored per session."""
+    return expanded_cte(chunk, p) + f""",
+{p}mapped AS (SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.ev AS event_name, c.dim,
     CASE WHEN c.kind != 0 THEN c.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
     CASE WHEN k.value IS NOT NULL THEN c.value ELSE '' END AS value,
     {SESSIONS_KEPT.format(ev='c.ev', property=is_property('c.dim'))} AND c.kind != {ANY_VALUE} AS sessions_kept, c.ev = '' AS users_kept
-  FROM keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
+  FROM {p}keyed c LEFT JOIN dim_values k ON c.kind = 0 AND k.app_id = c.app_id AND k.event_name = c.ev AND k.dim = c.dim
     AND k.kind = 0 AND k.value = c.value
   WHERE NOT {is_property('c.dim')} OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = c.app_id
     AND x.event_name = c.ev AND x.dim = c.dim))"""
+
+
+def session_pairs_cte(events, p):
+    """`events` (Sql) defines `{p}chunk`; adds `{p}pairs`: each session's keys that count sessions."""
+    return mapped_cte(events, p) + f""",
+{p}pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM {p}mapped WHERE sessions_kept)"""
 
 
 def admit_sql(chunk):
@@ -130,33 +141,37 @@ INSERT OR IGNORE INTO dim_values (app_id, event_name, dim, kind, value)
 SELECT DISTINCT app_id, event_name, dim, kind, value FROM mapped WHERE kind != 0"""
 
 
+# The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session:
+# with live traffic a session mostly arrives in one request, so this is a few rows at a chunk's edges.
+PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_app_session
+  WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM chunk_sessions) AND id <= {FOLDED})""")
+
+
 def counters_sql(grain, chunk):
-    """events per key in the bucket; sessions that had the key, at the session's start bucket (as names)."""
+    """events per key in the bucket; sessions that had the key, at the session's start bucket (as names). A
+    session counts a key once: at the first folded event that has it, found by recomputing the keys of the
+    session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
+    every key it had moves with it."""
     b = grain.bucket
     table = grain.dims
-    moved_pairs = (f"FROM moves m JOIN session_dims sd ON sd.app_id = m.app_id AND sd.session_id = m.session_id "
+    moved_pairs = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
-    sd_key = qualified("sd")
-    return "WITH " + mapped_cte(chunk) + f""", {MOVES_CTE},
+    pp_key = qualified("pp")
+    return ("WITH " + mapped_cte(chunk) + f""", {MOVES_CTE},
+""" + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
 chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept),
 contributions AS (
   SELECT app_id, {KEY}, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM mapped
-  UNION ALL SELECT m.app_id, {sd_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
-  UNION ALL SELECT m.app_id, {sd_key}, {b('m.new_ts')}, 0, 1 {moved_pairs}
+  UNION ALL SELECT m.app_id, {pp_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
+  UNION ALL SELECT m.app_id, {pp_key}, {b('m.new_ts')}, 0, 1 {moved_pairs}
   UNION ALL SELECT p.app_id, p.event_name, p.dim, p.kind, p.value, {b('m.new_ts')}, 0, 1
     FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
-    WHERE NOT EXISTS (SELECT 1 FROM session_dims sd WHERE sd.app_id = p.app_id AND sd.session_id = p.session_id
-      AND sd.event_name = p.event_name AND sd.dim = p.dim AND sd.kind = p.kind AND sd.value = p.value))
+    WHERE NOT EXISTS (SELECT 1 FROM prior_pairs pp WHERE pp.app_id = p.app_id AND pp.session_id = p.session_id
+      AND pp.event_name = p.event_name AND pp.dim = p.dim AND pp.kind = p.kind AND pp.value = p.value))
 INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
 SELECT app_id, {KEY}, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, {KEY}, bucket
 ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET events = events + excluded.events,
-  sessions = sessions + excluded.sessions"""
-
-
-def session_dims_sql(chunk):
-    return "WITH " + mapped_cte(chunk) + f"""
-INSERT OR IGNORE INTO session_dims (app_id, session_id, {KEY})
-SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept"""
+  sessions = sessions + excluded.sessions""")
 
 
 def user_days_sql(chunk, hashes):
@@ -185,14 +200,15 @@ def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
     return [admit_sql(chunk), markers_sql(chunk),
             *(counters_sql(grain, chunk) for grain in GRAINS),
-            *user_days_sql(chunk, hashes),
-            session_dims_sql(chunk)]
+            *user_days_sql(chunk, hashes)]
 
 
 def erase_out(erasing):
     """Subtract the chunk's counted events and take the touched sessions out. Runs before hourly_users rows
     go: the users' samples are read from there."""
     gone = erasing.going
+    # Every counted event of the touched sessions (the going ones included): the keys the sessions counted.
+    touched = events_where(f"{erasing.touched_sessions} AND id <= {FOLDED}")
     out = []
     for grain in GRAINS:
         table = grain.dims
@@ -202,11 +218,12 @@ def erase_out(erasing):
 UPDATE {table} SET events = {table}.events - g.n
 FROM (SELECT app_id, {KEY}, {b('ts')} AS bucket, COUNT(*) AS n FROM mapped GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
-            Sql(f"""UPDATE {table} SET sessions = {table}.sessions - g.n
-FROM (SELECT s.app_id, {qualified('sd')}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
-      FROM sessions s JOIN session_dims sd ON sd.app_id = s.app_id AND sd.session_id = s.session_id
-      WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {erasing.counted}) GROUP BY 1, 2, 3, 4, 5, 6) AS g
-WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket"""),
+            "WITH " + session_pairs_cte(touched, "") + f"""
+UPDATE {table} SET sessions = {table}.sessions - g.n
+FROM (SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
+      FROM pairs sp JOIN sessions s ON s.app_id = sp.app_id AND s.session_id = sp.session_id
+      GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
         ]
     day = DAILY.bucket("m.ts")
     user_rows = "WITH " + mapped_cte(gone) + f"""
@@ -226,7 +243,6 @@ FROM (SELECT app_id, {KEY}, day, COUNT(*) AS n FROM daily_dim_users WHERE events
       AND """ + touched_user_keys + f""" GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
         "DELETE FROM daily_dim_users WHERE events <= 0 AND " + touched_user_keys,
-        Sql(f"DELETE FROM session_dims WHERE {erasing.touched_sessions}"),
     ]
     return out
 
@@ -235,17 +251,17 @@ def erase_in(erasing):
     """Put the touched sessions back from their remaining events (`erasing.remaining`), at their start; then
     drop emptied rows, and values no event has any more (they may be personal data). Runs after the
     sessions table holds the sessions again."""
-    back = [session_dims_sql(erasing.remaining)]
+    back = []
     gone = erasing.going
-    sd_key = qualified("sd")
     for grain in GRAINS:
         table = grain.dims
         b = grain.bucket
-        back += [Sql(f"""INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
-SELECT s.app_id, {sd_key}, {b('s.first_ts')}, 0, COUNT(*)
-FROM sessions s JOIN session_dims sd ON sd.app_id = s.app_id AND sd.session_id = s.session_id
-WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {erasing.counted}) GROUP BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions"""),
+        back += ["WITH " + session_pairs_cte(erasing.remaining, "") + f"""
+INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
+SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')}, 0, COUNT(*)
+FROM pairs sp JOIN sessions s ON s.app_id = sp.app_id AND s.session_id = sp.session_id
+{UPSERT_WHERE} GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
                  "WITH " + mapped_cte(gone) + f"""
 DELETE FROM {table} WHERE events <= 0 AND sessions <= 0
   AND (app_id, {KEY}, {grain.column}) IN (SELECT app_id, {KEY}, {b('ts')} FROM mapped)"""]

@@ -47,7 +47,7 @@ def chunk_statements(folded, version, upto, hashes, sketch_updates):
     return [
         guard(folded, version),
         *counters.fold_counts(chunk),
-        *dims.fold(chunk, hashes),  # reads the old sessions and session_dims
+        *dims.fold(chunk, hashes),  # reads the old sessions
         *activity.fold(chunk),  # reads the old sessions and users
         *counters.fold_user_buckets(chunk, hashes),
         *users.fold(chunk),  # reads the old session_users

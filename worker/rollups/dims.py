@@ -174,6 +174,32 @@ ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET events = events + excl
   sessions = sessions + excluded.sessions""")
 
 
+def daily_from_hours_sql(chunk):
+    """daily_dims' events and sessions, summed again from the hourly rows of each key and day the chunk touched
+    (the hourly statement ran first). A day's figures are its hours' sums (sessions count at their start either
+    way), so this maps only the chunk's distinct keys, where counting the chunk again would map every key of every
+    event: the hourly statement's mapping is the fold's largest read. Sessions the chunk moves touch the days of
+    their old and new start, with every key they had."""
+    day = DAILY.bucket
+    moved = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
+             f"WHERE m.old_ts IS NOT NULL AND {HOURLY.bucket('m.new_ts')} != {HOURLY.bucket('m.old_ts')}")
+    return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
+""" + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
+raw_keys AS (SELECT DISTINCT app_id, ev, dim, kind, value, {day('ts')} AS day FROM keyed),
+touched AS (
+  SELECT r.app_id, r.ev AS event_name, r.dim, CASE WHEN r.kind != 0 THEN r.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END
+      AS kind, CASE WHEN k.value IS NOT NULL THEN r.value ELSE '' END AS value, r.day
+    FROM raw_keys r LEFT JOIN dim_values k ON r.kind = 0 AND k.app_id = r.app_id AND k.event_name = r.ev
+      AND k.dim = r.dim AND k.kind = 0 AND k.value = r.value
+  UNION SELECT m.app_id, {qualified('pp')}, {day('m.old_ts')} {moved}
+  UNION SELECT m.app_id, {qualified('pp')}, {day('m.new_ts')} {moved})
+INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions)
+SELECT t.app_id, t.event_name, t.dim, t.kind, t.value, t.day, SUM(h.events), SUM(h.sessions)
+FROM touched t JOIN hourly_dims h ON {_key_match('h', 't')} AND h.hour >= t.day AND h.hour < t.day + {DAILY.seconds}
+{UPSERT_WHERE} GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (app_id, {KEY}, day) DO UPDATE SET events = excluded.events, sessions = excluded.sessions""")
+
+
 def user_days_sql(chunk, hashes):
     """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
     binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
@@ -198,8 +224,7 @@ ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events 
 
 def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
-    return [admit_sql(chunk), markers_sql(chunk),
-            *(counters_sql(grain, chunk) for grain in GRAINS),
+    return [admit_sql(chunk), markers_sql(chunk), counters_sql(HOURLY, chunk), daily_from_hours_sql(chunk),
             *user_days_sql(chunk, hashes)]
 
 

@@ -113,6 +113,19 @@ def session_pairs_cte(events, p):
 {p}pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM {p}mapped WHERE sessions_kept)"""
 
 
+def mapped_groups(source, columns=""):
+    """SELECT of `source`'s rows (a CTE with app_id, ev, dim, kind, value, and `columns`, e.g. ", r.n") as the keys
+    they count under: mapped_cte's mapping, applied after the chunk's keys are grouped. Each dim_values lookup is a
+    row read, so mapping groups instead of every key of every event is most of what a fold step reads less."""
+    return f"""SELECT r.app_id, r.ev AS event_name, r.dim,
+    CASE WHEN r.kind != 0 THEN r.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
+    CASE WHEN k.value IS NOT NULL THEN r.value ELSE '' END AS value{columns}
+  FROM {source} r LEFT JOIN dim_values k ON r.kind = 0 AND k.app_id = r.app_id AND k.event_name = r.ev AND k.dim = r.dim
+    AND k.kind = 0 AND k.value = r.value
+  WHERE NOT {is_property('r.dim')} OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = r.app_id
+    AND x.event_name = r.ev AND x.dim = r.dim)"""
+
+
 def admit_sql(chunk):
     """Admit the chunk's new values while their key has room, most frequent first; and new property keys
     while their event has room. INSERT…SELECT from the table it fills: SQLite reads the whole selection first."""
@@ -136,9 +149,10 @@ WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.a
 
 def markers_sql(chunk):
     """"(none)" and "other" keys go in `dim_values` too: reads find every key of a field there."""
-    return "WITH " + mapped_cte(chunk) + """
+    return "WITH " + expanded_cte(chunk) + f""",
+raw_keys AS (SELECT DISTINCT app_id, ev, dim, kind, value FROM keyed)
 INSERT OR IGNORE INTO dim_values (app_id, event_name, dim, kind, value)
-SELECT DISTINCT app_id, event_name, dim, kind, value FROM mapped WHERE kind != 0"""
+SELECT DISTINCT app_id, event_name, dim, kind, value FROM ({mapped_groups('raw_keys')}) WHERE kind != 0"""
 
 
 # The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session:
@@ -157,11 +171,15 @@ def counters_sql(grain, chunk):
     moved_pairs = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
     pp_key = qualified("pp")
-    return ("WITH " + mapped_cte(chunk) + f""", {MOVES_CTE},
+    sessions_kept = SESSIONS_KEPT.format(ev="ev", property=is_property("dim"))
+    return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
 """ + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
-chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM mapped WHERE sessions_kept),
+event_groups AS (SELECT app_id, ev, dim, kind, value, {b('ts')} AS bucket, COUNT(*) AS n FROM keyed GROUP BY 1, 2, 3, 4, 5, 6),
+session_groups AS (SELECT DISTINCT app_id, session_id, ev, dim, kind, value FROM keyed
+  WHERE {sessions_kept} AND kind != {ANY_VALUE}),
+chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM ({mapped_groups('session_groups', ', r.session_id')})),
 contributions AS (
-  SELECT app_id, {KEY}, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM mapped
+  SELECT app_id, {KEY}, bucket, n AS e, 0 AS s FROM ({mapped_groups('event_groups', ', r.bucket, r.n')})
   UNION ALL SELECT m.app_id, {pp_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
   UNION ALL SELECT m.app_id, {pp_key}, {b('m.new_ts')}, 0, 1 {moved_pairs}
   UNION ALL SELECT p.app_id, p.event_name, p.dim, p.kind, p.value, {b('m.new_ts')}, 0, 1
@@ -178,19 +196,20 @@ def daily_from_hours_sql(chunk):
     """daily_dims' events and sessions, summed again from the hourly rows of each key and day the chunk touched
     (the hourly statement ran first). A day's figures are its hours' sums (sessions count at their start either
     way), so this maps only the chunk's distinct keys, where counting the chunk again would map every key of every
-    event: the hourly statement's mapping is the fold's largest read. Sessions the chunk moves touch the days of
-    their old and new start, with every key they had."""
+    event. Touched: the day of each key's events, the day each chunk session starts with the keys it had in the chunk
+    (a session counts at its start, maybe the day before its events), and for a session whose start the chunk
+    moves, the days of its old and new start with every key it had before."""
     day = DAILY.bucket
+    sessions_kept = SESSIONS_KEPT.format(ev="ev", property=is_property("dim"))
     moved = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
              f"WHERE m.old_ts IS NOT NULL AND {HOURLY.bucket('m.new_ts')} != {HOURLY.bucket('m.old_ts')}")
     return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
 """ + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
-raw_keys AS (SELECT DISTINCT app_id, ev, dim, kind, value, {day('ts')} AS day FROM keyed),
-touched AS (
-  SELECT r.app_id, r.ev AS event_name, r.dim, CASE WHEN r.kind != 0 THEN r.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END
-      AS kind, CASE WHEN k.value IS NOT NULL THEN r.value ELSE '' END AS value, r.day
-    FROM raw_keys r LEFT JOIN dim_values k ON r.kind = 0 AND k.app_id = r.app_id AND k.event_name = r.ev
-      AND k.dim = r.dim AND k.kind = 0 AND k.value = r.value
+raw_keys AS (SELECT app_id, ev, dim, kind, value, {day('ts')} AS day FROM keyed
+  UNION SELECT s.app_id, s.ev, s.dim, s.kind, s.value, {day('m.new_ts')} FROM (SELECT DISTINCT app_id, session_id, ev, dim,
+    kind, value FROM keyed WHERE {sessions_kept} AND kind != {ANY_VALUE}) s
+    JOIN moves m ON m.app_id = s.app_id AND m.session_id = s.session_id),
+touched AS ({mapped_groups('raw_keys', ', r.day')}
   UNION SELECT m.app_id, {qualified('pp')}, {day('m.old_ts')} {moved}
   UNION SELECT m.app_id, {qualified('pp')}, {day('m.new_ts')} {moved})
 INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions)
@@ -204,11 +223,13 @@ def user_days_sql(chunk, hashes):
     """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
     binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
     scanning the JSON once per event."""
-    day = DAILY.bucket("m.ts")
-    new_rows = "WITH " + mapped_cte(chunk) + f""",
+    new_rows = "WITH " + expanded_cte(chunk) + f""",
 user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
-rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, us.sample, m.user_id, COUNT(*) AS n
-  FROM mapped m JOIN user_samples us ON us.user_id = m.user_id WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
+user_groups AS (SELECT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM keyed
+  WHERE ev = '' AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7),
+rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, SUM(m.n) AS n
+  FROM ({mapped_groups('user_groups', ', r.day, r.user_id, r.n')}) m JOIN user_samples us ON us.user_id = m.user_id
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
     count_new = new_rows + f"""
 INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, users)
 SELECT app_id, {KEY}, day, 0, 0, COUNT(*) FROM rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users u

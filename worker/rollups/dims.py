@@ -192,33 +192,6 @@ ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET events = events + excl
   sessions = sessions + excluded.sessions""")
 
 
-def daily_from_hours_sql(chunk):
-    """daily_dims' events and sessions, summed again from the hourly rows of each key and day the chunk touched
-    (the hourly statement ran first). A day's figures are its hours' sums (sessions count at their start either
-    way), so this maps only the chunk's distinct keys, where counting the chunk again would map every key of every
-    event. Touched: the day of each key's events, the day each chunk session starts with the keys it had in the chunk
-    (a session counts at its start, maybe the day before its events), and for a session whose start the chunk
-    moves, the days of its old and new start with every key it had before."""
-    day = DAILY.bucket
-    sessions_kept = SESSIONS_KEPT.format(ev="ev", property=is_property("dim"))
-    moved = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
-             f"WHERE m.old_ts IS NOT NULL AND {HOURLY.bucket('m.new_ts')} != {HOURLY.bucket('m.old_ts')}")
-    return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
-""" + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
-raw_keys AS (SELECT app_id, ev, dim, kind, value, {day('ts')} AS day FROM keyed
-  UNION SELECT s.app_id, s.ev, s.dim, s.kind, s.value, {day('m.new_ts')} FROM (SELECT DISTINCT app_id, session_id, ev, dim,
-    kind, value FROM keyed WHERE {sessions_kept} AND kind != {ANY_VALUE}) s
-    JOIN moves m ON m.app_id = s.app_id AND m.session_id = s.session_id),
-touched AS ({mapped_groups('raw_keys', ', r.day')}
-  UNION SELECT m.app_id, {qualified('pp')}, {day('m.old_ts')} {moved}
-  UNION SELECT m.app_id, {qualified('pp')}, {day('m.new_ts')} {moved})
-INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions)
-SELECT t.app_id, t.event_name, t.dim, t.kind, t.value, t.day, SUM(h.events), SUM(h.sessions)
-FROM touched t JOIN hourly_dims h ON {_key_match('h', 't')} AND h.hour >= t.day AND h.hour < t.day + {DAILY.seconds}
-{UPSERT_WHERE} GROUP BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (app_id, {KEY}, day) DO UPDATE SET events = excluded.events, sessions = excluded.sessions""")
-
-
 def user_days_sql(chunk, hashes):
     """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
     binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
@@ -245,7 +218,7 @@ ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events 
 
 def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
-    return [admit_sql(chunk), markers_sql(chunk), counters_sql(HOURLY, chunk), daily_from_hours_sql(chunk),
+    return [admit_sql(chunk), markers_sql(chunk), *(counters_sql(grain, chunk) for grain in GRAINS),
             *user_days_sql(chunk, hashes)]
 
 

@@ -78,14 +78,6 @@ CREATE TABLE IF NOT EXISTS sessions (
   PRIMARY KEY (app_id, session_id)
 ) WITHOUT ROWID;
 
--- The event names each session did: "sessions that did X" counts each pair once, at the session's start.
-CREATE TABLE IF NOT EXISTS session_events (
-  app_id TEXT NOT NULL,
-  session_id TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  PRIMARY KEY (app_id, session_id, event_name)
-) WITHOUT ROWID;
-
 -- The users each session had: a user's sessions are the sessions they have events in.
 CREATE TABLE IF NOT EXISTS session_users (
   app_id TEXT NOT NULL,

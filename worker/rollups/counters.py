@@ -6,7 +6,7 @@ Folding adds the chunk; a session whose start moves (a late event) leaves its ol
 exactly what the erased folded events added; touched sessions leave their start bucket and come back, after
 rollups/sessions.py rebuilt them, from what remains.
 """
-from rollups.chunk import MOVES_CTE, moved
+from rollups.chunk import FOLDED, MOVES_CTE, moved
 from rollups.grains import DAILY, GRAINS, HOURLY
 from sql import UPSERT_WHERE, Sql
 
@@ -32,12 +32,18 @@ ON CONFLICT (app_id, {grain.column}) DO UPDATE SET events = events + excluded.ev
   sessions = sessions + excluded.sessions, users = users + excluded.users"""
 
 
+# The names each session of the chunk did before it (its events up to the watermark, through events_app_session):
+# recomputed rather than stored per session and name, which cost a row written per pair and another to purge it.
+PRIOR_NAMES = f"""prior_names AS (SELECT DISTINCT app_id, session_id, event_name FROM events INDEXED BY events_app_session
+  WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM chunk_sessions) AND id <= {FOLDED})"""
+
+
 def names_sql(grain, chunk):
     """events per name in the bucket; sessions that did the name, at the session's start bucket."""
     b = grain.bucket
-    moved_pairs = (f"FROM moves m JOIN session_events se ON se.app_id = m.app_id AND se.session_id = m.session_id "
+    moved_pairs = (f"FROM moves m JOIN prior_names se ON se.app_id = m.app_id AND se.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
-    return "WITH " + chunk + f""", {MOVES_CTE},
+    return "WITH " + chunk + f""", {MOVES_CTE}, {PRIOR_NAMES},
 chunk_pairs AS (SELECT DISTINCT app_id, session_id, event_name FROM chunk),
 contributions AS (
   SELECT app_id, event_name, {b('ts')} AS bucket, 1 AS e, 0 AS s FROM chunk
@@ -45,7 +51,7 @@ contributions AS (
   UNION ALL SELECT m.app_id, se.event_name, {b('m.new_ts')}, 0, 1 {moved_pairs}
   UNION ALL SELECT p.app_id, p.event_name, {b('m.new_ts')}, 0, 1
     FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
-    WHERE NOT EXISTS (SELECT 1 FROM session_events se WHERE se.app_id = p.app_id AND se.session_id = p.session_id
+    WHERE NOT EXISTS (SELECT 1 FROM prior_names se WHERE se.app_id = p.app_id AND se.session_id = p.session_id
                       AND se.event_name = p.event_name))
 INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
 SELECT app_id, event_name, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, event_name, bucket
@@ -54,8 +60,7 @@ ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET events = events +
 
 
 def fold_counts(chunk):
-    """Counters and names. They read the old sessions, session_events and user-buckets: they run before
-    those tables change."""
+    """Counters and names. They read the old sessions and user-buckets: they run before those tables change."""
     return [*(counters_sql(grain, chunk) for grain in GRAINS), *(names_sql(grain, chunk) for grain in GRAINS)]
 
 
@@ -95,8 +100,9 @@ FROM (SELECT app_id, {b('first_ts')} AS bucket, COUNT(*) AS n FROM sessions WHER
 WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""",
             f"""UPDATE {grain.names} SET sessions = {grain.names}.sessions - g.n
 FROM (SELECT s.app_id, se.event_name, {b('s.first_ts')} AS bucket, COUNT(*) AS n
-      FROM sessions s JOIN session_events se ON se.app_id = s.app_id AND se.session_id = s.session_id
-      WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3) AS g
+      FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM events
+        WHERE {touched_sessions} AND id <= {FOLDED}) se ON se.app_id = s.app_id AND se.session_id = s.session_id
+      GROUP BY 1, 2, 3) AS g
 WHERE {grain.names}.app_id = g.app_id AND {grain.names}.event_name = g.event_name AND {grain.names}.{col} = g.bucket""",
             # Users: a user-bucket goes when its last counted event goes.
             f"""UPDATE {grain.users} SET events = {grain.users}.events - g.n
@@ -128,8 +134,10 @@ WHERE {touched_sessions} GROUP BY 1, 2
 ON CONFLICT (app_id, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
             f"""INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
 SELECT s.app_id, se.event_name, {b('s.first_ts')}, 0, COUNT(*)
-FROM sessions s JOIN session_events se ON se.app_id = s.app_id AND se.session_id = s.session_id
-WHERE (s.app_id, s.session_id) IN (SELECT app_id, session_id FROM events WHERE {counted}) GROUP BY 1, 2, 3
+FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM events
+  WHERE {touched_sessions} AND id <= {FOLDED} AND id NOT IN ({erasing.gone_ids})) se
+  ON se.app_id = s.app_id AND se.session_id = s.session_id
+{UPSERT_WHERE} GROUP BY 1, 2, 3
 ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
         )]
     return statements

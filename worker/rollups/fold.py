@@ -40,7 +40,7 @@ async def state(db):
 
 
 def chunk_statements(folded, version, upto, hashes, sketch_updates):
-    """One fold step, in order: families that read the old sessions, session_events, session_users, users and
+    """One fold step, in order: families that read the old sessions, session_users, users and
     user-buckets come before the families that change them."""
     chunk = folding(folded, upto)
     hashes = Sql("?", [hashes])

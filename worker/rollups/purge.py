@@ -53,7 +53,7 @@ def forget_statements(cutoff, chunk=CHUNK):
         "UPDATE users SET events = users.events - g.n FROM (SELECT user_id, app_id, COUNT(*) AS n FROM events WHERE "
         + gone + f" AND user_id IS NOT NULL GROUP BY 1, 2) AS g {per_user}",
         # Who did what in a session, then the session itself.
-        *(Sql(f"DELETE FROM {table} WHERE ") + in_sessions for table in ("session_events", "session_users")),
+        Sql("DELETE FROM session_users WHERE ") + in_sessions,
         Sql("DELETE FROM sessions WHERE ") + ended_sessions,
     ]
     # User sets of the buckets the chunk touched, where the whole bucket lies before the cutoff.

@@ -1,12 +1,13 @@
 """The sessions family: one row per session (`sessions`: start, end, events, first and last event, its user,
-platform, version, country), the names it did (`session_events`) and its users (`session_users`).
+platform, version, country) and its users (`session_users`). The names a session did are not stored: the
+families that need them read the session's raw events (rollups/counters.py).
 
 Other families read these rows as they were before a fold or erasure step changes them, so their
 statements come first in the step's ordered list (rollups/fold.py, rollups/erasure.py).
 """
 from sql import UPSERT_WHERE, Sql
 
-TABLES = ("sessions", "session_events", "session_users")
+TABLES = ("sessions", "session_users")
 
 
 def sessions_sql(chunk):
@@ -30,12 +31,6 @@ ON CONFLICT (app_id, session_id) DO UPDATE SET
   country = COALESCE(MIN(sessions.country, excluded.country), sessions.country, excluded.country)"""
 
 
-def session_events_sql(chunk):
-    return "WITH " + chunk + """
-INSERT OR IGNORE INTO session_events (app_id, session_id, event_name)
-SELECT DISTINCT app_id, session_id, event_name FROM chunk"""
-
-
 def session_users_sql(chunk):
     return "WITH " + chunk + """
 INSERT OR IGNORE INTO session_users (app_id, session_id, user_id)
@@ -43,15 +38,13 @@ SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL
 
 
 def fold(chunk):
-    return [session_users_sql(chunk), sessions_sql(chunk), session_events_sql(chunk)]
+    return [session_users_sql(chunk), sessions_sql(chunk)]
 
 
 def erase(erasing):
     """The touched sessions go whole, then come back from what remains of them (`erasing.remaining`)."""
     touched = erasing.touched_sessions
     return [Sql(f"DELETE FROM session_users WHERE {touched}"),
-            Sql(f"DELETE FROM session_events WHERE {touched}"),
             Sql(f"DELETE FROM sessions WHERE {touched}"),
             sessions_sql(erasing.remaining),
-            session_events_sql(erasing.remaining),
             session_users_sql(erasing.remaining)]

@@ -8,8 +8,8 @@ Sketches are stored as text: "s" + base64 of 3-byte (register << 6 | rank) entri
 SPARSE_MAX registers are set, else "d" + base64 of the 16,384 register bytes. Merging dense sketches uses
 whole-integer arithmetic (SWAR) rather than a Python loop per register, and decoded dense sketches are
 cached per isolate (a past day's sketch rarely changes): merging is the CPU cost of a multi-day users
-figure under Pyodide. Sparse entries cost a Python step each, so the sparse form is kept for the small
-sketches (most hours) only.
+figure under Pyodide. Sparse entries are packed, unpacked and reduced in bulk (C loops); the sparse form is kept
+up to SPARSE_MAX entries, which keeps most hours' sketches small (storage: issue 16).
 """
 import base64
 import hashlib
@@ -23,7 +23,10 @@ from operator import and_, lshift, or_, rshift
 P = 14
 M = 1 << P
 RANK_BITS = 64 - P
-SPARSE_MAX = 96  # entries: merging ~100 sparse entries costs about what one dense SWAR merge does
+# Entries: a sparse sketch of n users is 4n base64 characters where a dense one is ~21,800 whatever n. Hours hold
+# a few hundred users at most for apps of the Free plan's size, so their sketches stay ~30x smaller; sparse
+# entries are decoded and merged in bulk (C loops), a dense merge is one SWAR step.
+SPARSE_MAX = 512
 DECODED_CACHE_SIZE = 256  # dense sketches as integers, 16 KB each
 _HIGH_BITS = int.from_bytes(b"\x80" * M, "big")
 _ALPHA = 0.7213 / (1 + 1.079 / M)
@@ -56,6 +59,17 @@ def _unpack(payload):
     if sys.byteorder == "little":
         entries.byteswap()
     return entries
+
+
+def _pack3(entries):
+    """Packed ints (< 2**24) -> 3-byte big-endian entries: _unpack's inverse, by slice assignment."""
+    wide = array(_WORD, entries)
+    if sys.byteorder == "little":
+        wide.byteswap()
+    wide = wide.tobytes()
+    payload = bytearray(3 * len(entries))
+    payload[0::3], payload[1::3], payload[2::3] = wide[1::4], wide[2::4], wide[3::4]
+    return bytes(payload)
 
 
 def _dense_int(text):
@@ -103,9 +117,7 @@ class Sketch:
         if text[0] == "d":
             self.dense = _swar_max(self.dense, _dense_int(text)) if self.dense else _dense_int(text)
         else:
-            payload = base64.b64decode(text[1:])
-            for offset in range(0, len(payload), 3):
-                self.add(int.from_bytes(payload[offset:offset + 3], "big"))
+            self._add_packed(_unpack(base64.b64decode(text[1:])))
         return self
 
     def merge_all(self, texts):
@@ -141,8 +153,7 @@ class Sketch:
 
     def encode(self):
         if not self.dense and len(self.sparse) <= SPARSE_MAX:
-            entries = sorted(register << 6 | rank for register, rank in self.sparse.items())
-            return "s" + base64.b64encode(b"".join(e.to_bytes(3, "big") for e in entries)).decode()
+            return "s" + base64.b64encode(_pack3(sorted(_packed(self.sparse)))).decode()
         return "d" + base64.b64encode(bytes(self.registers())).decode()
 
     def rank_counts(self):

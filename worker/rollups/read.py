@@ -81,9 +81,10 @@ async def distinct_users(db, scope, start, end, totals, by_app=False):
         counts = {row["app_id"]: row["users"] for row in rows}
         return {key: counts.get(key, 0) for key in totals}, False
     with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
-    sketches = {}
+    texts = {}
     for row in await db.query(f"SELECT {group} AS app_id, sketch FROM (" + with_users + ")"):
-        sketches.setdefault(row["app_id"], hll.Sketch()).merge(row["sketch"])
+        texts.setdefault(row["app_id"], []).append(row["sketch"])
+    sketches = {app_id: hll.Sketch().merge_all(stored) for app_id, stored in texts.items()}
     return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
 
 

@@ -64,18 +64,25 @@ def sample_of(uh_column):
     return f"(({uh_column} >> 6) & {SAMPLES - 1})"
 
 
-def expanded_cte(chunk, p=""):
-    """`chunk` (Sql) defines `{p}chunk` (events); adds `{p}candidates`: every key of every event, before the cap.
-    `p` prefixes every CTE name, so one statement can expand two sets of events."""
+def expanded_cte(chunk, p="", any_values=True):
+    """`chunk` (Sql) defines `{p}chunk` (events); adds `{p}keyed`: every key of every event, before the cap, with
+    each property also under kind ANY_VALUE unless `any_values` is False. `p` prefixes every CTE name, so one
+    statement can expand two sets of events. The ANY_VALUE rows come from the same pass over `json_each` (a cross
+    join with the two kinds): a second pass over a CTE materialises it, which D1 bills as rows read again."""
     base = " UNION ALL ".join(
         f"SELECT id, app_id, session_id, user_id, ts, '' AS ev, '{dim}' AS dim, {column} AS v FROM {p}chunk"
         for dim, column in zip(BASE_DIMS, ("platform", "app_version", "country", "event_name")))
     group_text = ATOM_TEXT.format(t="json_type(c.props, '$.group')", a="json_extract(c.props, '$.group')")
+    # With ANY_VALUE rows, a cross join with the two kinds; without, no join at all (a one-row join is read too).
+    kind, value, kinds_join = (("k.kind", f"CASE k.kind WHEN 0 THEN {{atom}} ELSE '' END", f" CROSS JOIN {p}property_kinds k")
+                               if any_values else ("0", "{atom}", ""))
+    substr_atom = f"substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})"
     return chunk + f""",
 {p}objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
   FROM {p}chunk),
 {p}per_event AS (SELECT '' AS any_name UNION ALL SELECT NULL),  -- NULL: the event's own name
-{p}candidates AS (
+{p}property_kinds AS (SELECT 0 AS kind UNION ALL SELECT {ANY_VALUE}),
+{p}keyed AS (
   SELECT id, app_id, session_id, user_id, ts, ev, dim, v IS NULL AS kind, COALESCE(substr(v, 1, {VALUE_MAX_LENGTH}), '') AS value
     FROM ({base})
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, COALESCE(p.any_name, c.event_name), 'group',
@@ -83,12 +90,9 @@ def expanded_cte(chunk, p=""):
     CASE WHEN json_type(c.props, '$.group') IN {SCALAR_TYPES} THEN substr({group_text}, 1, {VALUE_MAX_LENGTH}) ELSE '' END
     FROM {p}objects c CROSS JOIN {p}per_event p
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
-    '{PROPERTY_PREFIX}' || j.key, 0, substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})
-    FROM {p}objects c CROSS JOIN json_each(c.props) j
-    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}),
-{p}keyed AS (SELECT * FROM {p}candidates
-  UNION ALL SELECT id, app_id, session_id, user_id, ts, ev, dim, {ANY_VALUE}, '' FROM {p}candidates
-    WHERE {is_property('dim')})"""
+    '{PROPERTY_PREFIX}' || j.key, {kind}, {value.format(atom=substr_atom)}
+    FROM {p}objects c CROSS JOIN json_each(c.props) j{kinds_join}
+    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH})"""
 
 
 def mapped_cte(chunk, p=""):
@@ -129,8 +133,8 @@ def mapped_groups(source, columns=""):
 def admit_sql(chunk):
     """Admit the chunk's new values while their key has room, most frequent first; and new property keys
     while their event has room. INSERT…SELECT from the table it fills: SQLite reads the whole selection first."""
-    return "WITH " + expanded_cte(chunk) + f""",
-seen AS (SELECT app_id, ev, dim, value, COUNT(*) AS n FROM candidates WHERE kind = 0 GROUP BY 1, 2, 3, 4),
+    return "WITH " + expanded_cte(chunk, any_values=False) + f""",
+seen AS (SELECT app_id, ev, dim, value, COUNT(*) AS n FROM keyed WHERE kind = 0 GROUP BY 1, 2, 3, 4),
 fresh AS (SELECT s.*, EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
     AND k.dim = s.dim) AS known_key
   FROM seen s WHERE NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
@@ -155,10 +159,11 @@ INSERT OR IGNORE INTO dim_values (app_id, event_name, dim, kind, value)
 SELECT DISTINCT app_id, event_name, dim, kind, value FROM ({mapped_groups('raw_keys')}) WHERE kind != 0"""
 
 
-# The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session:
-# with live traffic a session mostly arrives in one request, so this is a few rows at a chunk's edges.
+# The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session. Only
+# sessions with a row already can have any (`moves.old_ts`): with live traffic a session mostly arrives in one
+# request, so this reads a few sessions at a chunk's edges.
 PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_app_session
-  WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM chunk_sessions) AND id <= {FOLDED})""")
+  WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 
 
 def counters_sql(grain, chunk):

@@ -64,9 +64,10 @@ def sample_of(uh_column):
     return f"(({uh_column} >> 6) & {SAMPLES - 1})"
 
 
-def expanded_cte(chunk, p="", any_values=True):
+def expanded_cte(chunk, p="", any_values=True, any_event_only=False):
     """`chunk` (Sql) defines `{p}chunk` (events); adds `{p}keyed`: every key of every event, before the cap, with
-    each property also under kind ANY_VALUE unless `any_values` is False. `p` prefixes every CTE name, so one
+    each property also under kind ANY_VALUE unless `any_values` is False; with `any_event_only`, only the keys of
+    any event (event name ''): the fields users are counted for, without reading the properties. `p` prefixes every CTE name, so one
     statement can expand two sets of events. The ANY_VALUE rows come from the same pass over `json_each` (a cross
     join with the two kinds): a second pass over a CTE materialises it, which D1 bills as rows read again."""
     base = " UNION ALL ".join(
@@ -77,6 +78,9 @@ def expanded_cte(chunk, p="", any_values=True):
     kind, value, kinds_join = (("k.kind", f"CASE k.kind WHEN 0 THEN {{atom}} ELSE '' END", f" CROSS JOIN {p}property_kinds k")
                                if any_values else ("0", "{atom}", ""))
     substr_atom = f"substr({ATOM_TEXT.format(t='j.type', a='j.atom')}, 1, {VALUE_MAX_LENGTH})"
+    # The group counts under any event ('') and, unless `any_event_only`, under the event's own name too.
+    group_name, group_join = (("''", "") if any_event_only
+                              else ("COALESCE(p.any_name, c.event_name)", f" CROSS JOIN {p}per_event p"))
     return chunk + f""",
 {p}objects AS (SELECT *, CASE WHEN json_valid(properties) AND json_type(properties) = 'object' THEN properties END AS props
   FROM {p}chunk),
@@ -85,14 +89,14 @@ def expanded_cte(chunk, p="", any_values=True):
 {p}keyed AS (
   SELECT id, app_id, session_id, user_id, ts, ev, dim, v IS NULL AS kind, COALESCE(substr(v, 1, {VALUE_MAX_LENGTH}), '') AS value
     FROM ({base})
-  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, COALESCE(p.any_name, c.event_name), 'group',
+  UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, {group_name}, 'group',
     json_type(c.props, '$.group') NOT IN {SCALAR_TYPES} OR json_type(c.props, '$.group') IS NULL,
     CASE WHEN json_type(c.props, '$.group') IN {SCALAR_TYPES} THEN substr({group_text}, 1, {VALUE_MAX_LENGTH}) ELSE '' END
-    FROM {p}objects c CROSS JOIN {p}per_event p
+    FROM {p}objects c{group_join}""" + ("" if any_event_only else f"""
   UNION ALL SELECT c.id, c.app_id, c.session_id, c.user_id, c.ts, c.event_name,
     '{PROPERTY_PREFIX}' || j.key, {kind}, {value.format(atom=substr_atom)}
     FROM {p}objects c CROSS JOIN json_each(c.props) j{kinds_join}
-    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH})"""
+    WHERE c.props IS NOT NULL AND j.type IN {SCALAR_TYPES} AND j.key != 'group' AND length(j.key) BETWEEN 1 AND {KEY_MAX_LENGTH}""") + ")"
 
 
 def mapped_cte(chunk, p=""):
@@ -201,7 +205,7 @@ def user_days_sql(chunk, hashes):
     """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
     binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
     scanning the JSON once per event."""
-    new_rows = "WITH " + expanded_cte(chunk) + f""",
+    new_rows = "WITH " + expanded_cte(chunk, any_event_only=True) + f""",
 user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
 user_groups AS (SELECT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM keyed
   WHERE ev = '' AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7),

@@ -1,0 +1,94 @@
+"""Linking an anonymous id to the identified user (`POST /identify`, the SDK's `identify`).
+
+A link *moves* the anonymous id's recent events to the identified user: the events keep their `event_id` (so a
+retry of one of them is still a duplicate) and get `user_id` = the identified id and a new `id` above the fold
+watermark. That is a deletion followed by an insert of the same events, done in one transaction: the erasure
+machinery's statements for a chunk (rollups/erasure.py) take the chunk out of every rollup, exactly as deleting
+it would, and its `DELETE` is replaced by the `UPDATE` below, so the fold then counts the moved events under the
+identified user like any newly received ones. No copy ever sits beside its original, so the exactly-once key
+`(app_id, event_id)` never collides.
+
+Bounded whatever a sender does (the INGEST_KEY ships inside apps):
+- one anonymous id links to one user, the first one asked: a later link to another user is refused (409), a
+  repeated link to the same user is harmless (it moves only what is left under the anonymous id);
+- at most MAX_MOVED events per anonymous id, ever, and only events stamped in the last LINK_DAYS days (older
+  ones stay anonymous);
+- at most MAX_CHUNKS transactions per request, each as small as D1 needs (chunk.shrinking).
+"""
+from rollups import erasure
+from rollups.chunk import shrinking
+from sql import Sql
+from tz.timeutil import DAY, MS
+
+MAX_MOVED = 1000
+LINK_DAYS = 30
+MAX_CHUNKS = 3
+# Links the retention period forgets per purge step.
+FORGET_CHUNK = 1000
+
+# The moved events get ids above every id and above the watermark, in their old order, without gaps: as the
+# insert of routes/track.py would give them (ids then stay far below limits.MAX_BIND_INT).
+MOVE_SQL = """UPDATE events SET user_id = ?, id = m.new_id
+FROM (SELECT c.id AS old_id, b.base + ROW_NUMBER() OVER (ORDER BY c.id) AS new_id FROM erase_chunk AS c,
+  (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), folded) AS base FROM fold_state WHERE id = 1) AS b) AS m
+WHERE events.id = m.old_id"""
+
+CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)
+ON CONFLICT (app_id, anonymous_id) DO NOTHING"""
+LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE app_id = ? AND anonymous_id = ?"
+
+
+def selection(app_id, anonymous_id, since_ms):
+    """The anonymous id's events in the app since `since_ms`, newest first (events_user_ts serves it)."""
+    return erasure.Selection(Sql("user_id = ? AND app_id = ? AND ts >= ?", [anonymous_id, app_id, since_ms]),
+                             "ts DESC, id DESC")
+
+
+def move_statements(app_id, anonymous_id, user_id, since_ms, size):
+    """One chunk: erasure's statements for the chunk with its DELETE replaced by the move, and the link's count.
+    Returns (statements, the move's index)."""
+    statements = erasure.chunk_statements(selection(app_id, anonymous_id, since_ms), size)
+    at = next(i for i, s in enumerate(statements) if s is erasure.DELETE_EVENTS)
+    count = Sql("UPDATE identity_links SET moved = moved + (SELECT COUNT(*) FROM erase_chunk) "
+                "WHERE app_id = ? AND anonymous_id = ?", [app_id, anonymous_id])
+    return [*statements[:at], Sql(MOVE_SQL, [user_id]), count, *statements[at + 1:]], at
+
+
+async def link(db, now_ms, app_id, anonymous_id, user_id):
+    """Move the anonymous id's events to `user_id`. Returns the route's payload, or None when the anonymous id is
+    linked to another user already (nothing is done)."""
+    await db.run(CLAIM_SQL, app_id, anonymous_id, user_id, now_ms)
+    row = await db.first(LINK_SQL, app_id, anonymous_id)
+    if row["user_id"] != user_id:
+        return None
+    since_ms = now_ms - LINK_DAYS * DAY * MS
+    total = int(row["moved"])
+    moved, complete = 0, False
+    for _ in range(MAX_CHUNKS):
+        if total + moved >= MAX_MOVED:
+            break
+
+        async def move(size):
+            statements, at = move_statements(app_id, anonymous_id, user_id, since_ms, size)
+            return int((await db.batch(statements))[at]["meta"].get("changes", 0))
+
+        done, size = await shrinking(move, MAX_MOVED - total - moved)
+        moved += done
+        if done < size:
+            complete = True
+            break
+    return {"success": True, "linked": True, "moved": moved, "complete": complete,
+            "moved_total": total + moved, "max_moved": MAX_MOVED, "days": LINK_DAYS}
+
+
+def forget(app_id=None, user_id=None, before_ms=None):
+    """Links an erasure or the retention period removes (a link ties an anonymous id to a person): a user's (in
+    one app or all), an app's, or up to FORGET_CHUNK made before `before_ms`."""
+    if user_id is not None:
+        where = Sql("user_id = ?", [user_id]) + (Sql(" AND app_id = ?", [app_id]) if app_id is not None else "")
+    elif app_id is not None:
+        where = Sql("app_id = ?", [app_id])
+    else:
+        where = Sql("(app_id, anonymous_id) IN (SELECT app_id, anonymous_id FROM identity_links WHERE linked_at < ? "
+                    f"ORDER BY linked_at LIMIT {FORGET_CHUNK})", [before_ms])
+    return Sql("DELETE FROM identity_links WHERE ") + where

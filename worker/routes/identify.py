@@ -1,0 +1,18 @@
+"""POST /identify (INGEST_KEY): link an SDK's anonymous id to the user it identified (rollups/links.py)."""
+from api.validation import parse_link_body
+from api.web import check_content_type, ok
+from errors import Conflict, detail
+from rollups import links
+
+# {app_id, anonymous_id, user_id}: three ids of at most 255 characters, JSON-escaped.
+MAX_BODY_BYTES = 8 * 1024
+
+
+async def post_identify(ctx):
+    check_content_type(ctx.request.headers)
+    app_id, anonymous_id, user_id = parse_link_body(await ctx.request.text())
+    result = await links.link(ctx.db, ctx.now_ms, app_id, anonymous_id, user_id)
+    if result is None:
+        raise Conflict("this anonymous id is linked to another user already; nothing was changed",
+                       [detail(None, "anonymous_id", "linked to another user")])
+    return ok(result)

@@ -35,6 +35,7 @@ WHERE events.id = m.old_id"""
 
 CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)
 ON CONFLICT (app_id, anonymous_id) DO NOTHING"""
+ANY_SQL = "SELECT 1 AS found FROM events WHERE user_id = ? AND app_id = ? AND ts >= ? LIMIT 1"
 LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE app_id = ? AND anonymous_id = ?"
 
 
@@ -64,7 +65,10 @@ async def link(db, now_ms, app_id, anonymous_id, user_id):
     since_ms = now_ms - LINK_DAYS * DAY * MS
     total = int(row["moved"])
     moved, complete = 0, False
-    for _ in range(MAX_CHUNKS):
+    # A repeated link (an app start as the same user) usually finds nothing: one index probe, no transaction.
+    if not await db.first(ANY_SQL, anonymous_id, app_id, since_ms):
+        complete = True
+    for _ in range(0 if complete else MAX_CHUNKS):
         if total + moved >= MAX_MOVED:
             break
 

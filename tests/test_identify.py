@@ -168,6 +168,16 @@ def test_only_anonymous_ids_can_be_linked_and_only_with_the_ingest_or_admin_key(
     assert users_of(api, app_id)[:2] == (1, {"u-42": 1})
 
 
+def test_an_identified_users_uuid_is_never_moved_as_if_it_were_anonymous(api, app_id):
+    anonymous, member = str(uuid.uuid4()), str(uuid.uuid4())  # an app whose own user ids are UUIDs
+    send(api, [event(app_id, "App Opened", "s1", user_id=anonymous, timestamp=stamp(6)),
+               event(app_id, "Paid", "s1", user_id=member, timestamp=stamp(5))])
+    assert link(api, app_id, anonymous, member).json()["moved"] == 1
+    stolen = link(api, app_id, member, "attacker")
+    assert stolen.status_code == 409 and "identified user" in stolen.json()["error"]
+    assert users_of(api, app_id)[:2] == (1, {member: 2})
+
+
 def test_erasing_the_user_forgets_their_links(api, app_id):
     anonymous = str(uuid.uuid4())
     send(api, [event(app_id, "App Opened", "s1", user_id=anonymous, timestamp=stamp(5))])

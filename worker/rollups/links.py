@@ -10,7 +10,8 @@ identified user like any newly received ones. No copy ever sits beside its origi
 
 Bounded whatever a sender does (the INGEST_KEY ships inside apps):
 - one anonymous id links to one user, the first one asked: a later link to another user is refused (409), a
-  repeated link to the same user is harmless (it moves only what is left under the anonymous id);
+  repeated link to the same user is harmless (it moves only what is left under the anonymous id); an id some
+  anonymous id was linked to is an identified user's, and is never moved (409);
 - at most MAX_MOVED events per anonymous id, ever, and only events stamped in the last LINK_DAYS days (older
   ones stay anonymous);
 - at most MAX_CHUNKS transactions per request, each as small as D1 needs (chunk.shrinking).
@@ -36,6 +37,9 @@ WHERE events.id = m.old_id"""
 CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)
 ON CONFLICT (app_id, anonymous_id) DO NOTHING"""
 ANY_SQL = "SELECT 1 AS found FROM events WHERE user_id = ? AND app_id = ? AND ts >= ? LIMIT 1"
+# An id some anonymous id was linked to is an identified user's: never moved as if it were anonymous (apps whose
+# own user ids are UUIDs).
+TARGET_SQL = "SELECT 1 AS found FROM identity_links WHERE user_id = ? AND app_id = ? LIMIT 1"
 LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE app_id = ? AND anonymous_id = ?"
 
 
@@ -55,13 +59,19 @@ def move_statements(app_id, anonymous_id, user_id, since_ms, size):
     return [*statements[:at], Sql(MOVE_SQL, [user_id]), count, *statements[at + 1:]], at
 
 
+LINKED_ELSEWHERE = "this anonymous id is linked to another user already"
+IDENTIFIED = "this id is an identified user's (an anonymous id was linked to it), not an anonymous one"
+
+
 async def link(db, now_ms, app_id, anonymous_id, user_id):
-    """Move the anonymous id's events to `user_id`. Returns the route's payload, or None when the anonymous id is
-    linked to another user already (nothing is done)."""
+    """Move the anonymous id's events to `user_id`. Returns the route's payload, or why nothing was done (one of
+    the messages above: the route's 409)."""
+    if await db.first(TARGET_SQL, anonymous_id, app_id):
+        return IDENTIFIED
     await db.run(CLAIM_SQL, app_id, anonymous_id, user_id, now_ms)
     row = await db.first(LINK_SQL, app_id, anonymous_id)
     if row["user_id"] != user_id:
-        return None
+        return LINKED_ELSEWHERE
     since_ms = now_ms - LINK_DAYS * DAY * MS
     total = int(row["moved"])
     moved, complete = 0, False

@@ -154,6 +154,22 @@ def test_the_cap_holds_newest_first_and_old_events_stay_anonymous(api, app_id):
     assert_rollups_match_events(api, app_id, WINDOW)
 
 
+def test_a_link_leaves_crowded_sessions_and_all_but_the_newest_sessions_alone(api, app_id):
+    from rollups.links import MAX_SESSION_EVENTS, MAX_SESSIONS
+    anonymous = str(uuid.uuid4())
+    crowd = [event(app_id, "Crowd", "busy", user_id=f"c{i % 10}", timestamp=stamp(2000 + i))
+             for i in range(MAX_SESSION_EVENTS)]
+    send(api, crowd + [event(app_id, "In a crowd", "busy", user_id=anonymous, timestamp=stamp(60))])
+    send(api, [event(app_id, "Own", f"own{i}", user_id=anonymous, timestamp=stamp(1000 - i))
+               for i in range(MAX_SESSIONS + 2)])
+    api.fold_all()
+    moved = link(api, app_id, anonymous, "u-3").json()
+    assert moved["moved"] == MAX_SESSIONS and moved["complete"] is True
+    left = [e for e in all_events(api, app_id) if e["user_id"] == anonymous]
+    assert sorted(e["session_id"] for e in left) == ["busy", "own0", "own1"]  # the crowded one, the 2 oldest
+    assert_rollups_match_events(api, app_id, WINDOW)
+
+
 def test_only_anonymous_ids_can_be_linked_and_only_with_the_ingest_or_admin_key(api, app_id):
     send(api, [event(app_id, "App Opened", "s1", user_id="u-42", timestamp=stamp(5))])
     refused = link(api, app_id, "u-42", "attacker")

@@ -13,7 +13,8 @@ Bounded whatever a sender does (the INGEST_KEY ships inside apps):
   repeated link to the same user is harmless (it moves only what is left under the anonymous id); an id some
   anonymous id was linked to is an identified user's, and is never moved (409);
 - at most MAX_MOVED events per anonymous id, ever, and only events stamped in the last LINK_DAYS days (older
-  ones stay anonymous);
+  ones stay anonymous), of its newest MAX_SESSIONS sessions, in sessions of at most MAX_SESSION_EVENTS events (see
+  `selection`);
 - at most MAX_CHUNKS transactions per request, each as small as D1 needs (chunk.shrinking).
 """
 from rollups import erasure
@@ -24,6 +25,10 @@ from tz.timeutil import DAY, MS
 MAX_MOVED = 1000
 LINK_DAYS = 30
 MAX_CHUNKS = 3
+# How far a link looks (its anonymous id's newest events in any app), and which sessions it moves events of.
+WALK = 2 * MAX_MOVED
+MAX_SESSIONS = 50
+MAX_SESSION_EVENTS = 1000
 # Links the retention period forgets per purge step.
 FORGET_CHUNK = 1000
 
@@ -36,17 +41,32 @@ WHERE events.id = m.old_id"""
 
 CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)
 ON CONFLICT (app_id, anonymous_id) DO NOTHING"""
-ANY_SQL = "SELECT 1 AS found FROM events WHERE user_id = ? AND app_id = ? AND ts >= ? LIMIT 1"
 # An id some anonymous id was linked to is an identified user's: never moved as if it were anonymous (apps whose
 # own user ids are UUIDs).
 TARGET_SQL = "SELECT 1 AS found FROM identity_links WHERE user_id = ? AND app_id = ? LIMIT 1"
 LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE app_id = ? AND anonymous_id = ?"
 
 
+def _walk(anonymous_id, since_ms, columns):
+    # The anonymous id's newest events in any app, through events_user_ts, at most WALK index rows: events a sender
+    # stored under the id in other apps cannot make a link (or its probe) read more.
+    return Sql(f"(SELECT {columns} FROM events INDEXED BY events_user_ts WHERE user_id = ? AND ts >= ? "
+               f"ORDER BY ts DESC, id DESC LIMIT {WALK})", [anonymous_id, since_ms])
+
+
 def selection(app_id, anonymous_id, since_ms):
-    """The anonymous id's events in the app since `since_ms`, newest first (events_user_ts serves it)."""
-    return erasure.Selection(Sql("user_id = ? AND app_id = ? AND ts >= ?", [anonymous_id, app_id, since_ms]),
-                             "ts DESC, id DESC")
+    """The anonymous id's events in the app since `since_ms`, newest first: among its newest WALK events, those of
+    its newest MAX_SESSIONS sessions in the app that hold at most MAX_SESSION_EVENTS counted events. A moved
+    event's session is taken out of the rollups and put back from its other events (rollups/erasure.py), which
+    reads them: without these bounds a sender could put one anonymous event in each of many crowded sessions and
+    make every link read them all."""
+    sessions = ("(SELECT v.session_id FROM " + _walk(anonymous_id, since_ms, "app_id, session_id, ts")
+                + Sql(" AS v LEFT JOIN sessions AS s ON s.app_id = v.app_id AND s.session_id = v.session_id "
+                      f"WHERE v.app_id = ? AND COALESCE(s.events, 0) <= {MAX_SESSION_EVENTS} "
+                      f"GROUP BY v.session_id ORDER BY MAX(v.ts) DESC LIMIT {MAX_SESSIONS})", [app_id]))
+    where = ("id IN (SELECT w.id FROM " + _walk(anonymous_id, since_ms, "id, app_id, session_id")
+             + Sql(" AS w WHERE w.app_id = ? AND w.session_id IN ", [app_id]) + sessions + ")")
+    return erasure.Selection(where, "ts DESC, id DESC")
 
 
 def move_statements(app_id, anonymous_id, user_id, since_ms, size):
@@ -76,7 +96,8 @@ async def link(db, now_ms, app_id, anonymous_id, user_id):
     total = int(row["moved"])
     moved, complete = 0, False
     # A repeated link (an app start as the same user) usually finds nothing: one index probe, no transaction.
-    if not await db.first(ANY_SQL, anonymous_id, app_id, since_ms):
+    if not await db.first("SELECT 1 AS found FROM events WHERE " + selection(app_id, anonymous_id, since_ms).where
+                          + " LIMIT 1"):
         complete = True
     for _ in range(0 if complete else MAX_CHUNKS):
         if total + moved >= MAX_MOVED:

@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS identity_links (
   user_id TEXT NOT NULL,
   linked_at INTEGER NOT NULL,    -- epoch ms of the first link; the retention period forgets older links
   moved INTEGER NOT NULL,
-  PRIMARY KEY (app_id, anonymous_id)
+  PRIMARY KEY (anonymous_id, app_id)   -- erasing an id finds it as an anonymous id too
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS identity_links_user ON identity_links (user_id, app_id);
+CREATE INDEX IF NOT EXISTS identity_links_app ON identity_links (app_id);
 CREATE INDEX IF NOT EXISTS identity_links_linked_at ON identity_links (linked_at);

@@ -202,3 +202,7 @@ def test_erasing_the_user_forgets_their_links(api, app_id):
     assert erased.status_code == 200 and erased.json()["deleted"]["events"] == 1
     # No trace of which anonymous id was theirs: the id is free again.
     assert link(api, app_id, anonymous, "u-6").status_code == 200
+    # Erasing the anonymous id itself forgets its link too (the id is nowhere in the database afterwards).
+    erased = api.request("DELETE", "/admin/users", params={"user_id": anonymous}, key=KEYS["AUTH_KEY"])
+    assert erased.status_code == 200
+    assert link(api, app_id, anonymous, "u-8").status_code == 200

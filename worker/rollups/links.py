@@ -40,11 +40,11 @@ FROM (SELECT c.id AS old_id, b.base + ROW_NUMBER() OVER (ORDER BY c.id) AS new_i
 WHERE events.id = m.old_id"""
 
 CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)
-ON CONFLICT (app_id, anonymous_id) DO NOTHING"""
+ON CONFLICT (anonymous_id, app_id) DO NOTHING"""
 # An id some anonymous id was linked to is an identified user's: never moved as if it were anonymous (apps whose
 # own user ids are UUIDs).
 TARGET_SQL = "SELECT 1 AS found FROM identity_links WHERE user_id = ? AND app_id = ? LIMIT 1"
-LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE app_id = ? AND anonymous_id = ?"
+LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE anonymous_id = ? AND app_id = ?"
 
 
 def _walk(anonymous_id, since_ms, columns):
@@ -75,7 +75,7 @@ def move_statements(app_id, anonymous_id, user_id, since_ms, size):
     statements = erasure.chunk_statements(selection(app_id, anonymous_id, since_ms), size)
     at = next(i for i, s in enumerate(statements) if s is erasure.DELETE_EVENTS)
     count = Sql("UPDATE identity_links SET moved = moved + (SELECT COUNT(*) FROM erase_chunk) "
-                "WHERE app_id = ? AND anonymous_id = ?", [app_id, anonymous_id])
+                "WHERE anonymous_id = ? AND app_id = ?", [anonymous_id, app_id])
     return [*statements[:at], Sql(MOVE_SQL, [user_id]), count, *statements[at + 1:]], at
 
 
@@ -89,7 +89,7 @@ async def link(db, now_ms, app_id, anonymous_id, user_id):
     if await db.first(TARGET_SQL, anonymous_id, app_id):
         return IDENTIFIED
     await db.run(CLAIM_SQL, app_id, anonymous_id, user_id, now_ms)
-    row = await db.first(LINK_SQL, app_id, anonymous_id)
+    row = await db.first(LINK_SQL, anonymous_id, app_id)
     if row["user_id"] != user_id:
         return LINKED_ELSEWHERE
     since_ms = now_ms - LINK_DAYS * DAY * MS
@@ -117,13 +117,14 @@ async def link(db, now_ms, app_id, anonymous_id, user_id):
 
 
 def forget(app_id=None, user_id=None, before_ms=None):
-    """Links an erasure or the retention period removes (a link ties an anonymous id to a person): a user's (in
-    one app or all), an app's, or up to FORGET_CHUNK made before `before_ms`."""
+    """The statements that remove the links an erasure or the retention period removes (a link ties an anonymous id
+    to a person): those of an erased user id, as the user or as the anonymous id (in one app or all), an app's, or
+    up to FORGET_CHUNK made before `before_ms`."""
+    in_app = Sql(" AND app_id = ?", [app_id]) if app_id is not None else ""
     if user_id is not None:
-        where = Sql("user_id = ?", [user_id]) + (Sql(" AND app_id = ?", [app_id]) if app_id is not None else "")
-    elif app_id is not None:
-        where = Sql("app_id = ?", [app_id])
-    else:
-        where = Sql("(app_id, anonymous_id) IN (SELECT app_id, anonymous_id FROM identity_links WHERE linked_at < ? "
-                    f"ORDER BY linked_at LIMIT {FORGET_CHUNK})", [before_ms])
-    return Sql("DELETE FROM identity_links WHERE ") + where
+        return [Sql("DELETE FROM identity_links WHERE user_id = ?", [user_id]) + in_app,
+                Sql("DELETE FROM identity_links WHERE anonymous_id = ?", [user_id]) + in_app]
+    if app_id is not None:
+        return [Sql("DELETE FROM identity_links WHERE app_id = ?", [app_id])]
+    return [Sql("DELETE FROM identity_links WHERE (anonymous_id, app_id) IN (SELECT anonymous_id, app_id "
+                f"FROM identity_links WHERE linked_at < ? ORDER BY linked_at LIMIT {FORGET_CHUNK})", [before_ms])]

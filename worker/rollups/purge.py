@@ -96,5 +96,5 @@ async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
         result = await forget_expired(db, cutoff)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
-    await db.run(links.forget(before_ms=cutoff))  # links older than the events they moved
+    await db.batch(links.forget(before_ms=cutoff))  # links older than the events they moved
     return {**result, "cutoff_ms": cutoff, "aggregates_kept": keep_aggregates}

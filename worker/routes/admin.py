@@ -32,7 +32,7 @@ async def delete_event(ctx):
 async def erase_user(ctx, user_id):
     app_id = text_param(ctx.query, "app_id")
     result = await erasure.erase(ctx.db, erasure.by_user(user_id, app_id))
-    await ctx.db.run(links.forget(app_id=app_id, user_id=user_id))  # which anonymous ids were theirs
+    await ctx.db.batch(links.forget(app_id=app_id, user_id=user_id))  # which anonymous ids were theirs
     return ok(result)
 
 
@@ -46,7 +46,7 @@ async def delete_user_by_query(ctx):
 
 async def erase_app(ctx, app_id):
     result = await erasure.erase(ctx.db, erasure.by_app(app_id))
-    await ctx.db.run(links.forget(app_id=app_id))
+    await ctx.db.batch(links.forget(app_id=app_id))
     return ok(result)
 
 

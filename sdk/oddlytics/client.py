@@ -143,6 +143,11 @@ class Client:
             with self._lock:
                 if self._closed:
                     return self._refuse_track(event, "closed")
+                # Under the lock: an identify() meanwhile has relabelled the queue, and this event must follow it.
+                anonymous = False
+                if user_id is None and self.user_id:
+                    record["user_id"] = self.user_id
+                    anonymous = self._identified is None
                 if not self._buffer.add(record):
                     self._stats.dropped_full += 1
                     if not self._warned_full:
@@ -151,7 +156,7 @@ class Client:
                                        self._buffer.capacity)
                     return None
                 self._stats.tracked += 1
-                if not self._anonymous_used and record.get("user_id") == self._anonymous_user_id is not None:
+                if anonymous and not self._anonymous_used:
                     self._anonymous_used = True
                     self._buffer.keep(ANONYMOUS_USED, "1")
                 queued = len(self._buffer)
@@ -323,9 +328,8 @@ class Client:
             if not isinstance(copied, dict):
                 raise TypeError("properties must be a dict")
             record["properties"] = copied
-        user_id = str(user_id) if user_id is not None else self.user_id
-        if user_id:
-            record["user_id"] = user_id
+        if user_id is not None:
+            record["user_id"] = str(user_id)
         if self.platform:
             record["platform"] = self.platform
         if self.app_version:

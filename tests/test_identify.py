@@ -206,3 +206,26 @@ def test_erasing_the_user_forgets_their_links(api, app_id):
     erased = api.request("DELETE", "/admin/users", params={"user_id": anonymous}, key=KEYS["AUTH_KEY"])
     assert erased.status_code == 200
     assert link(api, app_id, anonymous, "u-8").status_code == 200
+
+
+def test_links_switched_off_answer_404_and_the_sdk_drops_its_link(tmp_path_factory, tmp_path):
+    from conftest import Api
+    from scripts.devserver import Worker
+    server = Worker(tmp_path_factory.mktemp("links-off"), variables={**KEYS, "IDENTIFY_LINKS": "off"})
+    try:
+        server.start()
+        api, app_id = Api(server.url), "links-off"
+        off = link(api, app_id, str(uuid.uuid4()), "u-1")
+        assert off.status_code == 404 and "IDENTIFY_LINKS=off" in off.json()["error"]
+        with Client(api.url, INGEST, app_id, persist_path=tmp_path / "q.db", flush_interval=3600,
+                    backoff=Backoff(0.05, 0.1)) as client:
+            anonymous = client.user_id
+            client.track("App Opened")
+            assert client.flush(timeout=30)
+            client.identify("u-1")
+            client.track("Exported")
+            assert client.flush(timeout=30)  # the refused link does not hold the queue up
+            assert (client.stats["linked"], client.stats["rejected"], client.stats["stored"]) == (0, 1, 2)
+        assert users_of(api, app_id)[:2] == (2, {anonymous: 1, "u-1": 1})  # as before links
+    finally:
+        server.stop()

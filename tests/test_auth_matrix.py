@@ -38,6 +38,7 @@ GRANTED_STATUS = {
                     "/settings/aliases") if not (method == "DELETE" and "{" in path)},
     ("GET", "/stats/funnel"): 400,  # sent without the steps it needs
     ("POST", "/settings/app-key"): 400,  # the query form, sent without the app_id it needs
+    ("POST", "/identify"): 400,  # an event, not a link
 }
 
 

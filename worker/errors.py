@@ -35,6 +35,10 @@ class MethodNotAllowed(ApiError):
         self.allowed = allowed
 
 
+class Conflict(ApiError):
+    status = 409
+
+
 class PayloadTooLarge(ApiError):
     status = 413
 

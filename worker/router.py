@@ -77,6 +77,7 @@ def build_routes():
         funnel,
         health,
         heatmap,
+        identify,
         maintenance,
         retention,
         script,
@@ -101,6 +102,9 @@ def build_routes():
         Route("POST", "/admin/fold", maintenance.fold_now, ADMIN),
         Route("POST", "/admin/rebuild", maintenance.rebuild, ADMIN),
         Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES, guard=check_track),
+        # The SDK's identify: its body names one app, charged like a /track body's (api/ratelimit.py).
+        Route("POST", "/identify", identify.post_identify, INGEST, max_body_bytes=identify.MAX_BODY_BYTES,
+              guard=check_track),
         # The Aptabase protocol: authenticated by the App-Key header in the handler (scope None: no API key).
         Route("POST", "/api/v0/event", aptabase.post_event, None, max_body_bytes=MAX_BODY_BYTES, guard=check_ip),
         Route("POST", "/api/v0/events", aptabase.post_events, None, max_body_bytes=MAX_BODY_BYTES, guard=check_ip),
@@ -174,7 +178,7 @@ async def handle(routes, request, db, now_ms, settings):
         except Exception as error:  # noqa: BLE001 - the last line of defence must catch everything
             response = unexpected_error_response(error)
     if request.body is not None:
-        # Only /track reads an upload, and at most its cap; whatever is left is dropped unread.
+        # Only /track and /identify read an upload, and at most its cap; whatever is left is dropped unread.
         await request.body.discard()
     response.headers.update(CORS_HEADERS)
     return response

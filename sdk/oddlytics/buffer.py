@@ -92,6 +92,18 @@ class MemoryBuffer:
         """Kept for this buffer's life only: nothing outlives the process."""
         return new_value
 
+    def keep(self, name, value):
+        pass
+
+    def relabel(self, old_user_id, new_user_id):
+        """Queued events carrying `old_user_id` carry `new_user_id` instead (event ids unchanged). Returns how many."""
+        count = 0
+        for _, event in self._items:
+            if event.get("user_id") == old_user_id:
+                event["user_id"] = new_user_id
+                count += 1
+        return count
+
     def close(self):
         pass
 
@@ -262,6 +274,46 @@ class SqliteBuffer:
                                name, self.path, error)
                 return new_value
         return stored()
+
+    def keep(self, name, value):
+        """Replace the value kept under `name` (logged and left as it was if the file cannot be written)."""
+        try:
+            self._write(lambda: self._db.execute("INSERT INTO kept (name, value) VALUES (?, ?) ON CONFLICT (name) "
+                                                 "DO UPDATE SET value = excluded.value", (name, value)))
+        except sqlite3.Error as error:
+            logger.warning("oddlytics: cannot keep %s in %s (%s)", name, self.path, error)
+
+    def relabel(self, old_user_id, new_user_id):
+        """Queued events carrying `old_user_id` carry `new_user_id` instead (event ids and keys unchanged), in
+        memory and in the file. Returns how many. If the file cannot be written its events keep the old id (the
+        worker's link moves them)."""
+        def changed(text):
+            try:
+                event = json.loads(text)
+            except ValueError:
+                return None
+            if not isinstance(event, dict) or event.get("user_id") != old_user_id:
+                return None
+            event["user_id"] = new_user_id
+            return json.dumps(event)
+        count = 0
+        for key, text in list(self._unsaved.items()):
+            new_text = changed(text)
+            if new_text is not None:
+                self._unsaved[key] = new_text
+                count += 1
+        # The id as JSON text narrows the rows to parse; at most `capacity` rows, once per identify.
+        needle = json.dumps(old_user_id)
+        rows = [(new_text, key) for key, text in
+                self._db.execute("SELECT key, event FROM queue WHERE instr(event, ?) > 0", (needle,)).fetchall()
+                if (new_text := changed(text)) is not None and key not in self._unremoved]
+        if rows:
+            try:
+                self._write(lambda: self._db.executemany("UPDATE queue SET event = ? WHERE key = ?", rows))
+            except sqlite3.Error as error:
+                self._trouble(error)
+                return count
+        return count + len(rows)
 
     def close(self):
         self._save()

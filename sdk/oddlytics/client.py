@@ -12,12 +12,14 @@ from .backoff import Backoff
 from .buffer import MemoryBuffer, QueueFileInUse, SqliteBuffer
 from .plan import SplitPlan
 from .session import DEFAULT_IDLE_TIMEOUT, Session
-from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_body, post_batch
+from .transport import Delivered, Refused, Rejected, Split, encoded_size, fit_body, post_batch, post_link
 
 logger = logging.getLogger("oddlytics")
 
 # Where a persistent queue file keeps the anonymous user id (like the original Swift SDK's stored UUID).
 ANONYMOUS_USER_ID = "anonymous_user_id"
+# "1" once an event carried the anonymous id since it was made or last linked: identify then sends a link.
+ANONYMOUS_USED = "anonymous_used"
 MAX_BATCH = 1000  # the most events the worker accepts per request (older workers: 100, see Split)
 # Events are queued but none could be read (damaged rows, just dropped): look again this soon.
 STORAGE_RETRY_S = 0.1
@@ -32,6 +34,12 @@ class Stats:
     parked: int = 0           # moved behind the rest of the queue after max_attempts 5xx answers
     dropped_full: int = 0     # refused by track() because the queue was full
     retries: int = 0          # failed attempts that were retried
+    linked: int = 0           # links of the anonymous id to an identified user the worker took (identify)
+
+
+def _is_link(record):
+    """A queued link (identify) rather than an event: sent alone, to POST /identify."""
+    return "link" in record and "event" not in record
 
 
 def _now_iso():
@@ -71,13 +79,15 @@ class Client:
 
     Users: every event carries a user id, by default a random anonymous one kept in the `persist_path` file
     (so it stays the same across restarts of that installation; without the file, for the process's life).
-    `user_id=` or `identify()` replaces it with the app's own; `anonymous_user_id=False` sends none.
+    `user_id=` or `identify()` replaces it with the app's own, and links the anonymous id's events to it (see
+    `identify`); `anonymous_user_id=False` sends none.
     """
 
     def __init__(self, url, key, app_id, *, platform=None, app_version=None, batch_size=25,
                  flush_interval=5.0, max_queue=10_000, persist_path=None,
                  session_timeout=DEFAULT_IDLE_TIMEOUT, request_timeout=10.0, backoff=None,
-                 close_timeout=10.0, max_attempts=5, send=post_batch, user_id=None, anonymous_user_id=True):
+                 close_timeout=10.0, max_attempts=5, send=post_batch, user_id=None, anonymous_user_id=True,
+                 link=post_link):
         self.url = url
         self.key = key
         self.app_id = app_id
@@ -90,15 +100,18 @@ class Client:
         self.max_attempts = max(1, int(max_attempts))
         self._backoff = backoff or Backoff()
         self._send = send
+        self._link = link
         self._session = Session(session_timeout)
         self._stats = Stats()
         self._lock = threading.Condition()
         self._buffer = self._open_buffer(persist_path, max_queue)
-        self._anonymous_user_id = self._keep_anonymous_user_id() if anonymous_user_id else None
+        self._anonymous_user_id = self._anonymous_used = None
+        if anonymous_user_id:
+            self._anonymous_user_id, self._anonymous_used = self._keep_anonymous_user_id()
         self._identified = None
-        self.identify(user_id)
         self._disabled = self._configuration_problem()
         self._closed = False
+        self.identify(user_id)
         self._shut = False  # close() finished and closed the queue
         self._left_behind = 0  # events still queued when close() finished
         self._stopping = False
@@ -130,6 +143,11 @@ class Client:
             with self._lock:
                 if self._closed:
                     return self._refuse_track(event, "closed")
+                # Under the lock: an identify() meanwhile has relabelled the queue, and this event must follow it.
+                anonymous = False
+                if user_id is None and self.user_id:
+                    record["user_id"] = self.user_id
+                    anonymous = self._identified is None
                 if not self._buffer.add(record):
                     self._stats.dropped_full += 1
                     if not self._warned_full:
@@ -138,6 +156,9 @@ class Client:
                                        self._buffer.capacity)
                     return None
                 self._stats.tracked += 1
+                if anonymous and not self._anonymous_used:
+                    self._anonymous_used = True
+                    self._buffer.keep(ANONYMOUS_USED, "1")
                 queued = len(self._buffer)
                 if queued == 1:
                     # The first event after a quiet spell waits at most one interval, not zero.
@@ -150,12 +171,43 @@ class Client:
             return None
 
     def identify(self, user_id):
-        """Events tracked from now on carry `user_id` (the app's own id for its user); None goes back to
-        the anonymous id (or to none, with anonymous_user_id=False). Never raises."""
+        """Events tracked from now on carry `user_id` (the app's own id for its user). Never raises.
+
+        Coming from the anonymous id, the anonymous id's events become the user's: those still queued are sent
+        with `user_id`, and a link asks the worker to move those it has (POST /identify: the most recent 1,000
+        of the last 30 days, once per anonymous id; the README says what is linked and what is not). The link
+        waits in the queue behind the events tracked before it, so it reaches the worker after them.
+
+        None signs out: events carry a new anonymous id from then on (or none, with anonymous_user_id=False), so
+        whoever uses the app next is not taken for the person who signed out."""
         try:
-            self._identified = str(user_id) if user_id is not None and user_id != "" else None
-        except Exception as error:  # noqa: BLE001 - a str() that raises must not take the app down
+            identified = str(user_id) if user_id is not None and user_id != "" else None
+            with self._lock:
+                self._switch_to(identified)
+        except Exception as error:  # noqa: BLE001 - a str() that raises, a damaged file: never take the app down
             logger.error("oddlytics: identify ignored: %s: %s", type(error).__name__, error)
+
+    def _switch_to(self, identified):
+        anonymous, previous = self._anonymous_user_id, self._identified
+        self._identified = identified
+        if anonymous is None or identified == previous:
+            return
+        if identified is None:
+            self._anonymous_user_id = str(uuid.uuid4())
+            self._anonymous_used = False
+            self._buffer.keep(ANONYMOUS_USER_ID, self._anonymous_user_id)
+            self._buffer.keep(ANONYMOUS_USED, "0")
+        elif previous is None and identified != anonymous and self._anonymous_used:
+            self._buffer.relabel(anonymous, identified)
+            if self._disabled or self._closed:
+                return
+            link = {"link": {"app_id": self.app_id, "anonymous_id": anonymous, "user_id": identified}}
+            if not self._buffer.add(link):
+                logger.warning("oddlytics: queue full: the anonymous id's events already sent stay anonymous")
+                return
+            self._anonymous_used = False
+            self._buffer.keep(ANONYMOUS_USED, "0")
+            self._lock.notify_all()
 
     @property
     def user_id(self):
@@ -276,9 +328,8 @@ class Client:
             if not isinstance(copied, dict):
                 raise TypeError("properties must be a dict")
             record["properties"] = copied
-        user_id = str(user_id) if user_id is not None else self.user_id
-        if user_id:
-            record["user_id"] = user_id
+        if user_id is not None:
+            record["user_id"] = str(user_id)
         if self.platform:
             record["platform"] = self.platform
         if self.app_version:
@@ -290,12 +341,16 @@ class Client:
         return f"missing {', '.join(missing)}" if missing else None
 
     def _keep_anonymous_user_id(self):
+        """(the anonymous id, whether an event may have carried it). An id kept by an earlier version counts as
+        used: identify then links it."""
+        made = str(uuid.uuid4())
         try:
-            return self._buffer.kept_value(ANONYMOUS_USER_ID, str(uuid.uuid4()))
+            kept = self._buffer.kept_value(ANONYMOUS_USER_ID, made)
+            return kept, self._buffer.kept_value(ANONYMOUS_USED, "0" if kept == made else "1") == "1"
         except Exception as error:  # noqa: BLE001 - a damaged file: the app still starts, with a new id
             logger.error("oddlytics: cannot read the anonymous user id from %s (%s: %s); using a new one",
                          self._buffer.path, type(error).__name__, error)
-            return str(uuid.uuid4())
+            return made, False
 
     @staticmethod
     def _open_buffer(path, capacity):
@@ -327,8 +382,17 @@ class Client:
                     with self._lock:  # events are queued but none could be read
                         self._retry_at = time.monotonic() + STORAGE_RETRY_S
                     continue
-                batch = batch[:fit_body([encoded_size(event) for _, event in batch])]
-                outcome = self._send(self.url, self.key, [event for _, event in batch], self.request_timeout)
+                if _is_link(batch[0][1]):
+                    batch = batch[:1]
+                    outcome = self._link(self.url, self.key, batch[0][1]["link"], self.request_timeout)
+                    if isinstance(outcome, Delivered):
+                        outcome = Delivered(0, 0)
+                        with self._lock:
+                            self._stats.linked += 1
+                else:
+                    batch = batch[:next((i for i, (_, event) in enumerate(batch) if _is_link(event)), len(batch))]
+                    batch = batch[:fit_body([encoded_size(event) for _, event in batch])]
+                    outcome = self._send(self.url, self.key, [event for _, event in batch], self.request_timeout)
                 with self._lock:
                     self._settle(batch, outcome)
             except Exception:  # noqa: BLE001 - the thread must survive anything and keep the queue

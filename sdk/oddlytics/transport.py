@@ -1,4 +1,5 @@
-"""One POST /track of a batch, and what the client should do about the answer. Standard library only."""
+"""One POST /track of a batch (or POST /identify of a link), and what the client should do about the answer.
+Standard library only."""
 import json
 import urllib.error
 import urllib.request
@@ -10,6 +11,7 @@ from .backoff import parse_retry_after
 
 USER_AGENT = "oddlytics-python/0.2"
 TRACK_PATH = "/track"
+LINK_PATH = "/identify"
 # The worker's request body limit; batches are cut to fit it before they are sent.
 MAX_BODY_BYTES = 1024 * 1024
 # The worker's answers are a few hundred bytes; a misbehaving proxy must not make the app buffer megabytes.
@@ -74,15 +76,16 @@ def fit_body(sizes, limit=MAX_BODY_BYTES):
     return len(sizes)
 
 
-def https_upgrade(request_url, location):
-    """The base URL to use if `location` only moves this http request to https on the same host and path."""
+def https_upgrade(request_url, location, route=TRACK_PATH):
+    """The base URL to use if `location` only moves this http request (to `route`) to https on the same host and
+    path."""
     if not location:
         return None
     old, new = urlsplit(request_url), urlsplit(urljoin(request_url, location))
     same_place = (old.hostname, old.path, old.query) == (new.hostname, new.path, new.query)
     if old.scheme != "http" or new.scheme != "https" or not same_place or new.username or new.password:
         return None
-    return urlunsplit((new.scheme, new.netloc, new.path[:-len(TRACK_PATH)], "", ""))
+    return urlunsplit((new.scheme, new.netloc, new.path[:-len(route)], "", ""))
 
 
 def _error_body(raw):
@@ -107,7 +110,7 @@ def _named_indices(details):
     return None
 
 
-def outcome_for(status, body_bytes, retry_after_header=None, request_url=None, location=None):
+def outcome_for(status, body_bytes, retry_after_header=None, request_url=None, location=None, route=TRACK_PATH):
     """An HTTP answer -> Delivered, Retry, Rejected, Split or Refused. Pure, so each case is unit-tested."""
     body = _error_body(body_bytes)
     if 200 <= status < 300:
@@ -116,7 +119,7 @@ def outcome_for(status, body_bytes, retry_after_header=None, request_url=None, l
     reason = f"HTTP {status}: {message}"
     if 300 <= status < 400:
         return Refused(f"HTTP {status}: the worker URL redirects to {str(location)[:200]!r}; "
-                       "set the client's url to the final address", https_upgrade(request_url or "", location))
+                       "set the client's url to the final address", https_upgrade(request_url or "", location, route))
     if status == 429 or status >= 500 or status == 408:
         return Retry(reason, parse_retry_after(retry_after_header), server_error=status >= 500)
     if status == 413:
@@ -158,13 +161,38 @@ def post_batch(url, key, events, timeout):
         return Retry(f"{type(error).__name__}: {error}"[:500])
 
 
-def _exchange(request, timeout):
+def link_outcome_for(status, body_bytes, retry_after_header=None, request_url=None, location=None):
+    """The answer to a link (POST /identify). As for a batch, except that a refusal the link itself caused (a 400,
+    a 409: the anonymous id is linked to another user already; a 404 or 405: a worker older than links) drops it:
+    Rejected naming it (index 0). A wrong key or a redirect keeps it, as it keeps events."""
+    outcome = outcome_for(status, body_bytes, retry_after_header, request_url, location, LINK_PATH)
+    if isinstance(outcome, Split) or (isinstance(outcome, Refused) and 400 <= status < 500
+                                      and status not in (401, 403)):
+        return Rejected(outcome.reason, frozenset({0}))
+    if isinstance(outcome, Rejected):
+        return Rejected(outcome.reason, frozenset({0}))
+    return outcome
+
+
+def post_link(url, key, link, timeout):
+    """POST one link {app_id, anonymous_id, user_id}. Never raises: network trouble is a Retry."""
+    request = urllib.request.Request(
+        url.rstrip("/") + LINK_PATH, data=_encode(link).encode("ascii"), method="POST",
+        headers={"Content-Type": "application/json", "X-API-KEY": key, "User-Agent": USER_AGENT},
+    )
+    try:
+        return _exchange(request, timeout, link_outcome_for)
+    except Exception as error:  # noqa: BLE001
+        return Retry(f"{type(error).__name__}: {error}"[:500])
+
+
+def _exchange(request, timeout, judge=outcome_for):
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return outcome_for(response.status, response.read(MAX_RESPONSE_BYTES))
+            return judge(response.status, response.read(MAX_RESPONSE_BYTES))
     except urllib.error.HTTPError as error:
         try:
-            return outcome_for(error.code, error.read(MAX_RESPONSE_BYTES), error.headers.get("Retry-After"),
-                               request.full_url, error.headers.get("Location"))
+            return judge(error.code, error.read(MAX_RESPONSE_BYTES), error.headers.get("Retry-After"),
+                         request.full_url, error.headers.get("Location"))
         finally:
             error.close()

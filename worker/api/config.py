@@ -8,7 +8,8 @@ TRACK_LIMIT_BINDINGS = {"ip": "TRACK_LIMIT_PER_IP", "app": "TRACK_LIMIT_PER_APP"
 
 
 class Settings:
-    def __init__(self, keys, retention_days=None, track_limiters=None, retention_keeps_aggregates=True):
+    def __init__(self, keys, retention_days=None, track_limiters=None, retention_keeps_aggregates=True,
+                 identify_links=True):
         self.keys = keys
         self.retention_days = retention_days
         # Retention deletes raw events and what names a user or session; the anonymous aggregates (events,
@@ -16,6 +17,8 @@ class Settings:
         self.retention_keeps_aggregates = retention_keeps_aggregates
         # {"ip": limiter, "app": limiter}; a missing binding, or TRACK_RATE_LIMITS=off, leaves that one out.
         self.track_limiters = track_limiters or {}
+        # POST /identify moves an anonymous id's events to a user (rollups/links.py); IDENTIFY_LINKS=off refuses it.
+        self.identify_links = identify_links
 
 
 def _text(env, name):
@@ -40,4 +43,5 @@ def from_env(env, adapt_limiter=None):
         keys={name: _text(env, name) for name in KEY_SCOPES},
         retention_days=ascii_int(retention, 6) or None,
         retention_keeps_aggregates=(_text(env, "RETENTION_KEEPS_AGGREGATES") or "on").lower() not in OFF,
+        identify_links=(_text(env, "IDENTIFY_LINKS") or "on").lower() not in OFF,
     )

@@ -290,3 +290,32 @@ def check_app_count(apps):
     if apps > MAX_APPS_PER_BODY:
         raise BadRequest(f"the request names {apps} apps; the limit is {MAX_APPS_PER_BODY}; nothing was stored",
                          [detail(None, "app_id", f"at most {MAX_APPS_PER_BODY} distinct app ids per request")])
+
+
+# What an SDK's anonymous id looks like (a UUID, as the Python SDK's uuid4 and the Swift SDK's UUID spell it):
+# only such ids can be linked to a user, so an INGEST_KEY holder cannot move a named user's events elsewhere.
+ANONYMOUS_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def parse_link_body(text):
+    """POST /identify's body {app_id, anonymous_id, user_id[, debug]} -> (app_id, anonymous_id, user_id).
+    Raises a 400 naming every field at fault."""
+    check_body_size(len(text.encode("utf-8", "surrogatepass")))
+    body = parse_json(text)
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", [detail(None, "body", "expected an object")])
+    problems, row = [], {}
+    for field, name in (("app_id", "app_id"), ("user_id", "anonymous_id"), ("user_id", "user_id")):
+        value = body.get(name)
+        problem = _string_problem(value, True, STRING_FIELDS[field][1])
+        if problem:
+            problems.append(detail(None, name, problem))
+        row[name] = value
+    if not problems and not ANONYMOUS_ID.match(row["anonymous_id"]):
+        problems.append(detail(None, "anonymous_id", "must be an SDK's anonymous id (a UUID); only those are linked"))
+    if not problems and row["anonymous_id"] == row["user_id"]:
+        problems.append(detail(None, "user_id", "must differ from anonymous_id"))
+    _debug_app(body, row, None, problems)
+    if problems:
+        raise BadRequest("invalid link; nothing was changed", problems)
+    return row["app_id"], row["anonymous_id"], row["user_id"]

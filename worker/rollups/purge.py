@@ -12,7 +12,7 @@ with them.
 A purge step deletes what it forgets in one transaction per chunk of events; only folded events go (an unfolded
 event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
 """
-from rollups import erasure, fold
+from rollups import erasure, fold, links
 from rollups.chunk import shrinking
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
@@ -96,4 +96,5 @@ async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
         result = await forget_expired(db, cutoff)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
+    await db.batch(links.forget(before_ms=cutoff))  # links older than the events they moved
     return {**result, "cutoff_ms": cutoff, "aggregates_kept": keep_aggregates}

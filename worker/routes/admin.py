@@ -8,7 +8,7 @@ from api.validation import stored_id
 from api.web import ok
 from errors import BadRequest, NotFound, detail
 from limits import MAX_BIND_INT, ascii_int
-from rollups import erasure
+from rollups import erasure, links
 from rollups.purge import purge_expired
 from tz.timeutil import MAX_DAYS, to_iso
 
@@ -31,7 +31,9 @@ async def delete_event(ctx):
 
 async def erase_user(ctx, user_id):
     app_id = text_param(ctx.query, "app_id")
-    return ok(await erasure.erase(ctx.db, erasure.by_user(user_id, app_id)))
+    result = await erasure.erase(ctx.db, erasure.by_user(user_id, app_id))
+    await ctx.db.batch(links.forget(app_id=app_id, user_id=user_id))  # which anonymous ids were theirs
+    return ok(result)
 
 
 async def delete_user(ctx):
@@ -42,13 +44,18 @@ async def delete_user_by_query(ctx):
     return await erase_user(ctx, id_from_query(ctx, "user_id"))
 
 
+async def erase_app(ctx, app_id):
+    result = await erasure.erase(ctx.db, erasure.by_app(app_id))
+    await ctx.db.batch(links.forget(app_id=app_id))
+    return ok(result)
+
+
 async def delete_app(ctx):
-    app_id = stored_id(ctx.params["app_id"], "app_id", "app_id")
-    return ok(await erasure.erase(ctx.db, erasure.by_app(app_id)))
+    return await erase_app(ctx, stored_id(ctx.params["app_id"], "app_id", "app_id"))
 
 
 async def delete_app_by_query(ctx):
-    return ok(await erasure.erase(ctx.db, erasure.by_app(id_from_query(ctx, "app_id"))))
+    return await erase_app(ctx, id_from_query(ctx, "app_id"))
 
 
 async def purge(ctx):

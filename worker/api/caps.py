@@ -1,0 +1,146 @@
+"""Deployment caps (issue 16): how many apps a deployment holds, and how many event names an app has. Pure:
+builds the statements ingest runs (api/ingest.py) and the refusals; `routes/settings.py` reads and sets them.
+
+Every all-app read goes app by app, and every per-app breakdown name by name: without these caps one
+INGEST_KEY request of new app ids, or of new event names, made every later read pay for each of them. The
+caps are stored in `meta` (`max_apps`, `max_event_names`); AUTH_KEY sets them (`PUT /settings/limits`).
+
+What counts as known: an id in the catalog (`apps`, `event_names`: folded, and kept after retention) or in the
+raw events (not yet folded, found through an index). So the count is exact between folds too; only requests
+that race (each checked before the other's insert) can go past a cap, by what they carry.
+
+A debug twin (`debug:<app>`, debug_apps.py) counts with its release app: `x` and `debug:x` are one app, and a
+debug event of an app past the cap is refused as its release events are. Event names count per stored app id
+(a twin has its own names, as it has its own figures).
+
+The check runs as the first statement of the insert's batch (one transaction, no extra subrequest): it inserts
+a row that fails fold_guard's CHECK when the batch names a new app or a new event name past its cap, which
+rolls the insert back. In the common case (every (app, event name) pair known) it reads one catalog row per
+distinct pair in the batch; counting, only when a pair is new, walks at most about twice the cap of ids.
+"""
+import json
+
+import debug_apps
+from errors import BadRequest, Forbidden, ServiceUnavailable, detail
+from sql import Sql
+
+MAX_APPS = "max_apps"
+MAX_EVENT_NAMES = "max_event_names"
+DEFAULTS = {MAX_APPS: 100, MAX_EVENT_NAMES: 200}
+# The most either may be raised to: a new app or name walks up to about twice its cap of index entries.
+CEILING = 100_000
+SETTINGS_ROUTE = "PUT /settings/limits"
+
+
+def _cap(name):
+    return Sql(f"COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '{name}'), ?)", [DEFAULTS[name]])
+
+
+def _release(column):
+    """SQL: the release app id of a stored app id (a twin's app, or the id itself)."""
+    return Sql(f"CASE WHEN {column} >= ? AND {column} < ? THEN substr({column}, ?) ELSE {column} END",
+               [debug_apps.PREFIX, debug_apps.PREFIX_END, len(debug_apps.PREFIX) + 1])
+
+
+# Up to this many pairs are bound as a VALUES list (a json_each element is billed as a row read; D1 binds at
+# most 100 parameters a statement); more travel as one JSON parameter.
+MAX_BOUND_PAIRS = 40
+
+
+def batch_pairs(rows):
+    """SQL rows (app_id, name): the batch's distinct (stored app id, event name) pairs."""
+    pairs = sorted({(row["app_id"], row["event"]) for row in rows})
+    if len(pairs) <= MAX_BOUND_PAIRS:
+        return Sql("SELECT * FROM (VALUES " + ", ".join(["(?, ?)"] * len(pairs)) + ")",
+                   [value for pair in pairs for value in pair])
+    return Sql("SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+               [json.dumps(pairs, ensure_ascii=False)])
+
+
+def _ctes(rows):
+    apps = sorted({debug_apps.release_id(row["app_id"]) for row in rows})
+    return Sql("WITH RECURSIVE caps AS MATERIALIZED (SELECT ") + _cap(MAX_APPS) + " AS apps, " + _cap(MAX_EVENT_NAMES) + """ AS names),
+batch (app_id, name) AS (""" + batch_pairs(rows) + Sql("""),
+fresh AS NOT MATERIALIZED (SELECT app_id, name FROM batch AS b
+  WHERE NOT EXISTS (SELECT 1 FROM event_names AS n WHERE n.app_id = b.app_id AND n.event_name = b.name)
+    AND NOT EXISTS (SELECT 1 FROM events AS e INDEXED BY events_app_name WHERE e.app_id = b.app_id AND e.event_name = b.name)),
+new_apps AS MATERIALIZED (SELECT j.value AS app_id FROM json_each(?) AS j
+  WHERE j.value IN (SELECT """, [json.dumps(apps, ensure_ascii=False)]) + _release("app_id") + Sql(""" FROM fresh)
+    AND NOT EXISTS (SELECT 1 FROM apps WHERE app_id = j.value) AND NOT EXISTS (SELECT 1 FROM events WHERE app_id = j.value)
+    AND NOT EXISTS (SELECT 1 FROM apps WHERE app_id = ? || j.value)
+    AND NOT EXISTS (SELECT 1 FROM events WHERE app_id = ? || j.value)),
+app_walk (app_id, n) AS (SELECT (SELECT app_id FROM events ORDER BY app_id LIMIT 1), 1
+  UNION ALL SELECT (SELECT e.app_id FROM events AS e WHERE e.app_id > w.app_id ORDER BY e.app_id LIMIT 1), w.n + 1
+  FROM app_walk AS w WHERE w.app_id IS NOT NULL AND w.n <= (SELECT 2 * apps + 1 FROM caps)),
+known_apps AS MATERIALIZED (SELECT COUNT(DISTINCT """, [debug_apps.PREFIX, debug_apps.PREFIX]) + _release("id") + Sql(""") AS n FROM (
+  SELECT app_id AS id FROM (SELECT app_id FROM apps LIMIT (SELECT 2 * apps + 2 FROM caps))
+  UNION SELECT app_id FROM app_walk WHERE app_id IS NOT NULL)),
+name_apps AS MATERIALIZED (SELECT app_id, COUNT(*) AS fresh FROM fresh GROUP BY app_id),
+name_walk (app_id, name, n) AS (
+  SELECT a.app_id, (SELECT e.event_name FROM events AS e INDEXED BY events_app_name WHERE e.app_id = a.app_id
+    ORDER BY e.event_name LIMIT 1), 1 FROM name_apps AS a
+  UNION ALL SELECT w.app_id, (SELECT e.event_name FROM events AS e INDEXED BY events_app_name
+    WHERE e.app_id = w.app_id AND e.event_name > w.name ORDER BY e.event_name LIMIT 1), w.n + 1
+  FROM name_walk AS w WHERE w.name IS NOT NULL AND w.n <= (SELECT names FROM caps)),
+known_names AS MATERIALIZED (SELECT a.app_id, a.fresh, (SELECT COUNT(*) FROM (
+    SELECT event_name FROM (SELECT event_name FROM event_names WHERE app_id = a.app_id LIMIT (SELECT names + 1 FROM caps))
+    UNION SELECT name FROM name_walk AS w WHERE w.app_id = a.app_id AND w.name IS NOT NULL)) AS known
+  FROM name_apps AS a)
+""")
+
+
+# Past a cap, the guard inserts 0, which fails fold_guard's CHECK. The conditions run in order and stop at the
+# first that decides, so while every pair of the batch is known nothing is counted.
+OVER = """EXISTS (SELECT 1 FROM fresh)
+  AND ((EXISTS (SELECT 1 FROM new_apps)
+        AND (SELECT n FROM known_apps) + (SELECT COUNT(*) FROM new_apps) > (SELECT apps FROM caps))
+       OR EXISTS (SELECT 1 FROM known_names, caps WHERE known + fresh > caps.names))"""
+
+
+def guard(rows):
+    """The statement that goes first in the insert's batch: fails (rolling the insert back) past a cap."""
+    return _ctes(rows) + f"INSERT INTO fold_guard (ok) SELECT 0 WHERE {OVER}"
+
+
+def refused(error):
+    """A D1Error from the guarded insert batch: the guard refused it (a cap); nothing was stored."""
+    return "CHECK constraint failed" in error.reason
+
+
+def diagnosis(rows):
+    """What the refusal needs to say: the caps, the new apps and the known count, and each app with new names."""
+    return _ctes(rows) + """SELECT (SELECT apps FROM caps) AS max_apps, (SELECT names FROM caps) AS max_event_names,
+  (SELECT json_group_array(app_id) FROM new_apps) AS new_apps,
+  CASE WHEN EXISTS (SELECT 1 FROM new_apps) THEN (SELECT n FROM known_apps) ELSE 0 END AS known_apps,
+  (SELECT json_group_array(json_array(app_id, fresh, known)) FROM known_names) AS names,
+  (SELECT json_group_array(json_array(app_id, name)) FROM fresh) AS fresh"""
+
+
+def raise_refusal(found, rows):
+    """`found`: the diagnosis row. Raises the refusal: 403 naming max_apps (nothing is wrong with the events:
+    the SDK keeps them and retries, so raising the cap lets them in), or 400 naming max_event_names with each
+    event that brings a new name past the cap (the SDK drops those and sends the rest)."""
+    max_apps, max_names = int(found["max_apps"]), int(found["max_event_names"])
+    new_apps = json.loads(found["new_apps"] or "[]")
+    known = int(found["known_apps"] or 0)
+    if new_apps and known + len(new_apps) > max_apps:
+        shown = ", ".join(repr(app)[:80] for app in new_apps[:5])
+        raise Forbidden(
+            f"the deployment holds {known} apps and max_apps is {max_apps}: a new app id ({shown}) is refused; "
+            f"nothing was stored. An AUTH_KEY holder raises max_apps ({SETTINGS_ROUTE})",
+            [detail(None, "app_id", f"new app past max_apps ({max_apps}): {app[:200]}") for app in new_apps[:20]])
+    over = {app_id: (fresh, known) for app_id, fresh, known in json.loads(found["names"] or "[]")
+            if known + fresh > max_names}
+    fresh = {(app_id, name) for app_id, name in json.loads(found["fresh"] or "[]") if app_id in over}
+    if not over:
+        # The guard saw a cap reached that is not there now (a deletion, or a raised cap, came between).
+        raise ServiceUnavailable("the deployment's caps changed while the batch was checked; nothing was stored, "
+                                 "send it again", [detail(None, "body", "retry")])
+    problems = [detail(index, "event", f"is a new event name for app {row['app_id'][:100]!r}, which has "
+                                       f"{over[row['app_id']][1]} of max_event_names ({max_names})")
+                for position, row in enumerate(rows) if (row["app_id"], row["event"]) in fresh
+                for index in [row.get("index", position)]]
+    apps = ", ".join(repr(app)[:80] for app in list(over)[:3])
+    raise BadRequest(f"{len(problems)} events bring new event names past max_event_names ({max_names}) for "
+                     f"{apps}; nothing was stored. An AUTH_KEY holder raises max_event_names ({SETTINGS_ROUTE})",
+                     problems[:100])

@@ -89,58 +89,67 @@ known_names AS MATERIALIZED (SELECT a.app_id, a.fresh, (SELECT COUNT(*) FROM (
 """)
 
 
-# Past a cap, the guard inserts 0, which fails fold_guard's CHECK. The conditions run in order and stop at the
-# first that decides, so while every pair of the batch is known nothing is counted.
-OVER = """EXISTS (SELECT 1 FROM fresh)
-  AND ((EXISTS (SELECT 1 FROM new_apps)
-        AND (SELECT n FROM known_apps) + (SELECT COUNT(*) FROM new_apps) > (SELECT apps FROM caps))
-       OR EXISTS (SELECT 1 FROM known_names, caps WHERE known + fresh > caps.names))"""
+APPS_OVER = """(EXISTS (SELECT 1 FROM new_apps)
+  AND (SELECT n FROM known_apps) + (SELECT COUNT(*) FROM new_apps) > (SELECT apps FROM caps))"""
+NAMES_OVER = "EXISTS (SELECT 1 FROM known_names, caps WHERE known + fresh > caps.names)"
 
 
 def guard(rows):
-    """The statement that goes first in the insert's batch: fails (rolling the insert back) past a cap."""
-    return _ctes(rows) + f"INSERT INTO fold_guard (ok) SELECT 0 WHERE {OVER}"
+    """The statement that goes first in the insert's batch: past a cap it inserts a row fold_guard refuses, which
+    rolls the insert back: 0 (its CHECK fails) for max_apps, NULL (NOT NULL fails) for max_event_names. The
+    conditions run in order and stop at the first that decides, so while every pair of the batch is known
+    nothing is counted (the counts are materialized: computed once, whichever condition asks)."""
+    return _ctes(rows) + (f"INSERT INTO fold_guard (ok) SELECT CASE WHEN {APPS_OVER} THEN 0 END\n"
+                          f"WHERE EXISTS (SELECT 1 FROM fresh) AND ({APPS_OVER} OR {NAMES_OVER})")
 
 
 def refused(error):
-    """A D1Error from the guarded insert batch: the guard refused it (a cap); nothing was stored."""
-    return "CHECK constraint failed" in error.reason
+    """A D1Error from the guarded insert batch -> the setting whose cap refused it (nothing was stored), or None."""
+    if "CHECK constraint failed" in error.reason:
+        return MAX_APPS
+    if "NOT NULL constraint failed: fold_guard" in error.reason:
+        return MAX_EVENT_NAMES
+    return None
 
 
-def diagnosis(rows):
-    """What the refusal needs to say: the caps, the new apps and the known count, and each app with new names."""
-    return _ctes(rows) + """SELECT (SELECT apps FROM caps) AS max_apps, (SELECT names FROM caps) AS max_event_names,
-  (SELECT json_group_array(app_id) FROM new_apps) AS new_apps,
-  CASE WHEN EXISTS (SELECT 1 FROM new_apps) THEN (SELECT n FROM known_apps) ELSE 0 END AS known_apps,
-  (SELECT json_group_array(json_array(app_id, fresh, known)) FROM known_names) AS names,
-  (SELECT json_group_array(json_array(app_id, name)) FROM fresh) AS fresh"""
+def diagnosis(rows, setting):
+    """What the refusal needs to say, without counting again where it can (a refused request costs the guard's
+    count once): the caps, and the new apps, or each new (app, event name) pair. Names are counted again only
+    when the batch names several apps, to tell which of them is past the cap."""
+    columns = ["(SELECT apps FROM caps) AS max_apps", "(SELECT names FROM caps) AS max_event_names"]
+    if setting == MAX_APPS:
+        columns.append("(SELECT json_group_array(app_id) FROM new_apps) AS new_apps")
+    else:
+        columns.append("(SELECT json_group_array(json_array(app_id, name)) FROM fresh) AS fresh")
+        if len({row["app_id"] for row in rows}) > 1:
+            columns.append("(SELECT json_group_array(app_id) FROM known_names, caps WHERE known + fresh > caps.names) AS over")
+    return _ctes(rows) + "SELECT " + ", ".join(columns)
 
 
-def raise_refusal(found, rows):
+def raise_refusal(setting, found, rows):
     """`found`: the diagnosis row. Raises the refusal: 403 naming max_apps (nothing is wrong with the events:
     the SDK keeps them and retries, so raising the cap lets them in), or 400 naming max_event_names with each
     event that brings a new name past the cap (the SDK drops those and sends the rest)."""
     max_apps, max_names = int(found["max_apps"]), int(found["max_event_names"])
-    new_apps = json.loads(found["new_apps"] or "[]")
-    known = int(found["known_apps"] or 0)
-    if new_apps and known + len(new_apps) > max_apps:
+    if setting == MAX_APPS:
+        new_apps = json.loads(found["new_apps"] or "[]")
         shown = ", ".join(repr(app)[:80] for app in new_apps[:5])
         raise Forbidden(
-            f"the deployment holds {known} apps and max_apps is {max_apps}: a new app id ({shown}) is refused; "
-            f"nothing was stored. An AUTH_KEY holder raises max_apps ({SETTINGS_ROUTE})",
+            f"the deployment already holds its max_apps ({max_apps}) apps: a new app id ({shown}) is refused; nothing was "
+            f"stored. An AUTH_KEY holder raises max_apps ({SETTINGS_ROUTE})",
             [detail(None, "app_id", f"new app past max_apps ({max_apps}): {app[:200]}") for app in new_apps[:20]])
-    over = {app_id: (fresh, known) for app_id, fresh, known in json.loads(found["names"] or "[]")
-            if known + fresh > max_names}
+    over = set(json.loads(found["over"])) if "over" in found else {row["app_id"] for row in rows}
     fresh = {(app_id, name) for app_id, name in json.loads(found["fresh"] or "[]") if app_id in over}
-    if not over:
+    problems = [detail(index, "event", f"is a new event name for app {row['app_id'][:100]!r}, which holds "
+                                       f"max_event_names ({max_names}) names")
+                for position, row in enumerate(rows) if (row["app_id"], row["event"]) in fresh
+                for index in [row.get("index", position)]]
+    if not problems:
         # The guard saw a cap reached that is not there now (a deletion, or a raised cap, came between).
         raise ServiceUnavailable("the deployment's caps changed while the batch was checked; nothing was stored, "
                                  "send it again", [detail(None, "body", "retry")])
-    problems = [detail(index, "event", f"is a new event name for app {row['app_id'][:100]!r}, which has "
-                                       f"{over[row['app_id']][1]} of max_event_names ({max_names})")
-                for position, row in enumerate(rows) if (row["app_id"], row["event"]) in fresh
-                for index in [row.get("index", position)]]
-    apps = ", ".join(repr(app)[:80] for app in list(over)[:3])
-    raise BadRequest(f"{len(problems)} events bring new event names past max_event_names ({max_names}) for "
+    apps = ", ".join(repr(app)[:80] for app in sorted(over)[:3])
+    verb = "event brings a new event name" if len(problems) == 1 else "events bring new event names"
+    raise BadRequest(f"{len(problems)} {verb} past max_event_names ({max_names}) to "
                      f"{apps}; nothing was stored. An AUTH_KEY holder raises max_event_names ({SETTINGS_ROUTE})",
                      problems[:100])

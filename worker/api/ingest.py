@@ -45,7 +45,8 @@ async def store(db, rows):
     try:
         results = await db.batch([caps.guard(rows)] + [Sql(INSERT_SQL, [payload]) for payload in chunks])
     except D1Error as error:
-        if not caps.refused(error):
+        setting = caps.refused(error)
+        if setting is None:
             raise
-        caps.raise_refusal(await db.first(caps.diagnosis(rows)), rows)
+        caps.raise_refusal(setting, await db.first(caps.diagnosis(rows, setting)), rows)
     return sum(int(result["meta"].get("changes", 0)) for result in results[1:])

@@ -129,3 +129,19 @@ def test_the_check_costs_a_row_read_per_distinct_event_name_of_the_batch(fresh):
     fresh.fold_all()
     read, written = rows(fresh.track(body))
     assert read <= 77 + 5 + 3 and written <= 125
+
+
+def test_erasing_an_app_frees_its_place_once_its_debug_twin_is_gone_too(fresh):
+    fresh.fold_all()
+    held = len(fresh.read("/apps")["apps"])
+    assert held > 100 and set_limits(fresh, max_apps=held).status_code == 200
+    try:
+        assert fresh.track(event("after-erasure-1")).status_code == 403
+        assert fresh.request("DELETE", "/admin/apps/app-002").status_code == 200  # no debug twin
+        assert fresh.track(event("after-erasure-1")).status_code == 200
+        assert fresh.request("DELETE", "/admin/apps/app-000").status_code == 200
+        assert fresh.track(event("after-erasure-2")).status_code == 403  # debug:app-000 still holds the place
+        assert fresh.request("DELETE", "/admin/apps", params={"app_id": "debug:app-000"}).status_code == 200
+        assert fresh.track(event("after-erasure-2")).status_code == 200
+    finally:
+        assert set_limits(fresh, max_apps=None).status_code == 200

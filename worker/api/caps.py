@@ -6,8 +6,8 @@ INGEST_KEY request of new app ids, or of new event names, made every later read 
 caps are stored in `meta` (`max_apps`, `max_event_names`); AUTH_KEY sets them (`PUT /settings/limits`).
 
 What counts as known: an id in the catalog (`apps`, `event_names`: folded, and kept after retention) or in the
-raw events (not yet folded, found through an index). So the count is exact between folds too; only requests
-that race (each checked before the other's insert) can go past a cap, by what they carry.
+raw events (not yet folded, found through an index). So the count is exact between folds too, and since the
+check runs in the insert's own transaction (D1 runs one at a time), two requests cannot both take the last place.
 
 A debug twin (`debug:<app>`, debug_apps.py) counts with its release app: `x` and `debug:x` are one app, and a
 debug event of an app past the cap is refused as its release events are. Event names count per stored app id

@@ -126,6 +126,13 @@ def diagnosis(rows, setting):
     return _ctes(rows) + "SELECT " + ", ".join(columns)
 
 
+def _changed_meanwhile():
+    # The guard's refusal is not what the diagnosis (a statement of its own) sees: another request stored those
+    # apps or names, or a cap was raised, in between. Nothing was stored: the sender tries again (a 503).
+    raise ServiceUnavailable("the deployment's apps or event names changed while the batch was checked; nothing "
+                             "was stored, send it again", [detail(None, "body", "retry")])
+
+
 def raise_refusal(setting, found, rows):
     """`found`: the diagnosis row. Raises the refusal: 403 naming max_apps (nothing is wrong with the events:
     the SDK keeps them and retries, so raising the cap lets them in), or 400 naming max_event_names with each
@@ -133,6 +140,8 @@ def raise_refusal(setting, found, rows):
     max_apps, max_names = int(found["max_apps"]), int(found["max_event_names"])
     if setting == MAX_APPS:
         new_apps = json.loads(found["new_apps"] or "[]")
+        if not new_apps:
+            _changed_meanwhile()
         shown = ", ".join(repr(app)[:80] for app in new_apps[:5])
         raise Forbidden(
             f"the deployment already holds its max_apps ({max_apps}) apps: a new app id ({shown}) is refused; nothing was "
@@ -145,9 +154,7 @@ def raise_refusal(setting, found, rows):
                 for position, row in enumerate(rows) if (row["app_id"], row["event"]) in fresh
                 for index in [row.get("index", position)]]
     if not problems:
-        # The guard saw a cap reached that is not there now (a deletion, or a raised cap, came between).
-        raise ServiceUnavailable("the deployment's caps changed while the batch was checked; nothing was stored, "
-                                 "send it again", [detail(None, "body", "retry")])
+        _changed_meanwhile()
     apps = ", ".join(repr(app)[:80] for app in sorted(over)[:3])
     verb = "event brings a new event name" if len(problems) == 1 else "events bring new event names"
     raise BadRequest(f"{len(problems)} {verb} past max_event_names ({max_names}) to "

@@ -13,9 +13,9 @@ A debug twin (`debug:<app>`, debug_apps.py) counts with its release app: `x` and
 debug event of an app past the cap is refused as its release events are. Event names count per stored app id
 (a twin has its own names, as it has its own figures).
 
-The check runs as the first statement of the insert's batch (one transaction, no extra subrequest): it inserts
-a row that fails fold_guard's CHECK when the batch names a new app or a new event name past its cap, which
-rolls the insert back. In the common case (every (app, event name) pair known) it reads one catalog row per
+The check runs as the first statement of the insert's batch (one transaction, no extra subrequest): past a cap
+it inserts a row fold_guard refuses (0 fails its CHECK: max_apps; NULL its NOT NULL: max_event_names), which
+rolls the insert back and names the cap. In the common case (every (app, event name) pair known) it reads one catalog row per
 distinct pair in the batch; counting, only when a pair is new, walks at most about twice the cap of ids.
 """
 import json

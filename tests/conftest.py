@@ -58,10 +58,23 @@ class Api:
         return response.json()
 
 
+# The shared database holds every test's apps (thousands by the end of a session), and fuzzing tests send
+# hundreds of event names to one app: its worker runs with the caps raised to their ceiling (api/caps.py).
+# Workers of their own (own_api, tests/test_caps.py) keep the defaults.
+RAISED_CAPS = {"max_apps": 100_000, "max_event_names": 100_000}
+
+
+def raise_caps(url):
+    response = requests.put(url + "/settings/limits", json=RAISED_CAPS, headers={"X-API-KEY": KEYS["AUTH_KEY"]},
+                            timeout=30)
+    assert response.status_code == 200, response.text
+
+
 @pytest.fixture(scope="session")
 def worker(tmp_path_factory):
     server = Worker(tmp_path_factory.mktemp("d1"), variables=KEYS)
     server.start()
+    raise_caps(server.url)
     yield server
     server.stop()
 
@@ -72,12 +85,15 @@ def api(worker):
 
 
 @contextmanager
-def own_api(tmp_path_factory, name):
+def own_api(tmp_path_factory, name, default_caps=False):
     """An Api on a worker of its own, for tests whose cost bounds grow with the apps of the shared database (reads
-    without app_id go app by app, and other tests keep adding apps)."""
+    without app_id go app by app, and other tests keep adding apps). Its caps are raised as the shared worker's
+    are, unless `default_caps`."""
     server = Worker(tmp_path_factory.mktemp(name), variables=KEYS)
     try:
         server.start()
+        if not default_caps:
+            raise_caps(server.url)
         yield Api(server.url)
     finally:
         server.stop()

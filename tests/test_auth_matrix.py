@@ -36,6 +36,8 @@ GRANTED_STATUS = {
        for method in ("PUT", "POST", "DELETE")
        for path in ("/settings/apps/{app_id}", "/settings/apps", "/settings/aliases/{app_id}/{event_name}",
                     "/settings/aliases") if not (method == "DELETE" and "{" in path)},
+    ("PUT", "/settings/limits"): 400,  # an event is no caps' setting: nothing changes
+    ("POST", "/settings/limits"): 400,
     ("GET", "/stats/funnel"): 400,  # sent without the steps it needs
     ("POST", "/settings/app-key"): 400,  # the query form, sent without the app_id it needs
     ("POST", "/identify"): 400,  # an event, not a link

@@ -134,6 +134,9 @@ def settings_routes(handlers):
     body = handlers.MAX_BODY_BYTES
     routes = [Route("GET", "/settings/apps", handlers.list_apps, READ),
               Route("GET", "/settings/aliases", handlers.list_aliases, READ),
+              Route("GET", "/settings/limits", handlers.get_limits, READ),
+              Route("PUT", "/settings/limits", handlers.put_limits, ADMIN, max_body_bytes=body),
+              Route("POST", "/settings/limits", handlers.put_limits, ADMIN, max_body_bytes=body),
               Route("POST", "/settings/apps/{app_id}/app-key", handlers.post_app_key, ADMIN),
               Route("POST", "/settings/app-key", handlers.post_app_key, ADMIN)]
     for path in ("/settings/apps/{app_id}", "/settings/apps"):

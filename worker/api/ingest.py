@@ -2,6 +2,8 @@
 (`routes/aptabase.py`) share. Takes the database as a parameter, so it imports no runtime."""
 import json
 
+from api import caps
+from d1 import D1Error
 from sql import UPSERT_WHERE, Sql
 
 # Ingest writes the raw events only, in one statement per ~700 KB of rows: rollups are folded in later
@@ -34,11 +36,17 @@ def payloads(rows):
 
 
 async def store(db, rows):
-    """Insert the rows (in one transaction) -> how many were stored (a repeated event_id is not)."""
+    """Insert the rows (in one transaction) -> how many were stored (a repeated event_id is not). A batch that
+    names a new app or a new event name past the deployment's caps (api/caps.py) stores nothing and raises."""
     if not rows:
         return 0
     chunks = payloads(rows)
-    if len(chunks) == 1:  # one statement is its own transaction; run() skips converting result rows
-        return int((await db.run(INSERT_SQL, chunks[0])).get("changes", 0))
-    results = await db.batch([Sql(INSERT_SQL, [payload]) for payload in chunks])
-    return sum(int(result["meta"].get("changes", 0)) for result in results)
+    # The caps' guard goes first in the same batch: one subrequest, and no insert survives a refusal.
+    try:
+        results = await db.batch([caps.guard(rows)] + [Sql(INSERT_SQL, [payload]) for payload in chunks])
+    except D1Error as error:
+        setting = caps.refused(error)
+        if setting is None:
+            raise
+        caps.raise_refusal(setting, await db.first(caps.diagnosis(rows, setting)), rows)
+    return sum(int(result["meta"].get("changes", 0)) for result in results[1:])

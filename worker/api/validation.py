@@ -251,6 +251,7 @@ def normalise_event(raw, index, now_ms, country):
     row["ts"] = ts
     row["received_at"] = now_ms
     row["country"] = country if isinstance(country, str) and COUNTRY.match(country) else None
+    row["index"] = index  # its place in the body, for a refusal that names events (api/caps.py); not stored
     return row, []
 
 

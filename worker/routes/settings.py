@@ -11,11 +11,13 @@ import unicodedata
 from urllib.parse import urlsplit
 
 import debug_apps
+from api import caps
 from api.params import text_param
 from api.validation import parse_json, stored_id
 from api.web import check_content_type, ok
 from d1 import D1Error
 from errors import BadRequest, detail
+from sql import Sql
 
 MAX_BODY_BYTES = 4096
 MAX_LABEL = 100
@@ -306,3 +308,44 @@ async def post_app_key(ctx):
             if "UNIQUE" not in error.reason or attempt == KEY_ATTEMPTS - 1:
                 raise
     return ok({"success": True, "app_id": app_id, "app_key": row["app_key"]})
+
+
+# Deployment caps (api/caps.py): stored in `meta`, each one whole number; null puts the default back.
+LIMIT_COLUMNS = (caps.MAX_APPS, caps.MAX_EVENT_NAMES)
+
+
+def cap_problem(value):
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "must be a whole number"
+    if not 1 <= value <= caps.CEILING:
+        return f"must be from 1 to {caps.CEILING}"
+    return None
+
+
+LIMIT_FIELDS = {name: cap_problem for name in LIMIT_COLUMNS}
+
+
+async def limits_payload(ctx):
+    stored = {row["key"]: int(row["value"]) for row in await ctx.db.query(
+        "SELECT key, value FROM meta WHERE key IN (?, ?)", *LIMIT_COLUMNS)}
+    return {"success": True, "limits": {name: stored.get(name, caps.DEFAULTS[name]) for name in LIMIT_COLUMNS},
+            "defaults": dict(caps.DEFAULTS)}
+
+
+async def get_limits(ctx):
+    return ok(await limits_payload(ctx))
+
+
+async def put_limits(ctx):
+    """Raise (or lower) a cap. Lowering one below what the deployment holds refuses only new apps or names:
+    what is stored stays, and keeps receiving events."""
+    changes = changes_from(await json_body(ctx), LIMIT_FIELDS, nullable=True)
+    statements = []
+    for name, value in changes.items():
+        if value is None:
+            statements.append(Sql("DELETE FROM meta WHERE key = ?", [name]))
+        else:
+            statements.append(Sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                                  "value = excluded.value", [name, str(value)]))
+    await ctx.db.batch(statements)
+    return ok(await limits_payload(ctx))

@@ -9,7 +9,7 @@ from rollups import fold, hll, purge
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
-from tz.timeutil import DAY
+from tz.timeutil import DAY, HOUR
 
 # Below this many user-buckets, distinct users are counted exactly from hourly_users/daily_users.
 EXACT_USERS_MAX = 3000
@@ -46,6 +46,23 @@ def union(scope, start, end, select, table_of, extra_on=""):
              + Sql(f" AND t.{grain.column} >= ? AND t.{grain.column} < ?", [lo, hi])
              for grain, lo, hi in pieces(start, end)]
     return Sql.join(" UNION ALL ", parts) if parts else Sql("SELECT NULL AS app_id WHERE false")
+
+
+async def folded_at_least(db, scope, start, end, column, table_of, extra_on="", hourly_only=False):
+    """SUM of `column` (of `t`) over the rollup rows of the whole UTC hours inside [start, end): what folded events
+    alone put there, so at most what a walk of the raw events or per-user rows over [start, end) reads. A walk
+    that would pass its cap is refused from this first, for a few rows instead of the walk's 20,001.
+    `hourly_only`: for columns that do not add up over hours (users per hour are user-hours, per day user-days)."""
+    lo, hi = -(-start // HOUR) * HOUR, end - end % HOUR
+    if lo >= hi:
+        return 0
+    if hourly_only:
+        rows = (f"SELECT {column} AS n FROM " + app_source(scope) + f" CROSS JOIN {table_of(HOURLY)} AS t "
+                "ON t.app_id = a.app_id" + extra_on + Sql(" AND t.hour >= ? AND t.hour < ?", [lo, hi]))
+    else:
+        rows = union(scope, lo, hi, f"{column} AS n", table_of, extra_on)
+    row = await db.first("SELECT SUM(n) AS n FROM (" + rows + ")")
+    return (row["n"] if row else 0) or 0
 
 
 async def counter_totals(db, scope, start, end, by_app=False):

@@ -104,6 +104,10 @@ async def walk(db, rows, what, low, high):
 
 async def day_activity(db, scope, start, end):
     """(user, UTC day start) from daily_users for the UTC days touching [start, end)."""
+    # The whole days inside: `daily.users` counts their daily_users rows (refused first from those, cheaply).
+    if await read.folded_at_least(db, scope, start - start % DAY, end - end % DAY, "t.users",
+                                  lambda grain: grain.counters) > MAX_ROWS:
+        raise refuse_large("active user-days")
     return await walk(db, "SELECT t.user_id AS u, t.day AS v FROM " + read.app_source(scope) + Sql("""
   CROSS JOIN daily_users AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?""", [start - start % DAY, end]),
                       "active user-days", start, end)
@@ -111,6 +115,9 @@ async def day_activity(db, scope, start, end):
 
 async def hour_activity(db, scope, segments):
     """(user, local wall-clock hour) from hourly_users over the segments (each segment one key range per app)."""
+    if await read.folded_at_least(db, scope, segments[0][0], segments[-1][1], "t.users", lambda grain: grain.counters,
+                                  hourly_only=True) > MAX_ROWS:
+        raise refuse_large("active user-hours")
     return await walk(db, "WITH " + local_segments(segments) + """
 SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN """ + read.app_source(scope) + """
   CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end""",
@@ -119,6 +126,9 @@ SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN """ + 
 
 async def event_activity(db, scope, event, start, end, clock):
     """(user, local seconds) of each `event` through events_app_name."""
+    if await read.folded_at_least(db, scope, start, end, "t.events", lambda grain: grain.names,
+                                  Sql(" AND t.event_name = ?", [event])) > MAX_ROWS:
+        raise refuse_large(f"{event[:60]!r} events")
     rows = await walk(db, "SELECT events.user_id AS u, events.ts / 1000 AS v FROM " + read.app_source(scope, raw=True) + Sql("""
   CROSS JOIN events INDEXED BY events_app_name
     ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""",

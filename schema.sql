@@ -223,6 +223,29 @@ CREATE TABLE IF NOT EXISTS daily_dim_users (
   PRIMARY KEY (app_id, event_name, dim, kind, value, day, sample, user_id)
 ) WITHOUT ROWID;
 
+-- The fold writes the breakdown counters of both grains and the markers from one statement (rollups/dims.py:
+-- counters_sql): one expansion of the chunk into its keys instead of three. This view takes those rows and its
+-- trigger sends each to its table: `hour` and `day` add events and sessions, `marker` adds a key of kind != 0 to
+-- dim_values. Nothing is ever stored in the view.
+CREATE VIEW IF NOT EXISTS dims_fold AS
+  SELECT '' AS grain, app_id, event_name, dim, kind, value, hour AS bucket, events, sessions FROM hourly_dims WHERE 0;
+CREATE TRIGGER IF NOT EXISTS dims_fold_insert INSTEAD OF INSERT ON dims_fold
+BEGIN
+  INSERT INTO hourly_dims (app_id, event_name, dim, kind, value, hour, events, sessions)
+    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.events, NEW.sessions
+    WHERE NEW.grain = 'hour'
+    ON CONFLICT (app_id, event_name, dim, kind, value, hour) DO UPDATE SET events = events + excluded.events,
+      sessions = sessions + excluded.sessions;
+  INSERT INTO daily_dims (app_id, event_name, dim, kind, value, day, events, sessions)
+    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.events, NEW.sessions
+    WHERE NEW.grain = 'day'
+    ON CONFLICT (app_id, event_name, dim, kind, value, day) DO UPDATE SET events = events + excluded.events,
+      sessions = sessions + excluded.sessions;
+  INSERT INTO dim_values (app_id, event_name, dim, kind, value)
+    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value WHERE NEW.grain = 'marker'
+    ON CONFLICT DO NOTHING;
+END;
+
 -- Scratch: the ids of the chunk one deletion transaction removes (worker/erasure.py); empty between them.
 CREATE TABLE IF NOT EXISTS erase_chunk (id INTEGER PRIMARY KEY);
 

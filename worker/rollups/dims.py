@@ -155,14 +155,6 @@ WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.a
     WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')}))"""
 
 
-def markers_sql(chunk):
-    """"(none)" and "other" keys go in `dim_values` too: reads find every key of a field there."""
-    return "WITH " + expanded_cte(chunk) + f""",
-raw_keys AS (SELECT DISTINCT app_id, ev, dim, kind, value FROM keyed)
-INSERT OR IGNORE INTO dim_values (app_id, event_name, dim, kind, value)
-SELECT DISTINCT app_id, event_name, dim, kind, value FROM ({mapped_groups('raw_keys')}) WHERE kind != 0"""
-
-
 # The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session. Only
 # sessions with a row already can have any (`moves.old_ts`): with live traffic a session mostly arrives in one
 # request, so this reads a few sessions at a chunk's edges.
@@ -170,17 +162,27 @@ PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_ap
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 
 
-def counters_sql(grain, chunk):
-    """events per key in the bucket; sessions that had the key, at the session's start bucket (as names). A
+# One statement counts the chunk into both grains and adds its markers ("(none)", "other" and any-value keys, which
+# reads find in `dim_values` beside the admitted values): each expansion of the chunk into its keys is read again in
+# full (~70 rows read per event), so it is done once. SQLite cannot write three tables from one INSERT, so the rows
+# go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql) sends each to its table. With a trigger on
+# the target, SQLite computes the whole SELECT before the first row is inserted: the markers the trigger adds
+# never change what the same statement maps.
+DIMS_FOLD = "dims_fold"
+
+
+def counters_sql(chunk):
+    """events per key in the hour and the day; sessions that had the key, at the session's start (as names). A
     session counts a key once: at the first folded event that has it, found by recomputing the keys of the
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
-    every key it had moves with it."""
-    b = grain.bucket
-    table = grain.dims
+    every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing);
+    the markers are the keys of kind != 0 among them."""
+    b = HOURLY.bucket
     moved_pairs = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
     pp_key = qualified("pp")
     sessions_kept = SESSIONS_KEPT.format(ev="ev", property=is_property("dim"))
+    day = f"(bucket - bucket % {DAILY.seconds})"
     return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
 """ + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
 event_groups AS (SELECT app_id, ev, dim, kind, value, {b('ts')} AS bucket, COUNT(*) AS n FROM keyed GROUP BY 1, 2, 3, 4, 5, 6),
@@ -194,11 +196,13 @@ contributions AS (
   UNION ALL SELECT p.app_id, p.event_name, p.dim, p.kind, p.value, {b('m.new_ts')}, 0, 1
     FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
     WHERE NOT EXISTS (SELECT 1 FROM prior_pairs pp WHERE pp.app_id = p.app_id AND pp.session_id = p.session_id
-      AND pp.event_name = p.event_name AND pp.dim = p.dim AND pp.kind = p.kind AND pp.value = p.value))
-INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
-SELECT app_id, {KEY}, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, {KEY}, bucket
-ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET events = events + excluded.events,
-  sessions = sessions + excluded.sessions""")
+      AND pp.event_name = p.event_name AND pp.dim = p.dim AND pp.kind = p.kind AND pp.value = p.value)),
+hours AS (SELECT app_id, {KEY}, bucket, SUM(e) AS e, SUM(s) AS s FROM contributions GROUP BY app_id, {KEY}, bucket)
+INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions)
+SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s FROM hours
+UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, {day}, SUM(e), SUM(s) FROM hours GROUP BY app_id, {KEY}, {day}
+  HAVING SUM(e) != 0 OR SUM(s) != 0
+UNION ALL SELECT DISTINCT 'marker', app_id, {KEY}, 0, 0, 0 FROM hours WHERE kind != 0""")
 
 
 def user_days_sql(chunk, hashes):
@@ -227,8 +231,7 @@ ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events 
 
 def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
-    return [admit_sql(chunk), markers_sql(chunk), *(counters_sql(grain, chunk) for grain in GRAINS),
-            *user_days_sql(chunk, hashes)]
+    return [admit_sql(chunk), counters_sql(chunk), *user_days_sql(chunk, hashes)]
 
 
 def erase_out(erasing):

@@ -1,8 +1,8 @@
--- Issue 16: the fold's breakdown counters of both grains and their markers in one statement (see schema.sql).
--- The fold writes the breakdown counters of both grains and the markers from one statement (rollups/dims.py:
--- counters_sql): one expansion of the chunk into its keys instead of three. This view takes those rows and its
--- trigger sends each to its table: `hour` and `day` add events and sessions, `marker` adds a key of kind != 0 to
--- dim_values. Nothing is ever stored in the view.
+-- Issue 16: breakdown admission, counters of both grains and markers in one fold statement (see schema.sql).
+-- The fold admits new breakdown values, adds the chunk to the counters of both grains and adds the markers from
+-- one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys instead of four. This
+-- view takes those rows and its trigger sends each to its table: `hour` and `day` add events and sessions,
+-- `dim_value` adds an admitted value or a marker to dim_values. Nothing is ever stored in the view.
 CREATE VIEW IF NOT EXISTS dims_fold AS
   SELECT '' AS grain, app_id, event_name, dim, kind, value, hour AS bucket, events, sessions FROM hourly_dims WHERE 0;
 CREATE TRIGGER IF NOT EXISTS dims_fold_insert INSTEAD OF INSERT ON dims_fold
@@ -18,6 +18,6 @@ BEGIN
     ON CONFLICT (app_id, event_name, dim, kind, value, day) DO UPDATE SET events = events + excluded.events,
       sessions = sessions + excluded.sessions;
   INSERT INTO dim_values (app_id, event_name, dim, kind, value)
-    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value WHERE NEW.grain = 'marker'
+    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value WHERE NEW.grain = 'dim_value'
     ON CONFLICT DO NOTHING;
 END;

@@ -121,24 +121,31 @@ def session_pairs_cte(events, p):
 {p}pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM {p}mapped WHERE sessions_kept)"""
 
 
-def mapped_groups(source, columns=""):
+def mapped_groups(source, columns="", admitting=False):
     """SELECT of `source`'s rows (a CTE with app_id, ev, dim, kind, value, and `columns`, e.g. ", r.n") as the keys
     they count under: mapped_cte's mapping, applied after the chunk's keys are grouped. Each dim_values lookup is a
-    row read, so mapping groups instead of every key of every event is most of what a fold step reads less."""
+    row read, so mapping groups instead of every key of every event is most of what a fold step reads less. With
+    `admitting`, the CTE `admitted` (values and keys the same statement admits) counts as admitted too."""
+    value_admitted = "k.value IS NOT NULL"
+    key_admitted = f"""EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = r.app_id
+    AND x.event_name = r.ev AND x.dim = r.dim)"""
+    if admitting:
+        value_admitted = f"""({value_admitted} OR (r.kind = 0 AND EXISTS (SELECT 1 FROM admitted a WHERE a.app_id = r.app_id
+      AND a.ev = r.ev AND a.dim = r.dim AND a.value = r.value)))"""
+        key_admitted += """ OR EXISTS (SELECT 1 FROM admitted a WHERE a.app_id = r.app_id AND a.ev = r.ev AND a.dim = r.dim)"""
     return f"""SELECT r.app_id, r.ev AS event_name, r.dim,
-    CASE WHEN r.kind != 0 THEN r.kind WHEN k.value IS NOT NULL THEN 0 ELSE 2 END AS kind,
-    CASE WHEN k.value IS NOT NULL THEN r.value ELSE '' END AS value{columns}
+    CASE WHEN r.kind != 0 THEN r.kind WHEN {value_admitted} THEN 0 ELSE 2 END AS kind,
+    CASE WHEN r.kind = 0 AND {value_admitted} THEN r.value ELSE '' END AS value{columns}
   FROM {source} r LEFT JOIN dim_values k ON r.kind = 0 AND k.app_id = r.app_id AND k.event_name = r.ev AND k.dim = r.dim
     AND k.kind = 0 AND k.value = r.value
-  WHERE NOT {is_property('r.dim')} OR EXISTS (SELECT 1 FROM dim_values x WHERE x.app_id = r.app_id
-    AND x.event_name = r.ev AND x.dim = r.dim)"""
+  WHERE NOT {is_property('r.dim')} OR {key_admitted}"""
 
 
-def admit_sql(chunk):
-    """Admit the chunk's new values while their key has room, most frequent first; and new property keys
-    while their event has room. INSERT…SELECT from the table it fills: SQLite reads the whole selection first."""
-    return "WITH " + expanded_cte(chunk, any_values=False) + f""",
-seen AS (SELECT app_id, ev, dim, value, COUNT(*) AS n FROM keyed WHERE kind = 0 GROUP BY 1, 2, 3, 4),
+def admission_ctes(groups):
+    """CTEs ending in `admitted`: the chunk's new values to admit while their key has room, most frequent first,
+    and new property keys while their event has room. `groups`: a CTE of the chunk's keys with their counts
+    (app_id, ev, dim, kind, value, n), several rows per key allowed."""
+    return f"""seen AS (SELECT app_id, ev, dim, value, SUM(n) AS n FROM {groups} WHERE kind = 0 GROUP BY 1, 2, 3, 4),
 fresh AS (SELECT s.*, EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
     AND k.dim = s.dim) AS known_key
   FROM seen s WHERE NOT EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_id AND k.event_name = s.ev
@@ -146,13 +153,12 @@ fresh AS (SELECT s.*, EXISTS (SELECT 1 FROM dim_values k WHERE k.app_id = s.app_
 new_keys AS (SELECT app_id, ev, dim, ROW_NUMBER() OVER (PARTITION BY app_id, ev ORDER BY SUM(n) DESC, dim) AS key_rank
   FROM fresh WHERE NOT known_key AND {is_property('dim')} GROUP BY 1, 2, 3),
 ranked AS (SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.app_id, f.ev, f.dim ORDER BY f.n DESC, f.value) AS value_rank,
-    nk.key_rank FROM fresh f LEFT JOIN new_keys nk ON nk.app_id = f.app_id AND nk.ev = f.ev AND nk.dim = f.dim)
-INSERT INTO dim_values (app_id, event_name, dim, kind, value)
-SELECT app_id, ev, dim, 0, value FROM ranked r
-WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.app_id = r.app_id AND k.event_name = r.ev
-    AND k.dim = r.dim AND k.kind IN (0, {FORGOTTEN}))
-  AND (r.key_rank IS NULL OR r.key_rank <= {KEY_CAP} - (SELECT COUNT(DISTINCT k.dim) FROM dim_values k
-    WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')}))"""
+    nk.key_rank FROM fresh f LEFT JOIN new_keys nk ON nk.app_id = f.app_id AND nk.ev = f.ev AND nk.dim = f.dim),
+admitted AS MATERIALIZED (SELECT app_id, ev, dim, value FROM ranked r
+  WHERE r.value_rank <= {VALUE_CAP} - (SELECT COUNT(*) FROM dim_values k WHERE k.app_id = r.app_id AND k.event_name = r.ev
+      AND k.dim = r.dim AND k.kind IN (0, {FORGOTTEN}))
+    AND (r.key_rank IS NULL OR r.key_rank <= {KEY_CAP} - (SELECT COUNT(DISTINCT k.dim) FROM dim_values k
+      WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')})))"""
 
 
 # The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session. Only
@@ -162,18 +168,19 @@ PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_ap
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 
 
-# One statement counts the chunk into both grains and adds its markers ("(none)", "other" and any-value keys, which
-# reads find in `dim_values` beside the admitted values): each expansion of the chunk into its keys is read again in
-# full (~70 rows read per event), so it is done once. SQLite cannot write three tables from one INSERT, so the rows
-# go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql) sends each to its table. With a trigger on
-# the target, SQLite computes the whole SELECT before the first row is inserted: the markers the trigger adds
-# never change what the same statement maps.
+# One statement admits the chunk's new values, counts the chunk into both grains and adds the markers ("(none)",
+# "other" and any-value keys, which reads find in `dim_values` beside the admitted values): each expansion of the
+# chunk into its keys is read again in full (~70 rows read per event), so it is done once. SQLite cannot write
+# three tables from one INSERT, so the rows go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql)
+# sends each to its table. The mapping counts what the statement admits (`admitted`) as admitted, so it is the
+# same whether SQLite inserts a row before or after computing the next (with a trigger on the target it computes
+# the whole SELECT first).
 DIMS_FOLD = "dims_fold"
 
 
 def counters_sql(chunk):
-    """events per key in the hour and the day; sessions that had the key, at the session's start (as names). A
-    session counts a key once: at the first folded event that has it, found by recomputing the keys of the
+    """New values admitted (admission_ctes); events per key in the hour and the day; sessions that had the key,
+    at the session's start (as names). A session counts a key once: at the first folded event that has it, found by recomputing the keys of the
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
     every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing);
     the markers are the keys of kind != 0 among them."""
@@ -186,11 +193,12 @@ def counters_sql(chunk):
     return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
 """ + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
 event_groups AS (SELECT app_id, ev, dim, kind, value, {b('ts')} AS bucket, COUNT(*) AS n FROM keyed GROUP BY 1, 2, 3, 4, 5, 6),
+{admission_ctes('event_groups')},
 session_groups AS (SELECT DISTINCT app_id, session_id, ev, dim, kind, value FROM keyed
   WHERE {sessions_kept} AND kind != {ANY_VALUE}),
-chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM ({mapped_groups('session_groups', ', r.session_id')})),
+chunk_pairs AS (SELECT DISTINCT app_id, session_id, {KEY} FROM ({mapped_groups('session_groups', ', r.session_id', True)})),
 contributions AS (
-  SELECT app_id, {KEY}, bucket, n AS e, 0 AS s FROM ({mapped_groups('event_groups', ', r.bucket, r.n')})
+  SELECT app_id, {KEY}, bucket, n AS e, 0 AS s FROM ({mapped_groups('event_groups', ', r.bucket, r.n', True)})
   UNION ALL SELECT m.app_id, {pp_key}, {b('m.old_ts')}, 0, -1 {moved_pairs}
   UNION ALL SELECT m.app_id, {pp_key}, {b('m.new_ts')}, 0, 1 {moved_pairs}
   UNION ALL SELECT p.app_id, p.event_name, p.dim, p.kind, p.value, {b('m.new_ts')}, 0, 1
@@ -202,7 +210,8 @@ INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions)
 SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s FROM hours
 UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, {day}, SUM(e), SUM(s) FROM hours GROUP BY app_id, {KEY}, {day}
   HAVING SUM(e) != 0 OR SUM(s) != 0
-UNION ALL SELECT DISTINCT 'marker', app_id, {KEY}, 0, 0, 0 FROM hours WHERE kind != 0""")
+UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0 FROM admitted
+UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0 FROM hours WHERE kind != 0""")
 
 
 def user_days_sql(chunk, hashes):
@@ -231,7 +240,7 @@ ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events 
 
 def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
-    return [admit_sql(chunk), counters_sql(chunk), *user_days_sql(chunk, hashes)]
+    return [counters_sql(chunk), *user_days_sql(chunk, hashes)]
 
 
 def erase_out(erasing):

@@ -168,22 +168,25 @@ PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_ap
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 
 
-# One statement admits the chunk's new values, counts the chunk into both grains and adds the markers ("(none)",
-# "other" and any-value keys, which reads find in `dim_values` beside the admitted values): each expansion of the
-# chunk into its keys is read again in full (~70 rows read per event), so it is done once. SQLite cannot write
-# three tables from one INSERT, so the rows go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql)
-# sends each to its table. The mapping counts what the statement admits (`admitted`) as admitted, so it is the
-# same whether SQLite inserts a row before or after computing the next (with a trigger on the target it computes
-# the whole SELECT first).
+# One statement admits the chunk's new values, counts the chunk into both grains and the per-user sets, and adds
+# the markers ("(none)", "other" and any-value keys, which reads find in `dim_values` beside the admitted values):
+# each expansion of the chunk into its keys is read again in full (~70 rows read per event), so it is done once.
+# One INSERT writes one table, so the rows go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql) sends
+# each to its table. With a trigger on the target, SQLite computes the whole SELECT into a temporary table before
+# the first row goes in: what the statement reads (dim_values, daily_dim_users) is the state before it. The mapping
+# counts what the statement admits (`admitted`) as admitted.
 DIMS_FOLD = "dims_fold"
 
 
-def counters_sql(chunk):
+def counters_sql(chunk, hashes):
     """New values admitted (admission_ctes); events per key in the hour and the day; sessions that had the key,
     at the session's start (as names). A session counts a key once: at the first folded event that has it, found by recomputing the keys of the
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
-    every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing);
-    the markers are the keys of kind != 0 among them."""
+    every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing),
+    with the users new to the key that day; the markers are the keys of kind != 0 among them. Who had each key
+    each day (`daily_dim_users`) carries each user's sample from the hashes the fold computed (`hashes` binds
+    JSON {user_id: uh}; MATERIALIZED: SQLite then indexes the samples for the join, instead of scanning the JSON
+    once per event)."""
     b = HOURLY.bucket
     moved_pairs = (f"FROM moves m JOIN prior_pairs pp ON pp.app_id = m.app_id AND pp.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
@@ -205,42 +208,30 @@ contributions AS (
     FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
     WHERE NOT EXISTS (SELECT 1 FROM prior_pairs pp WHERE pp.app_id = p.app_id AND pp.session_id = p.session_id
       AND pp.event_name = p.event_name AND pp.dim = p.dim AND pp.kind = p.kind AND pp.value = p.value)),
-hours AS (SELECT app_id, {KEY}, bucket, SUM(e) AS e, SUM(s) AS s FROM contributions GROUP BY app_id, {KEY}, bucket)
-INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions)
-SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s FROM hours
-UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, {day}, SUM(e), SUM(s) FROM hours GROUP BY app_id, {KEY}, {day}
-  HAVING SUM(e) != 0 OR SUM(s) != 0
-UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0 FROM admitted
-UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0 FROM hours WHERE kind != 0""")
-
-
-def user_days_sql(chunk, hashes):
-    """Who had each key each day, with each user's sample from the hashes the fold computed (`hashes`
-    binds JSON {user_id: uh}). MATERIALIZED: SQLite then indexes the samples for the join, instead of
-    scanning the JSON once per event."""
-    new_rows = "WITH " + expanded_cte(chunk, any_event_only=True) + f""",
+hours AS (SELECT app_id, {KEY}, bucket, SUM(e) AS e, SUM(s) AS s FROM contributions GROUP BY app_id, {KEY}, bucket),
 user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
 user_groups AS (SELECT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM keyed
   WHERE ev = '' AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7),
-rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, SUM(m.n) AS n
-  FROM ({mapped_groups('user_groups', ', r.day, r.user_id, r.n')}) m JOIN user_samples us ON us.user_id = m.user_id
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
-    count_new = new_rows + f"""
-INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, users)
-SELECT app_id, {KEY}, day, 0, 0, COUNT(*) FROM rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users u
-  WHERE u.app_id = r.app_id AND u.event_name = r.event_name AND u.dim = r.dim AND u.kind = r.kind AND u.value = r.value
-  AND u.day = r.day AND u.sample = r.sample AND u.user_id = r.user_id) GROUP BY app_id, {KEY}, day
-ON CONFLICT (app_id, {KEY}, day) DO UPDATE SET users = users + excluded.users"""
-    add_rows = new_rows + f"""
-INSERT INTO daily_dim_users (app_id, {KEY}, day, sample, user_id, events)
-SELECT app_id, {KEY}, day, sample, user_id, n FROM rows {UPSERT_WHERE}
-ON CONFLICT (app_id, {KEY}, day, sample, user_id) DO UPDATE SET events = events + excluded.events"""
-    return [count_new, add_rows]
+user_rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, SUM(m.n) AS n
+  FROM ({mapped_groups('user_groups', ', r.day, r.user_id, r.n', True)}) m JOIN user_samples us ON us.user_id = m.user_id
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
+days AS (SELECT app_id, {KEY}, day, SUM(e) AS e, SUM(s) AS s, SUM(u) AS u FROM (
+    SELECT app_id, {KEY}, {day} AS day, e, s, 0 AS u FROM hours
+    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users x
+      WHERE x.app_id = r.app_id AND x.event_name = r.event_name AND x.dim = r.dim AND x.kind = r.kind
+      AND x.value = r.value AND x.day = r.day AND x.sample = r.sample AND x.user_id = r.user_id))
+  GROUP BY app_id, {KEY}, day HAVING SUM(e) != 0 OR SUM(s) != 0 OR SUM(u) != 0)
+INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions, users, sample, user_id)
+SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s, 0, 0, '' FROM hours
+UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, day, e, s, u, 0, '' FROM days
+UNION ALL SELECT 'user', app_id, {KEY}, day, n, 0, 0, sample, user_id FROM user_rows
+UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0, 0, 0, '' FROM admitted
+UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0, 0, 0, '' FROM hours WHERE kind != 0""")
 
 
 def fold(chunk, hashes):
     """The fold's statements for one chunk, in order; `hashes` binds the chunk's users' registers."""
-    return [counters_sql(chunk), *user_days_sql(chunk, hashes)]
+    return [counters_sql(chunk, hashes)]
 
 
 def erase_out(erasing):

@@ -193,9 +193,13 @@ def counters_sql(chunk, hashes):
     pp_key = qualified("pp")
     sessions_kept = SESSIONS_KEPT.format(ev="ev", property=is_property("dim"))
     day = f"(bucket - bucket % {DAILY.seconds})"
-    return ("WITH " + expanded_cte(chunk) + f""", {MOVES_CTE},
+    # Without the ANY_VALUE rows: a property's events under any value are the sum of its values' (an event has one
+    # value per key), added after grouping. Every row of `keyed` is billed once per pass over it (four passes).
+    return ("WITH " + expanded_cte(chunk, any_values=False) + f""", {MOVES_CTE},
 """ + session_pairs_cte(PRIOR_EVENTS, "prior_") + f""",
-event_groups AS (SELECT app_id, ev, dim, kind, value, {b('ts')} AS bucket, COUNT(*) AS n FROM keyed GROUP BY 1, 2, 3, 4, 5, 6),
+value_groups AS (SELECT app_id, ev, dim, kind, value, {b('ts')} AS bucket, COUNT(*) AS n FROM keyed GROUP BY 1, 2, 3, 4, 5, 6),
+event_groups AS (SELECT * FROM value_groups UNION ALL SELECT app_id, ev, dim, {ANY_VALUE}, '', bucket, SUM(n) FROM value_groups
+  WHERE {is_property('dim')} GROUP BY app_id, ev, dim, bucket),
 {admission_ctes('event_groups')},
 session_groups AS (SELECT DISTINCT app_id, session_id, ev, dim, kind, value FROM keyed
   WHERE {sessions_kept} AND kind != {ANY_VALUE}),

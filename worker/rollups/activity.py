@@ -12,6 +12,7 @@ new ones added. Deletions (rollups/erasure.py) take each touched session or user
 what remains. Buckets left at zero stay (at most one row per bucket and length): reads stay bounded.
 """
 import debug_apps
+from rollups.chunk import into_counts
 from rollups.grains import GRAINS
 from sql import UPSERT_WHERE, Sql
 
@@ -42,10 +43,10 @@ ON CONFLICT (app_id, {column}, length_s) DO UPDATE SET sessions = sessions + exc
   events = events + excluded.events, one_event = one_event + excluded.one_event"""
 
 
-def fold_lengths_sql(grain, chunk):
+def fold_lengths_sql(chunk):
     """The chunk's sessions leave their old (start, length) bucket, read from `sessions` before the batch
-    updates it, and enter their new one."""
-    return _lengths_upsert(grain, chunk + """,
+    updates it, and enter their new one. Both grains in one statement."""
+    return "WITH " + chunk + """,
 chunk_sessions AS (SELECT app_id, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts, COUNT(*) AS events
   FROM chunk GROUP BY app_id, session_id),
 merged AS (SELECT cs.app_id, s.first_ts AS old_first, s.last_ts AS old_last, s.events AS old_events,
@@ -54,47 +55,48 @@ merged AS (SELECT cs.app_id, s.first_ts AS old_first, s.last_ts AS old_last, s.e
   FROM chunk_sessions cs LEFT JOIN sessions s ON s.app_id = cs.app_id AND s.session_id = cs.session_id),
 contributions AS (
   SELECT app_id, new_first AS start_ts, new_last - new_first AS length_ms, 1 AS n, new_events AS e FROM merged
-  UNION ALL SELECT app_id, old_first, old_last - old_first, -1, old_events FROM merged WHERE old_first IS NOT NULL)""")
+  UNION ALL SELECT app_id, old_first, old_last - old_first, -1, old_events FROM merged WHERE old_first IS NOT NULL)
+""" + into_counts("app_id, bucket, length_s, sessions, events, one_event", [
+        f"""SELECT '{grain.lengths}', app_id, {grain.bucket('start_ts')}, {length_bucket('length_ms')}, SUM(n), SUM(n * e),
+  SUM(n * (e = 1)) FROM contributions GROUP BY 2, 3, 4""" for grain in GRAINS])
 
 
-def fold_new_users_sql(grain, chunk):
+def fold_new_users_sql(chunk):
     """Users of the chunk new to an app, or seen earlier than known: +1 where they are first seen now, -1
-    where they were (read from `users` before the batch updates it)."""
-    return _new_users_upsert(grain.new_users, grain, "app_id, ", chunk + """,
+    where they were (read from `users` before the batch updates it). Both grains."""
+    return "WITH " + chunk + """,
 firsts AS (SELECT app_id, user_id, MIN(ts) AS ts FROM chunk WHERE user_id IS NOT NULL GROUP BY app_id, user_id),
 moves AS (SELECT f.app_id, u.first_seen AS old_ts, MIN(f.ts, COALESCE(u.first_seen, f.ts)) AS new_ts
-  FROM firsts f LEFT JOIN users u ON u.user_id = f.user_id AND u.app_id = f.app_id)""")
+  FROM firsts f LEFT JOIN users u ON u.user_id = f.user_id AND u.app_id = f.app_id)
+""" + into_counts("app_id, bucket, users", [_new_users_rows(grain.new_users, grain) for grain in GRAINS])
 
 
-def fold_new_users_any_sql(grain, chunk):
+def fold_new_users_any_sql(chunk):
     """The same over all apps: a user's first event in any app is the smallest of their users.first_seen."""
     # Release apps only: a debug build's users (debug_apps) must not show as new users of the release figures.
-    return _new_users_upsert(grain.new_users_any, grain, "", chunk + """,
-firsts AS (SELECT user_id, MIN(ts) AS ts FROM chunk WHERE user_id IS NOT NULL AND """
-                             + debug_apps.condition("app_id", False) + """ GROUP BY user_id),
-known AS (SELECT f.ts, (SELECT MIN(u.first_seen) FROM users u WHERE u.user_id = f.user_id AND """
-                             + debug_apps.condition("u.app_id", False) + """) AS old_ts FROM firsts f),
-moves AS (SELECT old_ts, MIN(ts, COALESCE(old_ts, ts)) AS new_ts FROM known)""")
+    # These tables have no app column: the view's app_id is '' for them.
+    return "WITH " + chunk + """,
+firsts AS (SELECT user_id, MIN(ts) AS ts FROM chunk WHERE user_id IS NOT NULL AND """ + debug_apps.condition(
+        "app_id", False) + """ GROUP BY user_id),
+known AS (SELECT f.ts, (SELECT MIN(u.first_seen) FROM users u WHERE u.user_id = f.user_id AND """ + debug_apps.condition(
+        "u.app_id", False) + """) AS old_ts FROM firsts f),
+moves AS (SELECT '' AS app_id, old_ts, MIN(ts, COALESCE(old_ts, ts)) AS new_ts FROM known)
+""" + into_counts("app_id, bucket, users", [_new_users_rows(grain.new_users_any, grain) for grain in GRAINS])
 
 
-def _new_users_upsert(table, grain, app_column, moves_cte):
-    """`moves (app_id?, old_ts, new_ts)`: first-seen times before and after; a user counts at new_ts."""
-    column, b = grain.column, grain.bucket
-    key = f"{app_column}{column}"
-    return "WITH " + moves_cte + f""",
-contributions AS (
-  SELECT {app_column}{b('new_ts')} AS bucket, 1 AS n FROM moves WHERE old_ts IS NULL OR new_ts < old_ts
-  UNION ALL SELECT {app_column}{b('old_ts')}, -1 FROM moves WHERE new_ts < old_ts)
-INSERT INTO {table} ({key}, users)
-SELECT {app_column}bucket, SUM(n) FROM contributions {UPSERT_WHERE} GROUP BY {app_column}bucket
-ON CONFLICT ({key}) DO UPDATE SET users = users + excluded.users"""
+def _new_users_rows(table, grain):
+    """A SELECT of `table`'s rows for counts_fold from `moves (app_id, old_ts, new_ts)`: first-seen times before
+    and after; a user counts at new_ts."""
+    b = grain.bucket
+    return f"""SELECT '{table}', app_id, bucket, SUM(n) FROM (
+  SELECT app_id, {b('new_ts')} AS bucket, 1 AS n FROM moves WHERE old_ts IS NULL OR new_ts < old_ts
+  UNION ALL SELECT app_id, {b('old_ts')}, -1 FROM moves WHERE new_ts < old_ts) GROUP BY app_id, bucket"""
 
 
 def fold(chunk):
     """A fold step's statements. They read the old `sessions` and `users` rows: they run before the step
     updates those tables."""
-    return [sql for grain in GRAINS
-            for sql in (fold_lengths_sql(grain, chunk), fold_new_users_sql(grain, chunk), fold_new_users_any_sql(grain, chunk))]
+    return [fold_lengths_sql(chunk), fold_new_users_sql(chunk), fold_new_users_any_sql(chunk)]
 
 
 # Deletions (rollups/erasure.py): `erasing` holds its SQL conditions (rollups/chunk.Erasing).

@@ -26,6 +26,17 @@ moves AS (SELECT cs.app_id, cs.session_id, s.first_ts AS old_ts, MIN(cs.first_ts
   FROM chunk_sessions cs LEFT JOIN sessions s ON s.app_id = cs.app_id AND s.session_id = cs.session_id)"""
 
 
+# A counter family's hour and day rows go into this view in one statement (schema.sql): its trigger adds each row
+# to the table its `target` names. One INSERT writes one table, and each statement pays again for reading the
+# chunk and what it derives from it (sessions, users): one statement per family instead of one per grain.
+COUNTS_FOLD = "counts_fold"
+
+
+def into_counts(columns, selects):
+    """`INSERT INTO counts_fold (target, <columns>)` of the UNION ALL of `selects` (one per grain)."""
+    return f"INSERT INTO {COUNTS_FOLD} (target, {columns})\n" + "\nUNION ALL ".join(selects)
+
+
 def moved(grain):
     """SQL on `moves m`: the session is new, or its start moved to another bucket of `grain`."""
     return f"(m.old_ts IS NULL OR {grain.bucket('m.new_ts')} != {grain.bucket('m.old_ts')})"

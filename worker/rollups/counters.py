@@ -6,30 +6,31 @@ Folding adds the chunk; a session whose start moves (a late event) leaves its ol
 exactly what the erased folded events added; touched sessions leave their start bucket and come back, after
 rollups/sessions.py rebuilt them, from what remains.
 """
-from rollups.chunk import FOLDED, MOVES_CTE, moved
+from rollups.chunk import FOLDED, MOVES_CTE, into_counts, moved
 from rollups.grains import DAILY, GRAINS, HOURLY
 from sql import UPSERT_WHERE, Sql
 
 TABLES = tuple(table for grain in GRAINS for table in (grain.counters, grain.names, grain.users))
 
 
-def counters_sql(grain, chunk):
+def counters_sql(chunk):
     """events in the bucket; sessions starting in it (a session whose start moves leaves its old bucket);
-    users: user-buckets not seen before."""
-    b = grain.bucket
-    return "WITH " + chunk + f""", {MOVES_CTE},
-contributions AS (
+    users: user-buckets not seen before. Both grains in one statement."""
+    contributions = []
+    for grain in GRAINS:
+        b = grain.bucket
+        contributions.append(f"""{grain.name}_contributions AS (
   SELECT app_id, {b('ts')} AS bucket, 1 AS e, 0 AS s, 0 AS u FROM chunk
   UNION ALL SELECT m.app_id, {b('m.new_ts')}, 0, 1, 0 FROM moves m WHERE {moved(grain)}
   UNION ALL SELECT m.app_id, {b('m.old_ts')}, 0, -1, 0 FROM moves m WHERE m.old_ts IS NOT NULL AND {moved(grain)}
   UNION ALL SELECT app_id, bucket, 0, 0, 1 FROM (SELECT DISTINCT app_id, {b('ts')} AS bucket, user_id FROM chunk
     WHERE user_id IS NOT NULL) c
     WHERE NOT EXISTS (SELECT 1 FROM {grain.users} x WHERE x.app_id = c.app_id AND x.{grain.column} = c.bucket
-                      AND x.user_id = c.user_id))
-INSERT INTO {grain.counters} (app_id, {grain.column}, events, sessions, users)
-SELECT app_id, bucket, SUM(e), SUM(s), SUM(u) FROM contributions {UPSERT_WHERE} GROUP BY app_id, bucket
-ON CONFLICT (app_id, {grain.column}) DO UPDATE SET events = events + excluded.events,
-  sessions = sessions + excluded.sessions, users = users + excluded.users"""
+                      AND x.user_id = c.user_id))""")
+    return "WITH " + chunk + f", {MOVES_CTE},\n" + ",\n".join(contributions) + "\n" + into_counts(
+        "app_id, bucket, events, sessions, users",
+        [f"SELECT '{grain.counters}', app_id, bucket, SUM(e), SUM(s), SUM(u) FROM {grain.name}_contributions "
+         "GROUP BY app_id, bucket" for grain in GRAINS])
 
 
 # The names each session of the chunk did before it (its events up to the watermark, through events_app_session;
@@ -39,11 +40,13 @@ PRIOR_NAMES = f"""prior_names AS (SELECT DISTINCT app_id, session_id, event_name
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})"""
 
 
-def names_sql(grain, chunk):
-    """events per name in the bucket; sessions that did the name, at the session's start bucket."""
-    b = grain.bucket
+def names_sql(chunk):
+    """events per name in the bucket; sessions that did the name, at the session's start bucket. Days are the sums
+    of the chunk's hours (a session moving within a day adds nothing there), so the chunk is read once."""
+    b = HOURLY.bucket
     moved_pairs = (f"FROM moves m JOIN prior_names se ON se.app_id = m.app_id AND se.session_id = m.session_id "
                    f"WHERE m.old_ts IS NOT NULL AND {b('m.new_ts')} != {b('m.old_ts')}")
+    day = DAILY.bucket("bucket * 1000")
     return "WITH " + chunk + f""", {MOVES_CTE}, {PRIOR_NAMES},
 chunk_pairs AS (SELECT DISTINCT app_id, session_id, event_name FROM chunk),
 contributions AS (
@@ -53,16 +56,17 @@ contributions AS (
   UNION ALL SELECT p.app_id, p.event_name, {b('m.new_ts')}, 0, 1
     FROM chunk_pairs p JOIN moves m ON m.app_id = p.app_id AND m.session_id = p.session_id
     WHERE NOT EXISTS (SELECT 1 FROM prior_names se WHERE se.app_id = p.app_id AND se.session_id = p.session_id
-                      AND se.event_name = p.event_name))
-INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
-SELECT app_id, event_name, bucket, SUM(e), SUM(s) FROM contributions {UPSERT_WHERE} GROUP BY app_id, event_name, bucket
-ON CONFLICT (app_id, event_name, {grain.column}) DO UPDATE SET events = events + excluded.events,
-  sessions = sessions + excluded.sessions"""
+                      AND se.event_name = p.event_name)),
+hours AS (SELECT app_id, event_name, bucket, SUM(e) AS e, SUM(s) AS s FROM contributions GROUP BY 1, 2, 3)
+""" + into_counts("app_id, event_name, bucket, events, sessions", [
+        f"SELECT '{HOURLY.names}', app_id, event_name, bucket, e, s FROM hours",
+        f"""SELECT '{DAILY.names}', app_id, event_name, {day}, SUM(e), SUM(s) FROM hours GROUP BY 2, 3, 4
+  HAVING SUM(e) != 0 OR SUM(s) != 0"""])
 
 
 def fold_counts(chunk):
     """Counters and names. They read the old sessions and user-buckets: they run before those tables change."""
-    return [*(counters_sql(grain, chunk) for grain in GRAINS), *(names_sql(grain, chunk) for grain in GRAINS)]
+    return [counters_sql(chunk), names_sql(chunk)]
 
 
 def fold_user_buckets(chunk, hashes):

@@ -42,36 +42,37 @@ def forget_statements(cutoff, chunk=CHUNK):
     gone = Sql(f"""id IN (SELECT id FROM events WHERE app_id IN {EVENT_APPS} AND ts < ?
   AND id <= (SELECT folded FROM fold_state WHERE id = 1) ORDER BY app_id, ts, id LIMIT {int(chunk)})""", [cutoff])
     cutoff_s = cutoff // MS
-    ended = "(app_id, session_id) IN (SELECT app_id, session_id FROM events WHERE " + gone + ")"
-    ended_sessions = ended + Sql(" AND last_ts < ?", [cutoff])
-    in_sessions = Sql("(app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE ") + ended_sessions + ")"
+    # Each statement reads the step's events once, through this CTE.
+    with_gone = Sql("WITH gone_events AS MATERIALIZED (SELECT app_id, session_id, user_id, ts FROM events WHERE ") + gone + ")"
+    ended_sessions = Sql("(app_id, session_id) IN (SELECT app_id, session_id FROM gone_events) AND last_ts < ?", [cutoff])
     per_user = "WHERE users.user_id = g.user_id AND users.app_id = g.app_id"
     statements = [
         # Users keep counting their remaining events and sessions: an erasure later empties them exactly. One
         # UPDATE for both (a row updated twice is two rows written, and each statement reads the chunk again).
-        Sql("UPDATE users SET sessions = users.sessions - g.sessions, events = users.events - g.events FROM ("
-            "SELECT user_id, app_id, SUM(s) AS sessions, SUM(e) AS events FROM ("
-            "SELECT user_id, app_id, 1 AS s, 0 AS e FROM session_users WHERE ") + in_sessions
-        + " UNION ALL SELECT user_id, app_id, 0, 1 FROM events WHERE " + gone
-        + f" AND user_id IS NOT NULL) GROUP BY 1, 2) AS g {per_user}",
-        # Who did what in a session, then the session itself.
-        Sql("DELETE FROM session_users WHERE ") + in_sessions,
-        Sql("DELETE FROM sessions WHERE ") + ended_sessions,
-    ]
-    # User sets of the buckets the chunk touched, where the whole bucket lies before the cutoff.
-    for grain in (HOURLY, DAILY):
-        statements.append(f"DELETE FROM {grain.users} WHERE (app_id, {grain.column}) IN (SELECT DISTINCT app_id, "
-                          f"{grain.bucket('ts')} FROM events WHERE " + gone
-                          + Sql(f") AND {grain.column} + {grain.seconds} <= ?", [cutoff_s]))
-    # Breakdown user sets (kept for the fields of any event only): by the app's keys and the chunk's days.
-    statements.append(Sql("""DELETE FROM daily_dim_users WHERE (app_id, event_name, dim, kind, value, day) IN
-  (SELECT k.app_id, k.event_name, k.dim, k.kind, k.value, d.day FROM dim_values k JOIN (SELECT DISTINCT app_id, """
-                          + DAILY.bucket("ts") + " AS day FROM events WHERE ") + gone
-                      + Sql(f") d ON d.app_id = k.app_id WHERE k.event_name = '' AND d.day + {DAY} <= ?)", [cutoff_s]))
-    statements += [
+        with_gone + "\nUPDATE users SET sessions = users.sessions - g.sessions, events = users.events - g.events FROM ("
+        "SELECT user_id, app_id, SUM(s) AS sessions, SUM(e) AS events FROM ("
+        "SELECT user_id, app_id, 1 AS s, 0 AS e FROM session_users WHERE (app_id, session_id) IN "
+        "(SELECT app_id, session_id FROM sessions WHERE " + ended_sessions + ")"
+        " UNION ALL SELECT user_id, app_id, 0, 1 FROM gone_events WHERE user_id IS NOT NULL) GROUP BY 1, 2) AS g "
+        + per_user,
+        # What goes with the step, in one statement through the view `purge_rows` (schema.sql), whose trigger
+        # deletes each row it is given: the sessions that ended before the cutoff (with who was in them), the
+        # user sets of the whole hours and days before it that the step touched, and the breakdown user sets
+        # (kept for the fields of any event only: by the app's keys) of those days. Each of those DELETEs read the
+        # step's events again. With a trigger on the target, SQLite computes the whole SELECT before the first
+        # delete: the sessions are chosen before any of them goes.
+        with_gone + ",\ngone_days AS (SELECT DISTINCT app_id, " + DAILY.bucket("ts") + " AS day FROM gone_events WHERE "
+        + Sql(f"{DAILY.bucket('ts')} + {DAY} <= ?)\n", [cutoff_s])
+        + "INSERT INTO purge_rows (target, app_id, session_id, event_name, dim, kind, value, bucket)\n"
+        + "SELECT 'session', app_id, session_id, '', '', 0, '', 0 FROM sessions WHERE " + ended_sessions
+        + "\nUNION ALL SELECT DISTINCT 'hour', app_id, '', '', '', 0, '', " + HOURLY.bucket("ts")
+        + Sql(f" FROM gone_events WHERE {HOURLY.bucket('ts')} + {HOUR} <= ?", [cutoff_s])
+        + "\nUNION ALL SELECT 'day', app_id, '', '', '', 0, '', day FROM gone_days"
+        + "\nUNION ALL SELECT 'dim_day', k.app_id, '', k.event_name, k.dim, k.kind, k.value, d.day FROM dim_values k "
+        + "JOIN gone_days d ON d.app_id = k.app_id WHERE k.event_name = ''",
         # A user with no event after the cutoff: every trace of them goes (their counts stay in the aggregates).
-        "DELETE FROM users WHERE (user_id, app_id) IN (SELECT user_id, app_id FROM events WHERE " + gone
-        + Sql(" AND user_id IS NOT NULL) AND (events <= 0 OR last_seen < ?)", [cutoff]),
+        with_gone + "\nDELETE FROM users WHERE (user_id, app_id) IN (SELECT user_id, app_id FROM gone_events "
+        + Sql("WHERE user_id IS NOT NULL) AND (events <= 0 OR last_seen < ?)", [cutoff]),
         Sql("INSERT INTO meta (key, value) VALUES ('purged_before', ?) ON CONFLICT (key) DO UPDATE SET "
             "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", [str(cutoff)]),
     ]

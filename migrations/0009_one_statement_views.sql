@@ -1,5 +1,6 @@
 -- Issue 16: the fold writes the hour and day rows of each counter family, and every breakdown rollup, from one
--- statement each, through views whose triggers route the rows (see schema.sql).
+-- statement each, and a purge step forgets sessions and user sets in one, through views whose triggers route the
+-- rows (see schema.sql).
 -- The fold admits new breakdown values, adds the chunk to the counters of both grains and the per-user sets and
 -- adds the markers from one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys
 -- instead of six. This view takes those rows and its trigger sends each to its table: `hour` and `day` add to the
@@ -76,4 +77,19 @@ BEGIN
   INSERT INTO daily_new_users_any (day, users)
     SELECT NEW.bucket, NEW.users WHERE NEW.target = 'daily_new_users_any'
     ON CONFLICT (day) DO UPDATE SET users = users + excluded.users;
+END;
+
+-- A purge step (rollups/purge.py) forgets the sessions that ended before the cutoff and the per-user sets of whole
+-- hours and days before it in one statement: each of those DELETEs read the step's events again. The statement
+-- inserts here what goes, `target` naming it, and the trigger deletes it. Nothing is ever stored in the view.
+CREATE VIEW IF NOT EXISTS purge_rows AS
+  SELECT '' AS target, app_id, '' AS session_id, event_name, dim, kind, value, day AS bucket FROM daily_dims WHERE 0;
+CREATE TRIGGER IF NOT EXISTS purge_rows_insert INSTEAD OF INSERT ON purge_rows
+BEGIN
+  DELETE FROM session_users WHERE NEW.target = 'session' AND app_id = NEW.app_id AND session_id = NEW.session_id;
+  DELETE FROM sessions WHERE NEW.target = 'session' AND app_id = NEW.app_id AND session_id = NEW.session_id;
+  DELETE FROM hourly_users WHERE NEW.target = 'hour' AND app_id = NEW.app_id AND hour = NEW.bucket;
+  DELETE FROM daily_users WHERE NEW.target = 'day' AND app_id = NEW.app_id AND day = NEW.bucket;
+  DELETE FROM daily_dim_users WHERE NEW.target = 'dim_day' AND app_id = NEW.app_id AND event_name = NEW.event_name
+    AND dim = NEW.dim AND kind = NEW.kind AND value = NEW.value AND day = NEW.bucket;
 END;

@@ -13,10 +13,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from scripts.deploy import exit_if_not_deployable  # noqa: E402
-from scripts.processes import wrangler  # noqa: E402
+from scripts.processes import ServerError, wrangler  # noqa: E402
 
 DATABASE = "oddlytics-db"
 FROM_TYPESCRIPT = ROOT / "upgrade" / "from-oddlytics-typescript.sql"
+MIGRATIONS = ROOT / "migrations"
+# `migrations apply --remote` sends each migration's text to D1's /query endpoint, whose statement splitter has cut
+# CREATE TRIGGER … BEGIN … END bodies at their inner `;` (cloudflare/workers-sdk #4998, #14991, #15314: "incomplete
+# input"); `execute --file` goes through D1's import endpoint instead. Local D1 splits with wrangler's own splitter,
+# which keeps the body whole (tests/test_migrations.py).
+SPLIT_TRIGGER = "incomplete input"
 
 
 def query(target, sql):
@@ -41,9 +47,36 @@ def migrate(target):
         if "user_id" not in columns:  # its first versions had no user ids
             wrangler("d1", "execute", DATABASE, *target, "--command", "ALTER TABLE original_events ADD COLUMN user_id TEXT")
         done.append("set the original Oddlytics events aside for conversion (original_events)")
-    output = wrangler("d1", "migrations", "apply", DATABASE, *target)
+    output = apply_migrations(target)
     done.append("no migrations to apply" if "No migrations to apply" in output else "migrations applied")
     return done
+
+
+def apply_migrations(target, run=wrangler, attempts=None):
+    """`wrangler d1 migrations apply`; where D1 refuses a migration with a trigger as "incomplete input" (each
+    migration is a transaction of its own: the earlier ones stay applied), that migration goes through
+    `execute --file` and into wrangler's ledger, and the rest are applied again. Every migration is idempotent
+    (IF NOT EXISTS), so one applied twice changes nothing."""
+    for _ in range(attempts or len(list(MIGRATIONS.glob("*.sql"))) + 1):
+        try:
+            return run("d1", "migrations", "apply", DATABASE, *target)
+        except ServerError as error:
+            if SPLIT_TRIGGER not in str(error):
+                raise
+            pending = first_pending(target, run)
+            if pending is None or "CREATE TRIGGER" not in pending.read_text():
+                raise
+            run("d1", "execute", DATABASE, *target, "--file", pending)
+            run("d1", "execute", DATABASE, *target, "--command",
+                f"INSERT INTO d1_migrations (name) VALUES ('{pending.name}')")
+    raise ServerError("migrations apply kept refusing a migration with a trigger")
+
+
+def first_pending(target, run=wrangler):
+    """The first migration file wrangler's ledger (d1_migrations) does not list, or None."""
+    output = run("d1", "execute", DATABASE, *target, "--json", "--command", "SELECT name FROM d1_migrations")
+    applied = {row["name"] for row in json.loads(output[output.index("["):])[0]["results"]}
+    return next((path for path in sorted(MIGRATIONS.glob("*.sql")) if path.name not in applied), None)
 
 
 def main():

@@ -74,7 +74,10 @@ def cold_load(page, url, name):
     started = time.monotonic()
     page.goto(url)
     wait_for_screen(page, name, 60000)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    if page.locator(".st-key-retry").count():  # an error in place of the screen (states.failed)
+        print(f"{name}: an error in place of the screen ({seconds:.1f} s)", flush=True)
+    return seconds
 
 
 def bare_load(page, url):

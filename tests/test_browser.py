@@ -313,7 +313,10 @@ def cold_load(page, url, name):
     started = time.monotonic()
     page.goto(url)
     wait_for_screen(page, name, 60000)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    if page.locator(".st-key-retry").count():  # an error in place of the screen (states.failed): said, not hidden
+        print(f"{name}: an error in place of the screen:", page_text(page)[:300])
+    return seconds
 
 
 def test_screens_are_pages_with_urls_back_forward_and_cold_loads(chromium, demo_worker, tmp_path):

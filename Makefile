@@ -14,7 +14,7 @@ STATE := .wrangler/state
 DEMO ?= yes
 
 .PHONY: run worker test unit bench deps lock clean
-.PHONY: dashboard demo demo-remove browser screenshot
+.PHONY: dashboard demo demo-remove browser screenshot bench-dashboard
 
 run: deps .dev.vars
 	$(PY) scripts/run.py --port $(PORT) --state $(STATE) $(if $(DASHBOARD_PORT),--dashboard-port $(DASHBOARD_PORT)) \
@@ -68,6 +68,10 @@ browser:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "Chromium is missing and apt-get as root is not available: the browser test will skip."; fi
+
+# Cold screen loads in Chromium at the demo's size: reads together vs one by one, beside a bare Streamlit page.
+bench-dashboard: deps browser
+	$(PY) scripts/bench_dashboard.py
 
 # docs/screenshot-overview.png: a throwaway worker with demo data, captured like the browser test does.
 screenshot: deps browser

@@ -3,10 +3,13 @@
 The key travels only in the X-API-KEY header, only to the configured URL (redirects are refused, since
 `requests` would re-send the header to wherever they point); it is never part of an error message.
 """
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import streamlit as st
+from requests.adapters import HTTPAdapter
 
 from dashboard.shapes import https_icon
 
@@ -15,6 +18,8 @@ APP_LIST_SECONDS = 10  # the sidebar's app picker: a new app shows up within sec
 TIMEOUT_SECONDS = 20
 CACHE_ENTRIES = 2000
 EPOCH_KEY = "cache_epoch"
+# A screen's independent reads start together (Reader.prefetch): its load takes its slowest read, not their sum.
+PREFETCH_THREADS = 8
 
 
 class DashboardError(Exception):
@@ -79,6 +84,12 @@ class Client:
         self.url = url.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update({"X-API-KEY": key, "Accept": "application/json"})
+        # Prefetched reads run at once: a connection each, kept for the next screen (urllib3 keeps 10 by default
+        # and drops the rest after use). Nothing else in the session changes per request (no cookies are kept
+        # by the worker's answers), so threads can share it.
+        adapter = HTTPAdapter(pool_maxsize=PREFETCH_THREADS + 2)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def __repr__(self):
         return f"Client({self.url!r})"
@@ -118,12 +129,47 @@ def client_for(url, key):
     return Client(url, key)
 
 
+# Reads started ahead of a screen (Reader.prefetch), by cached_get's arguments. Worker threads only send HTTP
+# requests (Client.get); every Streamlit call (the cache above all) stays on the script's thread: the first
+# cached_get of a started read takes its answer (or its error) and the cache keeps it as if it had read it.
+_started = {}
+_started_lock = threading.Lock()
+_probing = threading.local()
+_pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="oddlytics-prefetch")
+
+
+class NotCached(Exception):
+    """A probe (Reader.prefetch asking whether a read is cached) found nothing: raised, so nothing is cached."""
+
+
 # The key is part of the cache key on purpose: another key must not see these answers. The epoch is
 # per browser session, so reloading the page (a new session) or pressing Refresh reads fresh figures.
 # Errors are raised, and st.cache_data never caches a raised error.
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def cached_get(url, key, path, params, epoch):
+    with _started_lock:
+        started = _started.pop((url, key, path, params, epoch), None)
+    if started is not None:
+        return started.result()
+    if getattr(_probing, "active", False):
+        raise NotCached
     return client_for(url, key).get(path, list(params))  # a list keeps repeated names (step=)
+
+
+def is_cached(url, key, path, params, epoch):
+    """Whether cached_get holds this read: the cache is asked, and on a miss the probe stops before reading."""
+    _probing.active = True
+    try:
+        cached_get(url, key, path, params, epoch)
+    except NotCached:
+        return False
+    finally:
+        _probing.active = False
+    return True
+
+
+class _Planned(Exception):
+    """Reader.prefetch noted a read instead of making it."""
 
 
 # /apps lists every app ever seen whatever the range; the shortest range keeps the D1 rows it reads (its
@@ -173,6 +219,43 @@ class Reader:
         self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
         self.estimated = set()  # figures some read declared approximate (other than "not folded yet": "all")
         self.declared_in_place = set()  # of those, the ones the screen marked at the figure itself
+        self._planning = None  # while Reader.prefetch notes reads: the list they go to
+        self._started = set()  # cache keys of the reads this reader started ahead
+
+    def prefetch(self, *reads):
+        """Start these reads now, all at once, on worker threads. Each of `reads` is a callable making one read
+        through this reader (`lambda: reader.timeline("day")`), called here only to note its path and parameters;
+        the screen then makes the same calls as before, and each takes its answer when it arrives. Cached reads
+        are not started again. A read that fails fails where the screen makes it, as before."""
+        planned = []
+        self._planning = planned
+        try:
+            for read in reads:
+                try:
+                    read()
+                except _Planned:
+                    pass
+        finally:
+            self._planning = None
+        url, key, epoch = self.settings.url, self.settings.key, session_epoch()
+        client = client_for(url, key)  # on the script's thread: a Streamlit cache
+        for path, params in planned:
+            cache_key = (url, key, path, params, epoch)
+            with _started_lock:
+                if cache_key in _started:
+                    continue
+            if is_cached(*cache_key):
+                continue
+            with _started_lock:
+                _started[cache_key] = _pool.submit(client.get, path, list(params))
+            self._started.add(cache_key)
+
+    def forget_prefetched(self):
+        """Drop the reads started ahead that the screen did not take (e.g. it stopped at an empty range)."""
+        with _started_lock:
+            for cache_key in self._started:
+                _started.pop(cache_key, None)
+        self._started.clear()
 
     def declare_in_place(self, figure):
         """The screen marked `figure` as estimated where it shows it: no page-wide notice for it."""
@@ -287,6 +370,9 @@ class Reader:
         return next((a.get("app_key") for a in apps if a["app_id"] == app_id), None)
 
     def read(self, path, params):
+        if self._planning is not None:
+            self._planning.append((path, params))
+            raise _Planned
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())
         self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
         if body.get("approximate"):

@@ -1,12 +1,15 @@
 """Oddlytics dashboard: `streamlit run dashboard/app.py` with ODDLYTICS_API_URL and ODDLYTICS_API_KEY set."""
+import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 # `streamlit run` puts only this folder on sys.path; the modules import as the `dashboard` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
+import streamlit.components.v1 as components  # noqa: E402
 
 from dashboard import api, config, periods, shapes, text  # noqa: E402
 from dashboard.screens import apps, behaviour, breakdowns, explorer, overview, states, users  # noqa: E402
@@ -14,6 +17,7 @@ from dashboard.screens import apps, behaviour, breakdowns, explorer, overview, s
 ALL_APPS = "All apps"
 DEBUG = "Debug"
 BUILDS = ("Release", DEBUG)
+# Each screen is a page of its own (st.navigation): its URL path is the name in lower case, the Overview's "/".
 SCREENS = {
     "Overview": (":material/monitoring:", overview.render),
     "Breakdowns": (":material/bar_chart:", breakdowns.render),
@@ -24,6 +28,8 @@ SCREENS = {
     "Events": (":material/list_alt:", explorer.render),
     "Users": (":material/group:", users.render),
 }
+HOME = "Overview"
+SIDEBAR_KEYS = ("app", "builds", "range", "custom_range")
 STYLE = """
 <style>
   [data-testid="stMetric"] { background: var(--secondary-background-color); border-radius: 0.8rem; }
@@ -47,6 +53,7 @@ STYLE = """
     [class*="st-key-cards_"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
     [class*="st-key-cards_"] [data-testid="stMetricLabel"] p { white-space: normal !important; }
   }
+  .st-key-address { display: none; }
   /* No change against the previous period: a grey delta without an arrow (overview.kpi). */
   [class*="st-key-flat_delta_"] [data-testid^="stMetricDeltaIcon"] { display: none; }
 </style>
@@ -58,13 +65,17 @@ def load_settings():
     return config.resolve(os.environ, secrets)
 
 
+def url_path(screen):
+    return screen.lower()
+
+
 def remember_query_params(settings):
-    """Links carry the screen, app and range, and a custom range's dates
-    (?screen=Users&app=my-app&range=Custom&from=2024-03-01&to=2024-03-31)."""
+    """Links carry the app and range, and a custom range's dates (/users?app=my-app&range=Custom&from=2024-03-01
+    &to=2024-03-31); the screen is the path. Returns the screen an older link names (?screen=Users), if any."""
     if st.session_state.get("query_params_read"):
-        return
+        return None
     st.session_state["query_params_read"] = True
-    for key in ("screen", "app", "range", "builds"):
+    for key in ("app", "range", "builds"):
         if st.query_params.get(key):
             st.session_state[key] = st.query_params[key]
     if st.query_params.get("user"):
@@ -75,16 +86,20 @@ def remember_query_params(settings):
                                   periods.today_in(viewer_zone(settings)))
     if dates:
         st.session_state["custom_range"] = dates
+    linked = st.query_params.get("screen")
+    return next((name for name in SCREENS if name.lower() == str(linked).strip().lower()), None)
 
 
-def sidebar(settings, app_ids, names):
+def page_links(pages):
+    """The screens, as links: each opens its own URL, so the browser's Back and Forward move between them."""
+    st.markdown("## :material/insights: Oddlytics")
+    for page in pages.values():
+        st.page_link(page, width="stretch")
+    st.divider()
+
+
+def sidebar(settings, screen, app_ids, names):
     with st.sidebar:
-        st.markdown("## :material/insights: Oddlytics")
-        if st.session_state.get("screen") not in SCREENS:
-            st.session_state["screen"] = "Overview"
-        screen = st.radio("Screen", list(SCREENS), key="screen", label_visibility="collapsed",
-                          format_func=lambda name: f"{SCREENS[name][0]} {name}")
-        st.divider()
         options = [ALL_APPS, *app_ids]
         # Written back even when unchanged: a widget whose labels change (an app renamed) is a new widget
         # to Streamlit, which would start it at "All apps"; a value set in code carries over.
@@ -106,7 +121,7 @@ def sidebar(settings, app_ids, names):
         st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch", on_click=api.refresh)
         st.caption(f"Worker: {text.literal(settings.url)}  \nReads are cached for {api.CACHE_SECONDS} s "
                    f"(the app list for {api.APP_LIST_SECONDS} s) · times in {tz}")
-    link = {"screen": screen, "app": app, "range": choice}
+    link = {"app": app, "range": choice}
     if builds == DEBUG:
         link["builds"] = DEBUG
     if screen == "Users" and st.session_state.get(users.PAGE_KEY):
@@ -115,13 +130,48 @@ def sidebar(settings, app_ids, names):
         link["event"] = st.session_state[explorer.EVENT_KEY]  # e.g. picked on Breakdowns
     if custom:
         link.update({"from": custom[0].isoformat(), "to": custom[1].isoformat()})
-    st.query_params.from_dict(link)
+    with st.sidebar:
+        st.caption("Link to this view")
+        st.code(view_link(screen, link), language=None, wrap_lines=True)
+        keep_address(screen, link)
     scope = periods.range_params(choice, tz, today, custom)
     if app != ALL_APPS:
         scope["app_id"] = app
     if builds == DEBUG:
         scope["debug"] = "true"
-    return screen, scope
+    return scope
+
+
+# The address bar holds the view's query (?app=…&range=…) so that a reload or a copied address keeps it. Not
+# through st.query_params: Streamlit's page switch pushes the page's bare path, and each query write pushes
+# another history entry, so Back would land on the bare path, whose run writes the query again (a new entry,
+# Forward lost). This replaces the current entry's query instead. The text is urlencode's (letters, digits,
+# %+=&-._~), quoted by json.dumps; the screen is in it so each page draws a new frame (an unchanged one does not
+# run again).
+ADDRESS_SCRIPT = """<script>
+const wanted = {query}, screen = {screen}, app = window.parent;
+if (app.location.search !== wanted) app.history.replaceState(app.history.state, "", app.location.pathname + wanted);
+</script>"""
+
+
+def keep_address(screen, link):
+    script = ADDRESS_SCRIPT.format(query=json.dumps("?" + urlencode(link)).replace("<", "\\u003c"),
+                                   screen=json.dumps(screen))
+    with st.container(key="address"):  # app.STYLE hides it: a frame of height 0 still takes a row's gap
+        components.html(script, height=0)
+
+
+def view_link(screen, link):
+    """This screen's full URL with its query (literal text in a code box, never Markdown). Under AppTest there is
+    no browser URL: the path alone."""
+    path = "/" if screen == HOME else f"/{url_path(screen)}"
+    here = urlsplit(getattr(st.context, "url", None) or "")
+    base = here.path.rstrip("/")
+    for name in SCREENS:  # st.context.url holds the page's path: the app's root is before it
+        if base.endswith(f"/{url_path(name)}"):
+            base = base[: -len(url_path(name)) - 1]
+            break
+    return urlunsplit((here.scheme, here.netloc, base + path, urlencode(link), ""))
 
 
 def custom_range_picker(tz, today):
@@ -153,22 +203,30 @@ def apps_or_error(settings):
         return ([{"app_id": wanted}] if wanted and wanted != ALL_APPS else []), error
 
 
-def render(settings):
+def render(settings, screen, page, body):
+    """The sidebar (drawn by the main script, so its widgets are the same on every page), then `page`, whose
+    callable calls what `body` holds."""
     apps_listed, error = apps_or_error(settings)
+    with st.sidebar:
+        page_links(body["pages"])
     if not apps_listed and error is None:
         st.title("Oddlytics")
         states.no_events_yet(settings.url)
         return
     names = {a["app_id"]: a.get("display_name") for a in apps_listed}
-    screen, scope = sidebar(settings, list(names), names)
+    scope = sidebar(settings, screen, list(names), names)
     header(screen, scope, next((a for a in apps_listed if a["app_id"] == scope.get("app_id")), None))
     notice = st.empty()  # filled once the screen's reads have said whether they are complete
     try:
         if error:
             raise error
         reader = api.Reader(settings, scope)
-        with st.spinner(f"Loading {screen.lower()} …"):
-            SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
+        body["run"] = lambda: SCREENS[screen][1](reader, {k: v for k, v in scope.items() if k != "app_id"})
+        try:
+            with st.spinner(f"Loading {screen.lower()} …"):
+                page.run()
+        finally:
+            reader.forget_prefetched()
     except api.MissingRoute as missing:
         states.needs_worker(missing)
         return
@@ -208,16 +266,36 @@ def header(screen, scope, app=None):
 FAVICON = Path(__file__).resolve().parent / "favicon.png"
 
 
+def navigation():
+    """One page per screen. A page's callable runs what `body["run"]` holds when the page runs (the reader and
+    range of this run); `body["pages"]` are the pages by screen name."""
+    body = {"run": lambda: None}
+    pages = {name: st.Page(lambda: body["run"](), title=name, icon=icon, url_path=url_path(name),
+                           default=name == HOME) for name, (icon, _) in SCREENS.items()}
+    body["pages"] = pages
+    # Hidden: the sidebar draws the links itself, under the title (st.navigation's own menu goes above it).
+    return body, st.navigation(list(pages.values()), position="hidden")
+
+
 def main():
     st.set_page_config(page_title="Oddlytics", page_icon=str(FAVICON), layout="wide")
+    body, page = navigation()
     st.markdown(STYLE, unsafe_allow_html=True)
     settings = load_settings()
     if settings is None:
         st.title("Oddlytics")
         states.not_configured()
         return
-    remember_query_params(settings)
-    render(settings)
+    linked = remember_query_params(settings)
+    wanted = st.session_state.pop(states.SWITCH_KEY, None) or linked
+    if wanted in SCREENS and wanted != page.title:
+        # This run stops before the sidebar's widgets are drawn, and Streamlit drops the state of widgets a run
+        # did not draw: set in code, their values carry over. Query parameters go: the next run writes them.
+        for key in SIDEBAR_KEYS:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+        st.switch_page(body["pages"][wanted])
+    render(settings, page.title, page, body)
 
 
 main()

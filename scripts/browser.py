@@ -16,6 +16,9 @@ TABLE = '[data-testid="stDataFrame"]'
 CHART = ".vega-embed canvas, .vega-embed svg"
 SCREENS = ("Overview", "Breakdowns", "Sessions", "Funnels", "Retention", "Apps", "Events", "Users")
 ALERT = '[data-testid="stAlert"]'
+PAGE_LINK = '[data-testid="stPageLink-NavLink"]'
+SPINNER = '[data-testid="stSpinner"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'  # the script run is over
 FUNNEL_STEPS = 2
 VIEWER_ZONE = "Europe/Berlin"
 # Streamlit's own console output (chart-library notes, an offline font fetch) is not ours; these words
@@ -88,14 +91,32 @@ def pick_app(page, app_id, timeout_ms):
         ".some(c => c.innerText.startsWith(app + ' · '))", arg=app_id, timeout=timeout_ms)
 
 
-def open_screen(page, name, timeout_ms):
-    """Open a screen from the sidebar and wait for its data (cards, a table or a chart) to show."""
-    page.locator('[data-testid="stSidebar"] label', has_text=name).first.click()
+def screen_url(dashboard_url, name, query=""):
+    """A screen's own URL: its name in lower case as the path, the Overview's the root."""
+    path = "" if name == SCREENS[0] else name.lower()
+    return f"{dashboard_url}/{path}" + (f"?{query}" if query else "")
+
+
+def click_screen_link(page, name):
+    page.locator(f'[data-testid="stSidebar"] {PAGE_LINK}', has_text=name).first.click()
+
+
+def wait_for_screen(page, name, timeout_ms):
+    """Until the screen `name` has run to its end: its title, the script idle, no element of a previous screen
+    left (stale), and its data (cards, a table, a chart or a note) shown."""
     page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
                            timeout=timeout_ms)
-    settled(page, timeout_ms)
+    page.wait_for_function(f"document.querySelector('{IDLE}') && !document.querySelector('[data-stale=\"true\"]')"
+                           f" && !document.querySelector('{SPINNER}')", timeout=timeout_ms)
     # A screen waiting for a choice (Funnels: pick steps) shows a note instead of data.
     page.wait_for_selector(f"{KPI}, {TABLE}, {CHART}, {ALERT}", timeout=timeout_ms)
+
+
+def open_screen(page, name, timeout_ms):
+    """Open a screen by its link in the sidebar and wait for its data (cards, a table or a chart) to show."""
+    click_screen_link(page, name)
+    wait_for_screen(page, name, timeout_ms)
+    settled(page, timeout_ms)
     page.wait_for_timeout(2000)
 
 

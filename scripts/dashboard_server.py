@@ -8,13 +8,14 @@ class Dashboard(Server):
     name = "the dashboard (streamlit)"
     health_path = "/_stcore/health"
 
-    def __init__(self, api_url, api_key, port=8501, log_path=None):
+    def __init__(self, api_url, api_key, port=8501, log_path=None, script=None):
         super().__init__(port, log_path)
         self.api_url = api_url
         self.api_key = api_key
+        self.script = script or ROOT / "dashboard" / "app.py"  # another: e.g. a bare page to compare with
 
     def start(self, timeout=60):
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        command = [sys.executable, "-m", "streamlit", "run", str(self.script),
                    "--server.address", "127.0.0.1", "--server.port", str(self.port),
                    "--server.headless", "true", "--browser.gatherUsageStats", "false"]
         # The key goes through the environment, never the command line (visible in `ps`).

@@ -22,7 +22,7 @@ def main():
         with Worker(Path(state) / "d1", variables={"AUTH_KEY": key}) as worker:
             load_demo(worker.url, key)
             with Dashboard(worker.url, key, port=free_port(), log_path=Path(state) / "streamlit.log") as dashboard:
-                cards = capture_overview(dashboard.url + "/?screen=Overview", target)
+                cards = capture_overview(dashboard.url + "/", target)
     print(f"Saved {target} ({', '.join(f'{k}: {v}' for k, v in cards.items())})")
 
 

@@ -1,19 +1,21 @@
 """End to end in a real headless Chromium (zone Europe/Berlin): `streamlit run` against the real worker."""
+import re
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from conftest import KEYS, event
+from conftest import KEYS, Api, event
 from scripts.browser import (KPI, SCREENS, TABLE as TABLE_SELECTOR, VIEWER_ZONE, browser_page, build_funnel,
-                             capture_overview, find_chromium, kpi_cards, screenshot, settled,
-                             wait_for_overview, walk_first_steps)
+                             capture_overview, click_screen_link, find_chromium, kpi_cards, screen_url,
+                             screenshot, settled, wait_for_overview, wait_for_screen, walk_first_steps)
 from scripts.dashboard_server import Dashboard
-from scripts.devserver import free_port
+from scripts.demo import load_demo
+from scripts.devserver import Worker, free_port
 from test_dashboard import sent
 
 pytestmark = pytest.mark.browser
@@ -37,7 +39,7 @@ def test_overview_shows_event_count_in_chromium(chromium, api, worker, app_id, t
     assert api.track({"events": events}).json()["count"] == 12
     with Dashboard(worker.url, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
         screenshot = tmp_path / "overview.png"
-        cards = capture_overview(f"{dashboard.url}/?screen=Overview&app={app_id}", screenshot)
+        cards = capture_overview(f"{dashboard.url}/?app={app_id}", screenshot)
     assert {label: cards[label] for label in TOTALS} == {"Events": "12", "Sessions": "3", "Users": "2",
                                                          "Events / session": "4.0"}
     assert screenshot.stat().st_size > 10_000
@@ -94,7 +96,7 @@ def test_a_slow_screen_shows_a_spinner(chromium, api, slow_worker, app_id, tmp_p
     assert api.track(event(app_id)).status_code == 200
     with Dashboard(slow_worker, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
         with browser_page() as (page, _):
-            page.goto(f"{dashboard.url}/?screen=Overview&app={app_id}")
+            page.goto(f"{dashboard.url}/?app={app_id}")
             spinner = page.wait_for_selector('[data-testid="stSpinner"]', timeout=60000)
             assert "Loading overview" in spinner.inner_text()
 
@@ -102,6 +104,7 @@ def test_a_slow_screen_shows_a_spinner(chromium, api, slow_worker, app_id, tmp_p
 # Issue 19: what each screen shows, against the API, at a desktop's and a phone's width.
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
 ALIAS = "Paywall Shown"
+MAIN_CODE = '[data-testid="stMain"] [data-testid="stCode"]'  # the sidebar has one too: the link to the view
 DAY_S = 24 * 3600
 
 
@@ -143,17 +146,16 @@ def chart_texts(page, index=0):
 
 
 def timed_screen(page, name, timings, base=None):
-    """Open a screen from the sidebar; on a phone (the sidebar folded away) by its link, as a new page (cold).
-    Its time, until its title, data and no stale element are there, is printed, never asserted."""
+    """Open a screen from the sidebar; on a phone (the sidebar folded away) by its URL, as a new page (cold;
+    `base`: the dashboard's URL and the query). Its time, until its title, data and no stale element are there,
+    is printed, never asserted."""
     started = time.monotonic()
     if base is None:
-        page.locator('[data-testid="stSidebar"] label', has_text=name).first.click()
+        click_screen_link(page, name)
     else:
-        page.goto(f"{base}&screen={name}")
-    page.wait_for_function("(name) => document.querySelector('h1')?.innerText.trim() === name", arg=name,
-                           timeout=60000)
+        page.goto(screen_url(base[0], name, base[1]))
+    wait_for_screen(page, name, 60000)
     settled(page, 60000)
-    page.wait_for_selector(f"{KPI}, {TABLE_SELECTOR}, .vega-embed svg, [data-testid=\"stAlert\"]", timeout=60000)
     timings[name + (" (link, cold)" if base else "")] = time.monotonic() - started
     page.wait_for_timeout(2000)  # the charts' and tables' first paint, before anything is read off them
 
@@ -174,11 +176,11 @@ def test_issue_19_every_screen_at_desktop_and_phone_width(chromium, api, worker,
         for width_name, size in WIDTHS.items():
             timings = {}
             with browser_page(size) as (page, console):
-                base = f"{dashboard.url}/?app={app_id}" if width_name == "phone" else None
+                base = (dashboard.url, f"app={app_id}") if width_name == "phone" else None
                 hosts = set()
                 page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
                 started = time.monotonic()
-                page.goto(f"{dashboard.url}/?screen=Overview&app={app_id}")
+                page.goto(f"{dashboard.url}/?app={app_id}")
                 page.wait_for_function(f"document.querySelectorAll('{KPI}').length >= 4", timeout=60000)
                 page.wait_for_selector(".vega-embed svg", timeout=60000)
                 timings["Overview (link, cold)"] = time.monotonic() - started
@@ -262,15 +264,15 @@ def test_issue_19_every_screen_at_desktop_and_phone_width(chromium, api, worker,
 
                 # Item 10: a user page opened by a link starts at the top, above the users table; a UUID id whole.
                 started = time.monotonic()
-                page.goto(f"{dashboard.url}/?screen=Users&app={app_id}&user={users['a']}")
-                page.wait_for_selector('[data-testid="stCode"]', timeout=60000)
+                page.goto(screen_url(dashboard.url, "Users", f"app={app_id}&user={users['a']}"))
+                page.wait_for_selector(MAIN_CODE, timeout=60000)
                 settled(page, 60000)
                 page.wait_for_selector(TABLE_SELECTOR, timeout=60000)
                 timings["User page (link, cold)"] = time.monotonic() - started  # printed, not asserted
-                code = page.locator('[data-testid="stCode"]').first.bounding_box()
+                code = page.locator(MAIN_CODE).first.bounding_box()
                 listing = page.locator(TABLE_SELECTOR).last.bounding_box()
                 assert code["y"] < listing["y"] and code["y"] < size[1]
-                assert users["a"] in page.locator('[data-testid="stCode"]').first.inner_text()
+                assert users["a"] in page.locator(MAIN_CODE).first.inner_text()
                 shots.append(shot(page, tmp_path, width_name, "user"))
 
                 # Item 10: nothing fetched from another host (fonts, favicon): the dashboard works offline.
@@ -284,3 +286,93 @@ def shot(page, directory, width_name, name):
     path = directory / f"{width_name}-{name}.png"
     screenshot(page, path)
     return path
+
+
+# Issue 19 item 12: screens are pages with their own URLs; item 13: cold loads, at the demo's size.
+BARE_PAGE = "import streamlit as st\n\nst.title('Bare')\n"
+
+
+@pytest.fixture(scope="module")
+def demo_worker(tmp_path_factory):
+    """A worker of its own with `make run`'s demo data (3 apps, ~32,000 events), as a first-time user sees it."""
+    with Worker(tmp_path_factory.mktemp("demo") / "d1", variables=KEYS) as server:
+        load_demo(server.url, KEYS["AUTH_KEY"], quiet=True)
+        Api(server.url).fold_all()
+        yield server
+
+
+def same_view(url, expected):
+    """The same path and query parameters (a space may be spelt + or %20)."""
+    got, wanted = urlsplit(url.strip()), urlsplit(expected)
+    return (got.netloc, got.path, parse_qs(got.query)) == (wanted.netloc, wanted.path, parse_qs(wanted.query))
+
+
+def cold_load(page, url, name):
+    """Seconds from opening `url` in this tab to the screen `name` having run to its end. A new page load is a
+    new Streamlit session, whose reads are never cached yet (api.session_epoch)."""
+    started = time.monotonic()
+    page.goto(url)
+    wait_for_screen(page, name, 60000)
+    seconds = time.monotonic() - started
+    if page.locator(".st-key-retry").count():  # an error in place of the screen (states.failed): said, not hidden
+        print(f"{name}: an error in place of the screen:", page_text(page)[:300])
+    return seconds
+
+
+def test_screens_are_pages_with_urls_back_forward_and_cold_loads(chromium, demo_worker, tmp_path):
+    with Dashboard(demo_worker.url, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "streamlit.log") as dashboard:
+        with browser_page() as (page, console):
+            failed = []
+            page.on("response", lambda response: failed.append(urlsplit(response.url).path)
+                    if response.status >= 400 else None)
+            # A screen's link opens it.
+            page.goto(screen_url(dashboard.url, "Funnels"))
+            wait_for_screen(page, "Funnels", 60000)
+            page.wait_for_function("location.search.includes('range=')", timeout=60000)  # the view's query
+            assert same_view(page.url, screen_url(dashboard.url, "Funnels", "app=All+apps&range=Last+30+days"))
+            # The link to this view: the address itself.
+            assert same_view(page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text(),
+                             page.url)
+            # Overview -> Sessions by the sidebar, then the browser's Back and Forward.
+            page.goto(screen_url(dashboard.url, "Overview"))
+            wait_for_screen(page, "Overview", 60000)
+            click_screen_link(page, "Sessions")
+            wait_for_screen(page, "Sessions", 60000)
+            page.wait_for_function("location.search.includes('range=')", timeout=60000)
+            assert page.url.startswith(screen_url(dashboard.url, "Sessions") + "?")
+            page.go_back()
+            wait_for_screen(page, "Overview", 60000)
+            assert page.url.startswith(f"{dashboard.url}/?")
+            page.go_forward()
+            wait_for_screen(page, "Sessions", 60000)
+            assert page.url.startswith(screen_url(dashboard.url, "Sessions") + "?")
+            # An old link (?screen=) still opens its screen, and the address becomes the screen's own.
+            page.goto(f"{dashboard.url}/?screen=Retention&app=habit-tracker&range=Last+7+days")
+            wait_for_screen(page, "Retention", 60000)
+            page.wait_for_function("() => !location.search.includes('screen=')", timeout=60000)
+            assert same_view(page.url, screen_url(dashboard.url, "Retention", "app=habit-tracker&range=Last+7+days"))
+            assert "habit-tracker" in page_text(page) and "last 7 days" in page_text(page)
+
+            # Cold loads (printed, never asserted): each screen by its URL in a new session, twice.
+            rounds = [{name: cold_load(page, screen_url(dashboard.url, name), name) for name in SCREENS}
+                      for _ in range(2)]
+        # Opened at /funnels, Streamlit's page first looks for its server under that path (/funnels/_stcore/health,
+        # a 404 and a console error each), then at the root: the only requests that fail.
+        assert failed and all(re.fullmatch(r"/[a-z]+/_stcore/(health|host-config)", path) for path in failed), failed
+        assert not [text for kind, text in console if kind == "error" and "ERR_NAME_NOT_RESOLVED" not in text
+                    and "status of 404" not in text]
+    bare_script = tmp_path / "bare.py"
+    bare_script.write_text(BARE_PAGE)
+    with Dashboard(demo_worker.url, KEYS["AUTH_KEY"], port=free_port(), log_path=tmp_path / "bare.log",
+                   script=bare_script) as bare:
+        with browser_page() as (page, _):
+            bare_loads = []
+            for _ in range(4):
+                started = time.monotonic()
+                page.goto(bare.url)
+                page.wait_for_function("document.querySelector('h1')?.innerText.trim() === 'Bare'", timeout=60000)
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60000)
+                bare_loads.append(time.monotonic() - started)
+    for number, timings in enumerate(rounds, 1):
+        print(f"cold load, demo data, round {number}:", ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+    print("cold load, a bare Streamlit page (st.title only):", ", ".join(f"{v:.2f} s" for v in bare_loads))

@@ -6,10 +6,12 @@ import json
 import threading
 import time
 from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_md5
 
 from conftest import KEYS, ROOT, Api, event
 from dashboard import api as dashboard_api
@@ -51,6 +53,26 @@ def known(api):
     return app_id
 
 
+def go_to(at, screen):
+    """Open a screen's page, as its link in the sidebar does (AppTest has no URL: a page is its hash, the md5
+    of its URL path; `switch_page` wants a page file, and the screens are callables)."""
+    at._page_hash = calc_md5(screen.lower())
+    return at
+
+
+def screen_of(at):
+    """The screen shown (its title), and AppTest follows it: a browser's URL follows a page the app switched to
+    (an old ?screen= link, Breakdowns -> Events), while AppTest would run its previous page again."""
+    screen = at.title[0].value
+    go_to(at, screen)
+    return screen
+
+
+def link_params(at):
+    """The query of the sidebar's link to this view (what the address bar holds), as AppTest's query_params."""
+    return parse_qs(urlsplit(at.sidebar.code[0].value).query)
+
+
 def open_dashboard(monkeypatch, url, key, screen=None, app=None, range_choice=None, link=None):
     monkeypatch.setenv("ODDLYTICS_API_URL", url)
     monkeypatch.setenv("ODDLYTICS_API_KEY", key)
@@ -58,10 +80,12 @@ def open_dashboard(monkeypatch, url, key, screen=None, app=None, range_choice=No
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(link or {})
     at.run()
+    if at.title and "screen" in (link or {}):
+        screen_of(at)
     if app:
         at.selectbox(key="app").set_value(app)
     if screen:
-        at.radio(key="screen").set_value(screen)
+        go_to(at, screen)
     if range_choice:
         at.selectbox(key="range").set_value(range_choice)
     at.run()
@@ -83,7 +107,7 @@ def select_row(at, table, row):
 
 def assert_error_page_keeps_title_sidebar_and_retry(at):
     assert at.title[0].value == "Overview"
-    assert at.sidebar.radio(key="screen").value == "Overview"
+    assert [link.label for link in at.sidebar.get("page_link")][0] == "Overview"
     assert at.button(key="retry").proto.label == "Retry"
 
 
@@ -104,9 +128,10 @@ def block_children(at, key_part):
 
 
 def shown_text(at):
-    """Every string AppTest can see that Streamlit renders as Markdown or plain text."""
-    parts = [e.value for kind in ("markdown", "caption", "code", "error", "info", "warning", "title", "subheader")
-             for e in getattr(at, kind)]
+    """Every string AppTest can see that Streamlit renders as Markdown or plain text (code blocks of the screen;
+    the sidebar's link to the view holds the app id URL-encoded, in a code block too)."""
+    parts = [e.value for kind in ("markdown", "caption", "error", "info", "warning", "title", "subheader")
+             for e in getattr(at, kind)] + [e.value for e in at.main.code]
     parts += [e.label for e in at.expander] + [m.label for m in at.metric] + [m.value for m in at.metric]
     parts += [w.label for kind in ("selectbox", "text_input", "button", "date_input") for w in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
@@ -302,7 +327,7 @@ def empty_worker(tmp_path_factory):
 def test_no_events_yet_shows_first_curl_command(monkeypatch, empty_worker):
     at = open_dashboard(monkeypatch, empty_worker.url, "empty-key")
     assert "No events yet" in at.info[0].value
-    command = at.code[0].value
+    command = at.main.code[0].value
     assert f"curl -X POST {empty_worker.url}/track" in command and "X-API-KEY: <your AUTH_KEY>" in command
     assert "empty-key" not in shown_text(at)
     # The command works: sent with the real key, the event is stored.
@@ -324,7 +349,7 @@ def test_event_data_is_shown_as_literal_text_on_every_screen(monkeypatch, worker
             select_row(at, 0, 0)
             assert f"Events of {literal(HOSTILE_USER)}, newest first" in [e.label for e in at.expander]
             # The user id to copy: a code block, shown verbatim (never Markdown).
-            assert [c.value for c in at.code] == [HOSTILE_USER]
+            assert [c.value for c in at.main.code] == [HOSTILE_USER]
             shown = shown_text(at).replace(f"\n{HOSTILE_USER}\n", "\n")
         assert literal(HOSTILE_APP) in shown
         # Outside code spans, none of it remains: no live link, image or Streamlit directive.
@@ -390,7 +415,7 @@ def test_a_custom_range_survives_a_link(monkeypatch, worker, known):
                         link={"app": known, "range": "Custom", "from": day, "to": day})
     assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
     assert f"{day} → {day}" in shown_text(at)
-    assert (at.query_params["from"], at.query_params["to"]) == ([day], [day])
+    assert (link_params(at)["from"], link_params(at)["to"]) == ([day], [day])
 
 
 def test_picking_custom_dates_puts_them_in_the_link_and_tomorrow_is_not_offered(monkeypatch, worker, known):
@@ -399,7 +424,7 @@ def test_picking_custom_dates_puts_them_in_the_link_and_tomorrow_is_not_offered(
     assert at.date_input(key="custom_range").max == today
     day = datetime.fromtimestamp(time.time() - 40 * 24 * HOUR, tz=timezone.utc).date()
     at.date_input(key="custom_range").set_value((day, day)).run()
-    assert (at.query_params["range"], at.query_params["from"], at.query_params["to"]) == (
+    assert (link_params(at)["range"], link_params(at)["from"], link_params(at)["to"]) == (
         ["Custom"], [day.isoformat()], [day.isoformat()])
 
 

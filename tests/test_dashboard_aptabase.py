@@ -5,7 +5,7 @@ import time
 import requests
 
 from conftest import KEYS, event
-from test_dashboard import open_dashboard, select_row
+from test_dashboard import link_params, open_dashboard, select_row
 
 
 def metrics(at):
@@ -28,7 +28,7 @@ def test_the_builds_switch_reads_debug_events_apart(monkeypatch, worker, api, ap
     assert not at.exception
     assert metrics(at)["Events"] == "1" and metrics(at)["Users"] == "1"
     assert "debug builds" in at.caption[0].value
-    assert at.query_params["builds"] == ["Debug"]
+    assert link_params(at)["builds"] == ["Debug"]
     # A link keeps the choice.
     linked = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"app": app_id, "builds": "Debug"})
     assert metrics(linked)["Events"] == "1"
@@ -43,7 +43,7 @@ def test_an_app_page_gives_its_app_key_and_the_sdks_init_for_this_worker(monkeyp
     assert not at.exception
     key = api.read("/settings/apps", app_id=app_id)["apps"][0]["app_key"]
     assert key and key.startswith("A-SH-")
-    codes = [c.value for c in at.code]
+    codes = [c.value for c in at.main.code]
     assert codes[0] == key
     labels = [c.value for c in at.caption]
     for sdk in ("Swift", "Kotlin", "Flutter", "React Native", "Web (npm)", "Web page"):
@@ -54,7 +54,7 @@ def test_an_app_page_gives_its_app_key_and_the_sdks_init_for_this_worker(monkeyp
     at.button(key=f"rotate_key_{app_id}_yes").click().run()
     assert not at.exception
     rotated = api.read("/settings/apps", app_id=app_id)["apps"][0]["app_key"]
-    assert rotated != key and at.code[0].value == rotated
+    assert rotated != key and at.main.code[0].value == rotated
 
 
 def test_a_read_only_key_sees_no_app_key_controls(monkeypatch, worker, api, app_id):
@@ -77,5 +77,5 @@ def test_daily_visitors_are_explained_where_they_are_listed(monkeypatch, worker,
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen="Users", app=app_id)
     assert any("daily visitors" in c.value for c in at.caption)
     select_row(at, 0, 0)
-    assert at.code[0].value.startswith("daily:")
+    assert at.main.code[0].value.startswith("daily:")
     assert sum("daily visitors" in c.value for c in at.caption) >= 2

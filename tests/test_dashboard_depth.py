@@ -27,10 +27,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from conftest import KEYS, event
-from test_dashboard import HOUR, iso, open_dashboard, select_row, sent, shown_text
+from conftest import KEYS, Api, event
+from test_dashboard import HOUR, go_to, iso, link_params, open_dashboard, screen_of, select_row, sent, shown_text
 from dashboard import periods
 from dashboard.text import literal
+from scripts.devserver import Worker
 
 # User pages are all-time over every app, and other tests send "u1" too: this module's users are its own.
 RUN = uuid.uuid4().hex[:8]
@@ -163,13 +164,35 @@ def test_breakdown_by_event_filters_the_events_screen(monkeypatch, worker, api, 
     assert list(zip(table["value"], table["events"])) == [("Open", 7), ("Purchase", 3), ("Signup", 3)]
     select_row(at, 0, 1)
     click_with_rows(at, "breakdown_show_events", {0: 1})
-    assert at.radio(key="screen").value == "Events"
+    assert screen_of(at) == "Events"  # the Events page opened (AppTest follows it, as the URL would)
     assert at.selectbox(key="explorer_event").value == "Purchase"
+    assert at.sidebar.selectbox(key="app").value == deep  # the sidebar's choices survive the switch
     assert list(at.dataframe[0].value["event"]) == ["Purchase"] * 3
-    assert at.query_params["event"] == ["Purchase"]  # the filtered screen is a link too
+    assert link_params(at)["event"] == ["Purchase"]  # the filtered screen is a link too
     linked = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"screen": "Events", "app": deep,
                                                                              "event": "Purchase"})
     assert list(linked.dataframe[0].value["event"]) == ["Purchase"] * 3
+
+
+def test_each_screen_is_a_page_and_an_old_screen_link_still_opens_its_screen(monkeypatch, worker, deep):
+    # An old link (?screen=Funnels): the Funnels page, with the link's app and range; the query keeps those only.
+    at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
+                        link={"screen": "funnels", "app": deep, "range": "Last 7 days"})
+    assert (at.title[0].value, at.sidebar.selectbox(key="app").value, at.sidebar.selectbox(key="range").value) == (
+        "Funnels", deep, "Last 7 days")
+    assert link_params(at) == {"app": [deep], "range": ["Last 7 days"]}
+    # The sidebar: a link per screen (its own URL path), and the link to this view, as literal text.
+    assert [link.proto.page for link in at.sidebar.get("page_link")] == [
+        "", "breakdowns", "sessions", "funnels", "retention", "apps", "events", "users"]  # "": the root
+    assert [c.value for c in at.sidebar.code] == [f"/funnels?app={deep}&range=Last+7+days"]
+    # Another page keeps the sidebar's choices; the Overview's link is the root.
+    go_to(at, "Sessions").run()
+    assert (at.title[0].value, at.sidebar.selectbox(key="app").value) == ("Sessions", deep)
+    assert [c.value for c in at.sidebar.code] == [f"/sessions?app={deep}&range=Last+7+days"]
+    go_to(at, "Overview").run()
+    assert [c.value for c in at.sidebar.code] == [f"/?app={deep}&range=Last+7+days"]
+    # An unknown screen in an old link: the page of the URL (the Overview).
+    assert open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], link={"screen": "Nope"}).title[0].value == "Overview"
 
 
 def test_breakdown_offers_property_keys_and_groups(monkeypatch, worker, api, deep):
@@ -371,7 +394,7 @@ def test_user_page_folds_repeats_shows_properties_and_filters_by_app(monkeypatch
     listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
     users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
     select_row(at, users_table, listed.index(uid("u1")))
-    assert [c.value for c in at.code] == [uid("u1")]
+    assert [c.value for c in at.main.code] == [uid("u1")]
     detail = api.read("/user", user_id=uid("u1"))
     assert (detail["events"], detail["sessions"], detail["platforms"], detail["app_versions"]) == (
         6, 2, ["iOS"], ["1.0"])
@@ -405,8 +428,8 @@ def in_page_order(node):
 def test_a_link_opens_a_user_page(monkeypatch, worker, api, deep):
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
                         link={"screen": "Users", "app": deep, "user": uid("u4")})
-    assert [c.value for c in at.code] == [uid("u4")] and metrics(at)["Events"] == "3"
-    assert at.query_params["user"] == [uid("u4")]
+    assert [c.value for c in at.main.code] == [uid("u4")] and metrics(at)["Events"] == "3"
+    assert link_params(at)["user"] == [uid("u4")]
     # The page opens at the top, above the users table (which follows it, last).
     order = in_page_order(at.main)
     assert order.index("Code") < order.index("Dataframe:users_table")
@@ -414,12 +437,12 @@ def test_a_link_opens_a_user_page(monkeypatch, worker, api, deep):
     listed = [u["user_id"] for u in read(api, "/users", deep)["users"]]
     users_table = next(i for i, d in enumerate(at.dataframe) if "users_table" in d.proto.id)
     select_row(at, users_table, listed.index(uid("u1")))
-    assert [c.value for c in at.code] == [uid("u1")]
+    assert [c.value for c in at.main.code] == [uid("u1")]
     assert in_page_order(at.main).index("Dataframe:users_table") < in_page_order(at.main).index("Code")
     at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"],
                         link={"screen": "Users", "app": deep, "user": uid("u4")})
     at.button(key="users_close_linked").click().run()
-    assert not at.code and "Select a row above" in at.info[0].value
+    assert not at.main.code and "Select a row above" in at.info[0].value
 
 
 # Admin mode
@@ -633,3 +656,52 @@ def test_event_data_is_literal_on_the_new_screens(monkeypatch, worker, api, app_
         for value in (HOSTILE_EVENT, HOSTILE_VALUE, app_id):
             shown = shown.replace(literal(value), "")
         assert "evil.example" not in shown and ":red[" not in shown, screen
+
+
+# Issue 16 item 4: screens that read raw events say how far back the retention period lets them reach.
+RAW_NOTE = "Raw events are kept since"
+
+
+@pytest.fixture(scope="module")
+def purged(tmp_path_factory):
+    """A worker of its own whose retention (30 days) has deleted an event 40 days old (purges touch every app)."""
+    with Worker(tmp_path_factory.mktemp("purged") / "d1", variables={**KEYS, "RETENTION_DAYS": "30"}) as server:
+        api = Api(server.url)
+        app_id = f"purged-{RUN}"
+        ages = {"Open": [40, 2], "Buy": [40, 2]}
+        sent = [event(app_id, name, f"s{age}", user_id=uid(f"p{age}"), timestamp=at_day(age, 10, minute))
+                for minute, (name, days) in enumerate(ages.items()) for age in days]
+        assert api.track({"events": sent}).json()["count"] == 4
+        api.fold_all()
+        cutoff = api.post("/admin/purge").json()["cutoff"]
+        yield server, app_id, cutoff
+
+
+def raw_notes(at):
+    return [c.value for c in at.caption if RAW_NOTE in c.value]
+
+
+@pytest.mark.parametrize("screen", ["Events", "Funnels", "Retention", "Users"])
+def test_screens_reading_raw_events_say_how_far_back_after_a_purge(monkeypatch, purged, screen):
+    server, app_id, cutoff = purged
+    at = open_dashboard(monkeypatch, server.url, KEYS["AUTH_KEY"], screen=screen, app=app_id,
+                        range_choice="Last 90 days")
+    if screen == "Funnels":
+        at.multiselect(key="funnel_steps").set_value(["Open", "Buy"]).run()
+    if screen == "Users":
+        select_row(at, 0, 0)
+    since = periods.parse_time(cutoff, "UTC")
+    assert raw_notes(at) == [f":material/history: {RAW_NOTE} {since:%d %b %Y, %H:%M} (UTC): this screen reaches back "
+                             "that far (the retention period deletes older ones; totals elsewhere keep them)."]
+    # A range that starts after the cutoff reaches no further back than the events kept: no note.
+    at.selectbox(key="range").set_value("Last 7 days").run()
+    if screen == "Users":
+        select_row(at, 0, 0)
+    assert not at.exception and raw_notes(at) == []
+
+
+def test_no_raw_events_note_where_nothing_was_purged(monkeypatch, worker, deep):
+    for screen in ("Events", "Retention"):
+        at = open_dashboard(monkeypatch, worker.url, KEYS["AUTH_KEY"], screen=screen, app=deep,
+                            range_choice="Last 90 days")
+        assert raw_notes(at) == [], screen

@@ -59,6 +59,7 @@ def test_one_user_over_two_apps(api, app_id):
              "first_seen": "2024-05-06T09:00:00.000Z", "last_seen": "2024-05-07T10:00:00.000Z"},
         ],
         "apps_total": 2, "apps_next_cursor": None,
+        "raw_since": None, "raw_since_ms": None,  # nothing was ever purged (tests/test_retention.py purges)
         "approximate": False,
     }
     # The fold check, one row per app of the user, and the user's events twice (index walk, then grouping).

@@ -20,6 +20,7 @@ def render(reader, range_params):
         states.nothing_in_range("apps")
         return
     interval, tz = periods.interval_for(range_params), range_params["tz"]
+    reader.prefetch(*(lambda app_id=a["app_id"]: reader.timeline(interval, app_id=app_id) for a in apps))
     frame = apps_frame(apps, lambda app_id: [b["events"] for b in reader.timeline(interval, app_id=app_id)], tz)
     frame = shapes.with_dashes(shapes.without_empty(frame), ("display_name",))
     active = int((frame["events"] > 0).sum())

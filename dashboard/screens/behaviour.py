@@ -36,6 +36,13 @@ def render_sessions(reader, range_params):
 
 
 def render_funnel(reader, range_params):
+    state = st.session_state
+    steps = state.get("funnel_steps") or []
+    within, by = state.get("funnel_within", list(WINDOWS)[1]), state.get("funnel_by", next(iter(FUNNEL_BY)))
+    measured = state.get("funnel_window", next(iter(WINDOW_FROM)))
+    reader.prefetch(lambda: reader.top_events(limit=1000), reader.aliases_for_app,
+                    *([lambda: reader.funnel(steps, WINDOWS[within], FUNNEL_BY[by], WINDOW_FROM[measured])]
+                      if len(steps) >= MIN_STEPS else []))
     names = [e["event"] for e in reader.top_events(limit=1000)]
     if len(names) < MIN_STEPS:
         states.nothing_in_range(f"at least {MIN_STEPS} event names")
@@ -56,6 +63,7 @@ def render_funnel(reader, range_params):
         st.info(f"Pick at least {MIN_STEPS} steps.", icon=":material/filter_alt:")
         return
     body = reader.funnel(steps, WINDOWS[within], FUNNEL_BY[counted], WINDOW_FROM[measured])
+    states.raw_events_reach(body, range_params["tz"])
     frame = shapes.funnel_frame(body["steps"], aliases)
     first, last = frame.iloc[0], frame.iloc[-1]
     noun = "user" if FUNNEL_BY[counted] == "user" else "session"
@@ -90,6 +98,12 @@ def default_cohort(range_params):
 
 
 def render_retention(reader, range_params):
+    state = st.session_state
+    cohort = COHORTS[state.get("retention_cohort", default_cohort(range_params))]
+    count = state.get(f"retention_periods_{cohort}", PERIODS[cohort])
+    returned = state.get("retention_event", ANY_EVENT)
+    reader.prefetch(lambda: reader.top_events(limit=1000), reader.aliases_for_app,
+                    lambda: reader.retention(cohort, count, event=None if returned == ANY_EVENT else returned))
     left, middle, right = st.columns(3)
     cohort = COHORTS[left.radio("Cohorts by first", list(COHORTS), index=list(COHORTS).index(default_cohort(range_params)),
                                 horizontal=True, key="retention_cohort")]
@@ -100,6 +114,7 @@ def render_retention(reader, range_params):
                                format_func=lambda name: name if name == ANY_EVENT else shapes.event_label(name, aliases),
                                help="Any event, or one event name")
     body = reader.retention(cohort, count, event=None if returned == ANY_EVENT else returned)
+    states.raw_events_reach(body, range_params["tz"])
     frame = shapes.retention_frame(body["cohorts"])
     if frame.empty:
         states.nothing_in_range("users with a user id")

@@ -17,7 +17,20 @@ ANY_EVENT = "Any event"
 FILTERABLE = {"event"}
 
 
+def planned(state):
+    """(by, event, limit) the pickers below will hold, from their state (their first options before any pick),
+    for a breakdown by a fixed dimension; None when it needs the property keys first."""
+    by = DIMENSIONS.get(state.get("breakdown_by", next(iter(DIMENSIONS))))
+    if by is None:
+        return None
+    chosen = state.get("breakdown_event", ANY_EVENT) if by == "group" else ANY_EVENT
+    return by, None if chosen == ANY_EVENT else chosen, state.get("breakdown_limit", LIMITS[0])
+
+
 def render(reader, range_params):
+    ahead = planned(st.session_state)
+    reader.prefetch(reader.properties, lambda: reader.top_events(limit=1000),
+                    *([lambda: reader.breakdown(ahead[0], event=ahead[1], limit=ahead[2])] if ahead else []))
     properties = reader.properties()
     dimensions = {**DIMENSIONS, **{f"Property: {p['key']}": PROPERTY_PREFIX + p["key"] for p in properties}}
     pick, scope_event, size = st.columns([3, 3, 1])
@@ -98,7 +111,7 @@ def breakdown_table(frame, listing, users_note=None):
 
 def show_events_of(name):
     st.session_state[explorer.EVENT_KEY] = name
-    st.session_state["screen"] = "Events"
+    states.open_screen("Events")
 
 
 def render_filter(by, label, frame, values, row):

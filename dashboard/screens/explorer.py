@@ -19,12 +19,16 @@ TEXT_COLUMNS = ("user_id", "platform", "app_version", "country")  # may be empty
 
 def render(reader, range_params):
     tz = range_params["tz"]
+    reader.prefetch(lambda: reader.top_events(limit=1000), reader.aliases_for_app, reader.alias_map)
     names = reader.top_events(limit=1000)
     filters = render_filters(reader, [e["event"] for e in names])
     signature = (tuple(sorted(reader.scope.items())), tuple(sorted(filters.items())))
     size = st.session_state.get("explorer_page_size", 50)
     pager = Pager("explorer", signature + (size,))
+    reader.prefetch(lambda: reader.events(limit=size, cursor=pager.cursor, **filters),
+                    *([reader.overview] if not filters else []))
     body = reader.events(limit=size, cursor=pager.cursor, **filters)
+    states.raw_events_reach(body, tz)
     if not body["events"] and pager.page == 1:
         states.nothing_in_range("events matching these filters")
         return

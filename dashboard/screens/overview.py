@@ -16,7 +16,16 @@ ALL_EVENT_NAMES = 1000  # the worker's largest /stats/events limit
 
 def render(reader, range_params):
     tz = range_params["tz"]
+    interval = periods.interval_for(range_params)
+    year = periods.year_params(periods.today_in("UTC"))
+    # Every read below starts now, together; the previous period's timeline once the overview has said which.
+    reader.prefetch(reader.overview, lambda: reader.active("day"), lambda: reader.suggest("user_id", states.DAILY, limit=1),
+                    lambda: reader.timeline(interval), lambda: reader.top_events(limit=ALL_EVENT_NAMES),
+                    reader.aliases_for_app, reader.heatmap, lambda: reader.active("day", span=year))
     figures = reader.overview()
+    previous_span = periods.previous_params(range_params, figures["previous"])
+    if figures["events"]:
+        reader.prefetch(lambda: reader.timeline(interval, span=previous_span))
     render_kpis(figures, tz)
     active = states.unless_missing(lambda: reader.active("day"))
     if active:
@@ -26,9 +35,8 @@ def render(reader, range_params):
     if figures["events"] == 0:
         states.nothing_in_range()
         return
-    interval = periods.interval_for(range_params)
     buckets = reader.timeline(interval)
-    previous = reader.timeline(interval, span=periods.previous_params(range_params, figures["previous"]))
+    previous = reader.timeline(interval, span=previous_span)
     # Equal halves: at 1440 px the top events table (name, two counts, share bar) fits without clipping.
     left, right = st.columns(2, gap="large")
     with left:
@@ -36,7 +44,7 @@ def render(reader, range_params):
     with right:
         render_top_events(reader.top_events(limit=ALL_EVENT_NAMES), figures["events"], reader.aliases_for_app())
     render_heatmap(reader.heatmap(), tz)
-    render_calendar(reader)
+    render_calendar(reader, year)
 
 
 def render_active_cards(active):
@@ -140,9 +148,9 @@ def render_heatmap(cells, tz):
     st.altair_chart(charts.heatmap(cells, tz), width="stretch")
 
 
-def render_calendar(reader):
+def render_calendar(reader, span):
     st.subheader("Daily active users, last 365 days")
-    year = states.unless_missing(lambda: reader.active("day", span=periods.year_params(periods.today_in("UTC"))))
+    year = states.unless_missing(lambda: reader.active("day", span=span))
     if not year:
         return
     cells = shapes.calendar_frame(year["buckets"])

@@ -3,9 +3,12 @@ import json
 
 import streamlit as st
 
-from dashboard import api, text
+from dashboard import api, periods, text
 from dashboard.config import KEY_NAME, URL_NAME
 
+# A screen opening another (Breakdowns -> Events) does it from a widget callback, where st.switch_page cannot run:
+# it names the screen here and app.py switches at the start of the next run.
+SWITCH_KEY = "switch_to_screen"
 FIRST_EVENT = {"event": "App Opened", "app_id": "my-app", "session_id": "session-1"}
 
 
@@ -14,6 +17,21 @@ def first_event_command(url):
             f"  -H 'Content-Type: application/json' \\\n"
             f"  -H 'X-API-KEY: <your AUTH_KEY>' \\\n"
             f"  -d '{json.dumps(FIRST_EVENT)}'")
+
+
+def open_screen(name):
+    """Open the screen `name` on the next run (from a widget callback)."""
+    st.session_state[SWITCH_KEY] = name
+
+
+def raw_events_reach(body, tz):
+    """Under a screen that reads raw events (funnels, retention, events, a user's activity): when the worker's
+    retention has deleted raw events (`raw_since`) after the start of the range, say how far back it reaches."""
+    since = periods.parse_time(body.get("raw_since"), tz)
+    start = periods.parse_time((body.get("range") or {}).get("from"), tz)
+    if since and (start is None or start < since):
+        st.caption(f":material/history: Raw events are kept since {since:%d %b %Y, %H:%M} ({tz}): this screen "
+                   "reaches back that far (the retention period deletes older ones; totals elsewhere keep them).")
 
 
 def not_configured():

@@ -26,8 +26,11 @@ def render(reader, range_params):
     search = st.text_input("Search users", key="users_search", placeholder="part of a user id",
                            icon=":material/search:").strip()
     pager = Pager("users", (tuple(sorted(reader.scope.items())), search))
-    body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
     linked = st.session_state.get(PAGE_KEY)
+    reader.prefetch(lambda: reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search),
+                    *([lambda: reader.user(linked), lambda: reader.events(limit=ACTIVITY_LIMIT, user_id=linked),
+                       reader.alias_map] if linked else []))
+    body = reader.users(limit=PAGE_SIZE, cursor=pager.cursor, search=search)
     tz = range_params["tz"]
     # A page opened by a link (?user=) comes first, where the browser opens; the list follows it. It is drawn
     # once the table has said whether a row was picked instead (a pick shows that user below, as usual).
@@ -175,6 +178,7 @@ def render_apps(reader, detail, tz):
 def render_activity(reader, user_id, tz):
     st.subheader("Activity")
     body = reader.events(limit=ACTIVITY_LIMIT, user_id=user_id)
+    states.raw_events_reach(body, tz)
     events = body["events"]
     if not events:
         states.nothing_in_range(f"events carrying the user id {text.literal(user_id)}")

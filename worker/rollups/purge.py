@@ -17,10 +17,14 @@ from rollups.chunk import shrinking
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
-from tz.timeutil import DAY, HOUR, MS
+from tz.timeutil import DAY, HOUR, MS, to_iso
 
 CHUNK = 5000
 HORIZON_SQL = "SELECT CAST(value AS INTEGER) AS ms FROM meta WHERE key = 'purged_before'"
+# Where raw events start, whichever way they went: `purged_before` is written only when the aggregates stay (it
+# also marks where the per-user sets stop), `raw_purged_before` by every purge (and only by a purge: an erasure
+# of a user or an app says nothing about how far back the rest reaches). Two rows of meta's primary key.
+RAW_SINCE_SQL = "SELECT MAX(CAST(value AS INTEGER)) AS ms FROM meta WHERE key IN ('purged_before', 'raw_purged_before')"
 
 
 def cutoff_ms(now_ms, retention_days):
@@ -33,6 +37,24 @@ async def horizon(db):
     """The purge horizon, epoch seconds: raw events and per-user sets before it are gone (0: none purged)."""
     row = await db.first(HORIZON_SQL)
     return (row["ms"] or 0) // MS if row else 0
+
+
+async def raw_since(db):
+    """Epoch ms from which raw events are kept (the cutoff of the latest purge), or None when none ever ran."""
+    row = await db.first(RAW_SINCE_SQL)
+    return int(row["ms"]) if row and row["ms"] else None
+
+
+async def raw_since_json(db):
+    """The `raw_since` fields of a route that reads raw events (or per-user rows, which go with them): how far
+    back its answer can reach. ISO like every time the API gives, and epoch ms."""
+    ms = await raw_since(db)
+    return {"raw_since": to_iso(ms) if ms else None, "raw_since_ms": ms}
+
+
+def record_raw_cutoff(cutoff):
+    return Sql("INSERT INTO meta (key, value) VALUES ('raw_purged_before', ?) ON CONFLICT (key) DO UPDATE SET "
+               "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", [str(cutoff)])
 
 
 def forget_statements(cutoff, chunk=CHUNK):
@@ -99,5 +121,6 @@ async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
         result = await forget_expired(db, cutoff)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
-    await db.batch(links.forget(before_ms=cutoff))  # links older than the events they moved
+    # Links older than the events they moved, and where raw events now start (routes say how far back they reach).
+    await db.batch([*links.forget(before_ms=cutoff), record_raw_cutoff(cutoff)])
     return {**result, "cutoff_ms": cutoff, "aggregates_kept": keep_aggregates}

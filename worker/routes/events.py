@@ -9,6 +9,7 @@ import debug_apps
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
 from api.web import load_stored_json, ok
+from rollups import purge
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
 from tz import zones
@@ -109,4 +110,5 @@ async def list_events(ctx):
     candidates = sorted(await ctx.db.query(page), key=lambda row: (row["ts"], row["id"]), reverse=True)
     rows = within_budget(candidates, limit)
     next_cursor = cursors.encode(rows[-1]["ts"], rows[-1]["id"]) if len(candidates) > len(rows) else None
-    return ok({"range": scope.as_json(), "events": [event_json(r) for r in rows], "next_cursor": next_cursor})
+    return ok({"range": scope.as_json(), "events": [event_json(r) for r in rows], "next_cursor": next_cursor,
+               **await purge.raw_since_json(ctx.db)})

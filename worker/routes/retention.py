@@ -16,7 +16,7 @@ from bisect import bisect_right
 from api.params import Scope, choice_param, int_param, local_segments, text_param
 from api.web import ok
 from errors import BadRequest, detail
-from rollups import read
+from rollups import purge, read
 from rollups.raw_events import MAX_ROWS, capped_rows, json_batches
 from sql import Sql
 from tz import zones
@@ -210,4 +210,4 @@ async def stats_retention(ctx):
     return ok({"cohort": cohort, "periods": periods, "event": event,
                **({"week_start": week_start} if cohort == "week" else {}),
                "cohorts": cohort_figures(first_seen, active, keys, cohort, periods, complete_before, week_start),
-               "range": scope.as_json(), **read.freshness(pending)})
+               "range": scope.as_json(), **await purge.raw_since_json(ctx.db), **read.freshness(pending)})

@@ -15,7 +15,7 @@ from api.params import debug_param, int_param
 from api.validation import stored_id
 from api.web import ok
 from errors import NotFound
-from rollups import read
+from rollups import purge, read
 from sql import Sql
 from tz.timeutil import to_iso
 
@@ -98,6 +98,7 @@ async def user_detail(ctx, user_id):
                   "first_seen": to_iso(app["first_seen"]), "last_seen": to_iso(app["last_seen"])} for app in shown],
         "apps_total": total["apps"],
         "apps_next_cursor": cursor.encode(shown[-1]["last_seen"], shown[-1]["app_id"]) if len(apps) > limit else None,
+        **await purge.raw_since_json(ctx.db),
         **declared(unfolded, partial),
     })
 

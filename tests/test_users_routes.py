@@ -101,3 +101,36 @@ def test_suggest_offers_ids_by_prefix_through_an_index(api, app_id):
     assert response.status_code == 200 and int(response.headers["x-d1-rows-read"]) < 2000
     assert api.get("/suggest", params={"field": "user_id"}).status_code == 400
     assert api.get("/suggest", params={"field": "event", "prefix": "a"}).status_code == 400
+
+
+def test_a_page_of_users_over_the_most_apps_with_the_longest_ids_is_not_past_d1s_value_limit(tmp_path_factory):
+    """/users without app_id takes each app's last limit + 1 users as candidates. Their ids were bound again as
+    one JSON value for their figures: with 100 apps (the default cap) of users whose 255-character ids are
+    control characters (6 bytes each in JSON), 7.8 MB, past D1's 2 MB per value: a 500 (SQLITE_TOOBIG). The page
+    is picked in SQL now, so limit + 1 ids are bound."""
+    from conftest import own_api
+
+    with own_api(tmp_path_factory, "users-long-ids", default_caps=True) as api:
+        apps = [f"long-{n:03d}" for n in range(100)]
+        at = 1_717_200_000  # 2024-06-01T00:00:00Z
+
+        def user_of(app, i):
+            return "\x01" * 240 + f"{app}-{i:02d}"
+
+        for first in range(0, 100, 10):  # a body may name ten apps
+            sent = [event(app, "App Opened", f"{app}-s{i}", user_id=user_of(app, i),
+                          timestamp=at + (apps.index(app) * 51 + i) * 60)
+                    for app in apps[first:first + 10] for i in range(51)]
+            assert api.track({"events": sent}).json()["count"] == 510
+        api.fold_all()
+        window = {"from": "2024-06-01", "to": "2024-06-05"}
+        first_page = api.get("/users", params={**window, "limit": "50"})
+        assert first_page.status_code == 200, first_page.text
+        body = first_page.json()
+        # Newest first: the last app's users, from its last.
+        assert [u["user_id"] for u in body["users"]] == [user_of("long-099", i) for i in range(50, 0, -1)]
+        second = api.read("/users", **window, limit="50", cursor=body["next_cursor"])
+        assert [u["user_id"] for u in second["users"]] == [user_of("long-099", 0)] + [
+            user_of("long-098", i) for i in range(50, 1, -1)]
+        # 5,100 users: past the exact count's bound, from the sketches, declared, within 2%.
+        assert abs(body["total"] - 5100) <= 102 and (body["total"] == 5100 or body["approximate"] is True)

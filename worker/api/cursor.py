@@ -12,6 +12,10 @@ def encode(*key):
 
 # Text in a key is an id (at most 255 characters, no NUL, as /track stores them).
 MAX_TEXT = 255
+# The longest cursor `encode` makes for a (time, id) key: JSON spells a character outside ASCII in 6 characters
+# ("\u00e9"), or 12 beyond the Basic Multilingual Plane (a surrogate pair); base64 takes 4 characters for 3 bytes.
+# A cursor the API gave must be accepted back.
+MAX_LENGTH = 4 * (len(json.dumps([-MAX_BIND_INT, "\U0010ffff" * MAX_TEXT])) + 2) // 3 + 4
 
 
 def _encodes(text):

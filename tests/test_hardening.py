@@ -42,6 +42,9 @@ AWKWARD_IDS = [".", "..", " x ", "a/b", "%2F", "?q", "#h", "é ü 😀", "a&b=c"
 
 @pytest.mark.parametrize("awkward", AWKWARD_IDS)
 def test_any_accepted_user_id_can_be_erased(api, app_id, awkward):
+    # Other tests of the shared worker send some of these ids too ("." by tests/test_user_detail.py): erase what
+    # they left first, so the count below is this test's alone whatever the order tests run in.
+    assert api.request("DELETE", "/admin/users", params={"user_id": awkward}).status_code == 200
     assert api.track(event(app_id, user_id=awkward, timestamp="2024-05-01T10:00:00Z")).json()["count"] == 1
     response = api.request("DELETE", "/admin/users", params={"user_id": awkward})
     assert response.status_code == 200, response.text

@@ -15,17 +15,12 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.browser import SCREENS, browser_page, find_chromium, screen_url, wait_for_screen  # noqa: E402
+from scripts.browser import SCREENS, browser_page, delayed, find_chromium, screen_url, wait_for_screen  # noqa: E402
 from scripts.dashboard_server import Dashboard  # noqa: E402
 from scripts.demo import load_demo  # noqa: E402
 from scripts.devserver import ROOT, Worker, free_port, run_until_stopped  # noqa: E402
@@ -39,35 +34,6 @@ api.Reader.prefetch = lambda self, *reads: None
 runpy.run_path({str(ROOT / "dashboard" / "app.py")!r}, run_name="__main__")
 """
 BARE_PAGE = "import streamlit as st\n\nst.title('Bare')\n"
-
-
-@contextmanager
-def delayed(url, latency_ms):
-    """`url`, or a proxy in front of it answering every GET `latency_ms` late (the dashboard only reads)."""
-    if not latency_ms:
-        yield url
-        return
-
-    class Delayed(BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(latency_ms / 1000)
-            upstream = requests.get(url + self.path, headers={"X-API-KEY": self.headers["X-API-KEY"]}, timeout=60)
-            self.send_response(upstream.status_code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(upstream.content)))
-            self.end_headers()
-            self.wfile.write(upstream.content)
-
-        def log_message(self, *args):
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Delayed)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{proxy.server_port}"
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
 
 
 def cold_load(page, url, name):

@@ -4,8 +4,13 @@ walk the README's first steps screen by screen.
 Shared by the browser test and `make screenshot`. Never `playwright install`: it downloads browsers.
 """
 import shutil
+import threading
+import time
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import requests
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 # Without the background-networking flags Chromium hangs on an offline machine.
@@ -183,3 +188,33 @@ def walk_first_steps(dashboard_url, send_first_event, app_id, rich_app_id, shots
                                          and any(word in text.lower() for word in OUR_CONFIGURATION)]
         found["console_errors"] = [text for kind, text in console if kind == "error"]
         return found
+
+
+@contextmanager
+def delayed(url, latency_ms):
+    """`url`, or a proxy in front of it answering every GET `latency_ms` late (the dashboard only reads), as a
+    distant worker would: for the browser test and `make bench-dashboard`."""
+    if not latency_ms:
+        yield url
+        return
+
+    class Delayed(BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(latency_ms / 1000)
+            upstream = requests.get(url + self.path, headers={"X-API-KEY": self.headers["X-API-KEY"]}, timeout=60)
+            self.send_response(upstream.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(upstream.content)))
+            self.end_headers()
+            self.wfile.write(upstream.content)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Delayed)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_port}"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

@@ -1,16 +1,13 @@
 """End to end in a real headless Chromium (zone Europe/Berlin): `streamlit run` against the real worker."""
 import re
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from conftest import KEYS, Api, event
-from scripts.browser import (KPI, SCREENS, TABLE as TABLE_SELECTOR, VIEWER_ZONE, browser_page, build_funnel,
+from scripts.browser import (KPI, SCREENS, TABLE as TABLE_SELECTOR, VIEWER_ZONE, browser_page, build_funnel, delayed,
                              capture_overview, click_screen_link, find_chromium, kpi_cards, screen_url,
                              screenshot, settled, wait_for_overview, wait_for_screen, walk_first_steps)
 from scripts.dashboard_server import Dashboard
@@ -72,24 +69,8 @@ def test_readme_first_steps_in_chromium(chromium, api, worker, tmp_path):
 @pytest.fixture
 def slow_worker(worker):
     """The worker behind a proxy that answers each read a second late, as a distant worker would."""
-    class SlowProxy(BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(1)
-            upstream = requests.get(worker.url + self.path, headers={"X-API-KEY": self.headers["X-API-KEY"]},
-                                    timeout=30)
-            self.send_response(upstream.status_code)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(upstream.content)
-
-        def log_message(self, *args):
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), SlowProxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{proxy.server_port}"
-    proxy.shutdown()
-    proxy.server_close()
+    with delayed(worker.url, 1000) as url:
+        yield url
 
 
 def test_a_slow_screen_shows_a_spinner(chromium, api, slow_worker, app_id, tmp_path):

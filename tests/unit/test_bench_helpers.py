@@ -69,6 +69,12 @@ def test_cpu_judges_the_tighter_upper_bound():
     assert str(CpuPerRequest(sampled, 10, process_ms=20.0)) == "3.0 (4.0) | 2.0"
 
 
+def test_a_profile_that_missed_most_of_the_work_is_not_judged():
+    # Measured once for a purge invocation: 2.4 ms sampled busy, 152 with "(program)", 130 ms of process CPU.
+    missed = CpuPerRequest({"busy": 2.4, "program": 149.8, "idle": 0.0}, 1, process_ms=130.0)
+    assert missed.bound == 130.0
+
+
 def test_runtime_lookup_reads_proc():
     assert process_cpu_ms(os.getpid()) > 0
     sleeper = subprocess.Popen(["sleep", "30"])

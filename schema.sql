@@ -209,9 +209,7 @@ CREATE TABLE IF NOT EXISTS daily_dims (
 ) WITHOUT ROWID;
 
 -- Who had the key each UTC day. `sample` (0..63, from the user's hash) comes before the user, so a range
--- too large to count exactly reads only the users of a few samples. A row says the user had the key: `events` is
--- 1 since migration 0010 (an upsert counting events cost a row written each time a user came back the same day;
--- an insert that finds the row costs none), and erasure asks the user's remaining events of that day instead.
+-- too large to count exactly reads only the users of a few samples.
 CREATE TABLE IF NOT EXISTS daily_dim_users (
   app_id TEXT NOT NULL,
   event_name TEXT NOT NULL,
@@ -228,8 +226,8 @@ CREATE TABLE IF NOT EXISTS daily_dim_users (
 -- The fold admits new breakdown values, adds the chunk to the counters of both grains and the per-user sets and
 -- adds the markers from one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys
 -- instead of six. This view takes those rows and its trigger sends each to its table: `hour` and `day` add to the
--- counters, `user` (a user new to the key that day) goes into daily_dim_users, `dim_value` adds an admitted value
--- or a marker to dim_values. Nothing is ever stored in the view.
+-- counters, `user` to daily_dim_users, `dim_value` adds an admitted value or a marker to dim_values. Nothing is
+-- ever stored in the view.
 CREATE VIEW IF NOT EXISTS dims_fold AS
   SELECT '' AS grain, app_id, event_name, dim, kind, value, day AS bucket, events, sessions, users, 0 AS sample,
     '' AS user_id FROM daily_dims WHERE 0;
@@ -248,7 +246,8 @@ BEGIN
   INSERT INTO daily_dim_users (app_id, event_name, dim, kind, value, day, sample, user_id, events)
     SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.sample, NEW.user_id, NEW.events
     WHERE NEW.grain = 'user'
-    ON CONFLICT DO NOTHING;
+    ON CONFLICT (app_id, event_name, dim, kind, value, day, sample, user_id) DO UPDATE
+      SET events = events + excluded.events;
   INSERT INTO dim_values (app_id, event_name, dim, kind, value)
     SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value WHERE NEW.grain = 'dim_value'
     ON CONFLICT DO NOTHING;

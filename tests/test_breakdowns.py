@@ -1,6 +1,6 @@
 """Breakdowns, property keys and groups against hand-computed answers (worker/routes/breakdown.py, worker/rollups/dims.py)."""
 from conftest import KEYS, event
-from consistency import all_events, assert_rollups_match_events
+from consistency import assert_rollups_match_events
 
 DAY1 = "2026-03-10T{}Z"
 WINDOW = {"from": "2026-03-10", "to": "2026-03-12"}
@@ -162,36 +162,3 @@ def test_hostile_keys_and_values_are_data(api, app_id):
     group = api.read("/stats/breakdown", app_id=app_id, by="group", **WINDOW)["values"]
     assert [(v["value"], v["events"]) for v in group] == [(None, 1)]  # an object is no group
     assert_rollups_match_events(api, app_id, WINDOW)
-
-
-def test_a_user_keeps_a_value_while_any_of_their_events_that_day_has_it(api, worker, app_id):
-    """A breakdown user set row says only that the user had the value that day (migration 0010): a user coming back
-    the same day writes nothing more, and deleting one event asks the user's other events of that day."""
-    from scripts.migrate import query
-
-    def send(session, time, platform):
-        assert api.track(event(app_id, "open", session, user_id="u-back", platform=platform,
-                               timestamp=at(time))).status_code == 200
-        api.fold_all()
-
-    def figures():
-        answer = api.read("/stats/breakdown", app_id=app_id, by="platform", **{"from": "2026-03-10", "to": "2026-03-10"})
-        return {v["value"]: (v["events"], v["users"]) for v in answer["values"]}
-
-    send("s1", "09:00", "ios")
-    send("s2", "15:00", "ios")  # folded apart: the set row is there already
-    send("s3", "16:00", "android")
-    rows = query(["--local", "--persist-to", str(worker.state_dir)],
-                 f"SELECT dim, value, events FROM daily_dim_users WHERE app_id = '{app_id}' AND dim = 'platform' "
-                 "ORDER BY value")
-    assert rows == [{"dim": "platform", "value": "Android", "events": 1}, {"dim": "platform", "value": "iOS", "events": 1}]
-    assert figures() == {"iOS": (2, 1), "Android": (1, 1)}
-    events = {e["session_id"]: e["id"] for e in all_events(api, app_id)}
-    assert api.request("DELETE", f"/admin/events/{events['s1']}").json()["deleted"]["events"] == 1
-    assert figures() == {"iOS": (1, 1), "Android": (1, 1)}
-    assert api.request("DELETE", f"/admin/events/{events['s3']}").json()["deleted"]["events"] == 1
-    assert figures() == {"iOS": (1, 1)}
-    assert api.request("DELETE", f"/admin/events/{events['s2']}").json()["deleted"]["events"] == 1
-    assert figures() == {}
-    assert query(["--local", "--persist-to", str(worker.state_dir)],
-                 f"SELECT COUNT(*) AS n FROM daily_dim_users WHERE app_id = '{app_id}'") == [{"n": 0}]

@@ -19,9 +19,7 @@ bucket, and sessions that had the key counted at the session's start. Which keys
 (a row per session and key was half the fold's writes and a third of the storage): it is recomputed from the
 session's raw events, which the fold and erasure reach through `events_app_session`.
 `daily_dim_users` holds who had the key each UTC day, with `sample` = 6 bits of the user's hash, so a range
-too big to count exactly is counted over a fraction of the samples (routes/breakdown.py). A row says the user had
-the key that day and is written once: a user coming back the same day writes nothing (an upsert counting their
-events cost a row written per return), and erasure asks the user's remaining events of that day instead of a count.
+too big to count exactly is counted over a fraction of the samples (routes/breakdown.py).
 """
 from rollups.chunk import FOLDED, MOVES_CTE, events_where
 from rollups.grains import DAILY, GRAINS, HOURLY
@@ -186,7 +184,7 @@ def counters_sql(chunk, hashes):
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
     every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing),
     with the users new to the key that day; the markers are the keys of kind != 0 among them. Who had each key
-    each day (`daily_dim_users`, only the users new to it) carries each user's sample from the hashes the fold computed (`hashes` binds
+    each day (`daily_dim_users`) carries each user's sample from the hashes the fold computed (`hashes` binds
     JSON {user_id: uh}; MATERIALIZED: SQLite then indexes the samples for the join, instead of scanning the JSON
     once per event)."""
     b = HOURLY.bucket
@@ -216,21 +214,21 @@ contributions AS (
       AND pp.event_name = p.event_name AND pp.dim = p.dim AND pp.kind = p.kind AND pp.value = p.value)),
 hours AS (SELECT app_id, {KEY}, bucket, SUM(e) AS e, SUM(s) AS s FROM contributions GROUP BY app_id, {KEY}, bucket),
 user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
-user_groups AS (SELECT DISTINCT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id FROM keyed
-  WHERE ev = '' AND user_id IS NOT NULL),
-new_user_rows AS MATERIALIZED (SELECT DISTINCT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id
-  FROM ({mapped_groups('user_groups', ', r.day, r.user_id', True)}) m JOIN user_samples us ON us.user_id = m.user_id
-  WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users x WHERE x.app_id = m.app_id AND x.event_name = m.event_name
-    AND x.dim = m.dim AND x.kind = m.kind AND x.value = m.value AND x.day = m.day AND x.sample = us.sample
-    AND x.user_id = m.user_id)),
+user_groups AS (SELECT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM keyed
+  WHERE ev = '' AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7),
+user_rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, SUM(m.n) AS n
+  FROM ({mapped_groups('user_groups', ', r.day, r.user_id, r.n', True)}) m JOIN user_samples us ON us.user_id = m.user_id
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
 days AS (SELECT app_id, {KEY}, day, SUM(e) AS e, SUM(s) AS s, SUM(u) AS u FROM (
     SELECT app_id, {KEY}, {day} AS day, e, s, 0 AS u FROM hours
-    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM new_user_rows)
+    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users x
+      WHERE x.app_id = r.app_id AND x.event_name = r.event_name AND x.dim = r.dim AND x.kind = r.kind
+      AND x.value = r.value AND x.day = r.day AND x.sample = r.sample AND x.user_id = r.user_id))
   GROUP BY app_id, {KEY}, day HAVING SUM(e) != 0 OR SUM(s) != 0 OR SUM(u) != 0)
 INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions, users, sample, user_id)
 SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s, 0, 0, '' FROM hours
 UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, day, e, s, u, 0, '' FROM days
-UNION ALL SELECT 'user', app_id, {KEY}, day, 1, 0, 0, sample, user_id FROM new_user_rows
+UNION ALL SELECT 'user', app_id, {KEY}, day, n, 0, 0, sample, user_id FROM user_rows
 UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0, 0, 0, '' FROM admitted
 UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0, 0, 0, '' FROM hours WHERE kind != 0""")
 
@@ -262,32 +260,24 @@ FROM (SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')} AS bucket, COUNT(*) 
       GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
         ]
-    # A user leaves a key's set for a day when none of their remaining counted events that day has it: their
-    # events of the touched days are read through events_user_ts (a day per user at most) and mapped again. The
-    # sample comes from hourly_users, before its rows go.
     day = DAILY.bucket("m.ts")
-    remaining = Sql(f"""rchunk AS (SELECT e.* FROM (SELECT DISTINCT app_id, user_id, {DAILY.bucket('ts')} AS day FROM chunk
-    WHERE user_id IS NOT NULL) AS g
-  JOIN events e INDEXED BY events_user_ts ON e.user_id = g.user_id AND e.ts >= g.day * 1000
-    AND e.ts < (g.day + {DAILY.seconds}) * 1000
-  WHERE e.app_id = g.app_id AND e.id <= {FOLDED} AND e.id NOT IN ({erasing.gone_ids}))""")
-    lost = ("WITH " + mapped_cte(gone) + ",\n" + mapped_cte(remaining, "r") + f""",
-lost AS (SELECT DISTINCT m.app_id, {qualified('m')}, {day} AS day, {sample_of('hu.uh')} AS sample, m.user_id FROM mapped m
-  JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
-  WHERE m.users_kept AND NOT EXISTS (SELECT 1 FROM rmapped x WHERE x.app_id = m.app_id AND x.user_id = m.user_id
-    AND x.event_name = m.event_name AND x.dim = m.dim AND x.kind = m.kind AND x.value = m.value
-    AND {DAILY.bucket('x.ts')} = {day}))
-""")
-    # Only rows the set holds count (the primary key, the sample first): the two statements agree.
-    held = f"""SELECT l.* FROM lost l JOIN daily_dim_users x ON x.app_id = l.app_id AND x.event_name = l.event_name
-  AND x.dim = l.dim AND x.kind = l.kind AND x.value = l.value AND x.day = l.day AND x.sample = l.sample
-  AND x.user_id = l.user_id"""
+    user_rows = "WITH " + mapped_cte(gone) + f"""
+SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, {sample_of('hu.uh')} AS sample, m.user_id,
+  COUNT(*) AS n
+FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
+WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+    # The emptied rows are among the user-days the chunk touched: found through the primary key.
+    touched_user_keys = (f"(app_id, {KEY}, day, sample, user_id) IN (SELECT app_id, {KEY}, day, sample, user_id FROM ("
+                         + user_rows + "))")
+    user_match = (f"{_key_match('daily_dim_users', 'g')} AND daily_dim_users.day = g.day "
+                  "AND daily_dim_users.sample = g.sample AND daily_dim_users.user_id = g.user_id")
     out += [
-        lost + f"""UPDATE daily_dims SET users = daily_dims.users - g.n
-FROM (SELECT app_id, {KEY}, day, COUNT(*) AS n FROM ({held}) GROUP BY 1, 2, 3, 4, 5, 6) AS g
+        "UPDATE daily_dim_users SET events = daily_dim_users.events - g.n FROM (" + user_rows + f") AS g WHERE {user_match}",
+        f"""UPDATE daily_dims SET users = daily_dims.users - g.n
+FROM (SELECT app_id, {KEY}, day, COUNT(*) AS n FROM daily_dim_users WHERE events <= 0
+      AND """ + touched_user_keys + f""" GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
-        lost + f"DELETE FROM daily_dim_users WHERE (app_id, {KEY}, day, sample, user_id) IN "
-               f"(SELECT app_id, {KEY}, day, sample, user_id FROM lost)",
+        "DELETE FROM daily_dim_users WHERE events <= 0 AND " + touched_user_keys,
     ]
     return out
 

@@ -15,9 +15,16 @@ def folding(folded, upto):
     return Sql("chunk AS (SELECT * FROM events WHERE id > ? AND id <= ?)", [folded, upto])
 
 
-def events_where(condition):
-    """The events a fixed SQL condition selects (erasure's conditions bind nothing)."""
-    return Sql(f"chunk AS (SELECT * FROM events WHERE {condition})")
+# The events of given sessions, through their index. Named, not left to the planner: for
+# `(app_id, session_id) IN (SELECT ...)` the SQLite of workerd (3.47) searches `events_app_ts` by app_id alone and
+# filters, reading every event of the app (deleting one event of a 20,000-event app read 293,370 rows).
+SESSION_EVENTS = "events INDEXED BY events_app_session"
+
+
+def events_where(condition, source="events"):
+    """The events a fixed SQL condition selects (erasure's conditions bind nothing); `source`: `events`, or
+    SESSION_EVENTS for a condition on the sessions."""
+    return Sql(f"chunk AS (SELECT * FROM {source} WHERE {condition})")
 
 
 # Each session of the chunk with its known start (old_ts, NULL if new) and its start once the chunk is in.
@@ -69,7 +76,7 @@ class Erasing:
     counted = f"{gone} AND id <= {FOLDED}"
     touched_sessions = f"(app_id, session_id) IN (SELECT app_id, session_id FROM events WHERE {counted})"
     # What stays of the touched sessions, as the fold's `chunk`: their remaining counted events.
-    remaining = events_where(f"{touched_sessions} AND id <= {FOLDED} AND id NOT IN ({gone_ids})")
+    remaining = events_where(f"{touched_sessions} AND id <= {FOLDED} AND id NOT IN ({gone_ids})", SESSION_EVENTS)
     # The counted events that go, as the fold's `chunk`.
     going = events_where(counted)
 

@@ -6,7 +6,7 @@ Folding adds the chunk; a session whose start moves (a late event) leaves its ol
 exactly what the erased folded events added; touched sessions leave their start bucket and come back, after
 rollups/sessions.py rebuilt them, from what remains.
 """
-from rollups.chunk import FOLDED, MOVES_CTE, into_counts, moved
+from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, into_counts, moved
 from rollups.grains import DAILY, GRAINS, HOURLY
 from sql import UPSERT_WHERE, Sql
 
@@ -105,7 +105,7 @@ FROM (SELECT app_id, {b('first_ts')} AS bucket, COUNT(*) AS n FROM sessions WHER
 WHERE {grain.counters}.app_id = g.app_id AND {grain.counters}.{col} = g.bucket""",
             f"""UPDATE {grain.names} SET sessions = {grain.names}.sessions - g.n
 FROM (SELECT s.app_id, se.event_name, {b('s.first_ts')} AS bucket, COUNT(*) AS n
-      FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM events
+      FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM {SESSION_EVENTS}
         WHERE {touched_sessions} AND id <= {FOLDED}) se ON se.app_id = s.app_id AND se.session_id = s.session_id
       GROUP BY 1, 2, 3) AS g
 WHERE {grain.names}.app_id = g.app_id AND {grain.names}.event_name = g.event_name AND {grain.names}.{col} = g.bucket""",
@@ -139,7 +139,7 @@ WHERE {touched_sessions} GROUP BY 1, 2
 ON CONFLICT (app_id, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
             f"""INSERT INTO {grain.names} (app_id, event_name, {grain.column}, events, sessions)
 SELECT s.app_id, se.event_name, {b('s.first_ts')}, 0, COUNT(*)
-FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM events
+FROM sessions s JOIN (SELECT DISTINCT app_id, session_id, event_name FROM {SESSION_EVENTS}
   WHERE {touched_sessions} AND id <= {FOLDED} AND id NOT IN ({erasing.gone_ids})) se
   ON se.app_id = s.app_id AND se.session_id = s.session_id
 {UPSERT_WHERE} GROUP BY 1, 2, 3

@@ -21,7 +21,7 @@ session's raw events, which the fold and erasure reach through `events_app_sessi
 `daily_dim_users` holds who had the key each UTC day, with `sample` = 6 bits of the user's hash, so a range
 too big to count exactly is counted over a fraction of the samples (routes/breakdown.py).
 """
-from rollups.chunk import FOLDED, MOVES_CTE, events_where
+from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, events_where
 from rollups.grains import DAILY, GRAINS, HOURLY
 from sql import UPSERT_WHERE, Sql
 
@@ -243,7 +243,7 @@ def erase_out(erasing):
     go: the users' samples are read from there."""
     gone = erasing.going
     # Every counted event of the touched sessions (the going ones included): the keys the sessions counted.
-    touched = events_where(f"{erasing.touched_sessions} AND id <= {FOLDED}")
+    touched = events_where(f"{erasing.touched_sessions} AND id <= {FOLDED}", SESSION_EVENTS)
     out = []
     for grain in GRAINS:
         table = grain.dims

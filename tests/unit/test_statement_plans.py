@@ -1,0 +1,69 @@
+"""How SQLite plans every statement of a fold step, a deletion (by event, user, app and age), a purge step and a
+link: no read of the raw events may search them by `app_id` alone, or scan them, unless it walks them in index order
+under a LIMIT. D1 bills every index row walked, and such a read costs every event of the app.
+
+The plans come from a SQLite as recent as workerd's (3.47; the `sqlean.py` wheel carries 3.50): CPython's SQLite
+(3.40 here) plans these statements differently, and once planned the erasure's re-reads of the touched sessions
+through `events_app_ts` by `app_id` alone, which only the runtime showed (DEVELOPERS.md). Pure: no worker."""
+import re
+from pathlib import Path
+
+import pytest
+import sqlean
+
+from rollups import erasure, fold, links, purge
+from rollups.chunk import SESSION_EVENTS
+from sql import Sql
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
+CUTOFF_MS = 1_700_000_000_000
+
+STATEMENTS = {
+    "fold step": fold.chunk_statements(0, 0, 2000, "{}", []),
+    "delete an event": erasure.chunk_statements(erasure.by_id(5)),
+    "erase a user": erasure.chunk_statements(erasure.by_user("u")),
+    "erase a user in one app": erasure.chunk_statements(erasure.by_user("u", "a")),
+    "delete an app": erasure.chunk_statements(erasure.by_app("a")),
+    "delete by age": erasure.chunk_statements(erasure.older_than(CUTOFF_MS)),
+    "purge step": [*purge.forget_statements(CUTOFF_MS)[0], purge.forget_statements(CUTOFF_MS)[1]],
+    "link": links.move_statements("a", "anonymous", "u", 0, 100)[0],
+}
+# A search of `events` through an index by the app alone: every event of the app, unless walked in order and cut.
+APP_ONLY = re.compile(r"^SEARCH events USING (COVERING )?INDEX \w+ \(app_id=\?\)$")
+# Walked in the index's order under a LIMIT (first/last seen, a deletion's chunk): rows read stop at the LIMIT.
+ORDERED_WALK = re.compile(r"ORDER BY ts( DESC)?(, id( DESC)?)? LIMIT")
+
+
+@pytest.fixture(scope="module")
+def db():
+    connection = sqlean.connect(":memory:")
+    connection.executescript(SCHEMA.read_text())
+    return connection
+
+
+def test_the_plans_come_from_a_sqlite_as_recent_as_workerds():
+    assert tuple(int(part) for part in sqlean.sqlite_version.split(".")) >= (3, 47)
+
+
+def whole_app_reads(db, statements):
+    wide = []
+    for number, statement in enumerate(statements):
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + statement.text, statement.params)]
+        for line in plan:
+            whole_app = APP_ONLY.match(line) and not ORDERED_WALK.search(statement.text)
+            if line.startswith("SCAN events") or whole_app:
+                wide.append((number, line, " ".join(statement.text.split())[:120]))
+    return wide
+
+
+@pytest.mark.parametrize("name", STATEMENTS)
+def test_no_statement_reads_a_whole_app_of_raw_events(db, name):
+    assert whole_app_reads(db, STATEMENTS[name]) == []
+
+
+def test_the_guard_sees_the_plans_that_read_whole_apps(db):
+    """A deletion's statements as they were, re-reading the touched sessions from `events` without naming the index:
+    planned by the app alone (the runtime read every event of the app in each of them)."""
+    unnamed = [Sql(statement.text.replace(SESSION_EVENTS, "events"), statement.params)
+               for statement in STATEMENTS["delete an event"]]
+    assert len(whole_app_reads(db, unnamed)) >= 8

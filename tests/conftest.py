@@ -85,11 +85,11 @@ def api(worker):
 
 
 @contextmanager
-def own_api(tmp_path_factory, name, default_caps=False):
+def own_api(tmp_path_factory, name, default_caps=False, variables=None):
     """An Api on a worker of its own, for tests whose cost bounds grow with the apps of the shared database (reads
-    without app_id go app by app, and other tests keep adding apps). Its caps are raised as the shared worker's
-    are, unless `default_caps`."""
-    server = Worker(tmp_path_factory.mktemp(name), variables=KEYS)
+    without app_id go app by app, and other tests keep adding apps), or that need `variables` of their own. Its
+    caps are raised as the shared worker's are, unless `default_caps`."""
+    server = Worker(tmp_path_factory.mktemp(name), variables={**KEYS, **(variables or {})})
     try:
         server.start()
         if not default_caps:

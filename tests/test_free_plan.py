@@ -1,6 +1,9 @@
 """Bounded cost whatever is sent (issue "Fit the Free plan"): each attack a hostile review found, as a test."""
+import pytest
+
 from api.validation import MAX_PROPERTY_KEYS
-from conftest import KEYS, event
+from conftest import KEYS, event, own_api
+from consistency import assert_rollups_match_events
 
 
 def test_a_breakdown_since_2000_reads_stored_days_not_every_day_of_the_range(api, app_id):
@@ -106,3 +109,47 @@ def test_live_traffic_folds_without_a_row_per_session_and_key(api, app_id):
     # rows and the former expansion of every key: 6.6 and 474; with one statement per breakdown rollup and per
     # grain (the chunk expanded into its keys six times, each counter family read twice): 2.3 and 300.
     assert written / events <= 4 and read / events <= 200
+
+
+@pytest.fixture(scope="module")
+def slow_steps(tmp_path_factory):
+    """A worker whose every step counts as slow (STEP_TARGET_MS=1 ms): each makes the next smaller."""
+    with own_api(tmp_path_factory, "slow-steps", variables={"STEP_TARGET_MS": "1"}) as api:
+        yield api
+
+
+def sessions_of(app_id, user, count=10, per_session=10):
+    return {"events": [event(app_id, f"E{i % 3}", f"{user}-{s}", user_id=user, timestamp=f"2024-05-01T{s:02d}:{i:02d}:00Z",
+                             properties={"screen": f"v{i % 4}"}) for s in range(count) for i in range(per_session)]}
+
+
+def erase_in_calls(api, user):
+    """[events deleted by each call] until the erasure of `user` is complete."""
+    deleted = []
+    while True:
+        answer = api.request("DELETE", f"/admin/users/{user}", key=KEYS["AUTH_KEY"]).json()
+        deleted.append(answer["deleted"]["events"])
+        if answer["complete"]:
+            return deleted
+
+
+def test_a_slow_step_makes_the_next_smaller_and_every_kind_still_finishes(slow_steps, app_id):
+    """Issue 16: folding and erasure shrink their step on a slow statement, not only on a refusal. The sizes are
+    kept in `meta` between requests (rollups/steps.py)."""
+    api, admin = slow_steps, KEYS["AUTH_KEY"]
+    for user in ("first", "second", "fourth"):
+        assert api.track(sessions_of(app_id, user)).json()["count"] == 100
+    # The first fold step is 500 ids (fold.FIRST_CHUNK): all 300 events, which takes more than 1 ms.
+    assert api.post("/admin/fold", key=admin, params={"chunks": "1"}).json()["unfolded_events"] == 0
+    assert api.track(sessions_of(app_id, "third")).json()["count"] == 100
+    step = api.post("/admin/fold", key=admin, params={"chunks": "1"}).json()
+    assert 0 < step["unfolded_events"] < 100, step  # the next step folded fewer than the 100 new events
+    api.fold_all()
+    # The first erasure step is 1,000 events (erasure.FIRST_CHUNK): all 100 of the first user. Each step then
+    # takes more than 1 ms, and the next is smaller in proportion.
+    assert erase_in_calls(api, "first") == [100]
+    assert sum(erase_in_calls(api, "second")) == 100
+    deleted = erase_in_calls(api, "fourth")
+    assert len(deleted) > 1 and sum(deleted) == 100 and deleted[0] < 100, deleted
+    left = assert_rollups_match_events(api, app_id, {"from": "2024-05-01", "to": "2024-05-02"})
+    assert {e["user_id"] for e in left} == {"third"} and len(left) == 100

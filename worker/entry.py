@@ -14,6 +14,7 @@ import router
 from api import config
 from api.web import Request, StreamBody
 from d1 import Database
+from rollups import steps
 
 ROUTES = router.build_routes()
 
@@ -40,6 +41,7 @@ def _settings_of(env):
     global _settings
     if _settings is None:
         _settings = config.from_env(env, _binding_limiter)
+        steps.configure(_settings.step_target_ms)
     return _settings
 
 
@@ -92,8 +94,9 @@ async def on_scheduled(event, env, ctx):
     from routes.maintenance import scheduled_fold
 
     db = Database(env.DB)
-    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000)))
     settings = config.from_env(env)
+    steps.configure(settings.step_target_ms)
+    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000)))
     if settings.retention_days and getattr(event, "cron", None) == RETENTION_CRON:
         result = await purge_expired(db, int(time.time() * 1000), settings.retention_days,
                                      settings.retention_keeps_aggregates)

@@ -9,7 +9,7 @@ TRACK_LIMIT_BINDINGS = {"ip": "TRACK_LIMIT_PER_IP", "app": "TRACK_LIMIT_PER_APP"
 
 class Settings:
     def __init__(self, keys, retention_days=None, track_limiters=None, retention_keeps_aggregates=True,
-                 identify_links=True):
+                 identify_links=True, step_target_ms=None):
         self.keys = keys
         self.retention_days = retention_days
         # Retention deletes raw events and what names a user or session; the anonymous aggregates (events,
@@ -19,6 +19,8 @@ class Settings:
         self.track_limiters = track_limiters or {}
         # POST /identify moves an anonymous id's events to a user (rollups/links.py); IDENTIFY_LINKS=off refuses it.
         self.identify_links = identify_links
+        # How long one step of folding, deleting or purging should take (rollups/steps.py); None: its default.
+        self.step_target_ms = step_target_ms
 
 
 def _text(env, name):
@@ -44,4 +46,5 @@ def from_env(env, adapt_limiter=None):
         retention_days=ascii_int(retention, 6) or None,
         retention_keeps_aggregates=(_text(env, "RETENTION_KEEPS_AGGREGATES") or "on").lower() not in OFF,
         identify_links=(_text(env, "IDENTIFY_LINKS") or "on").lower() not in OFF,
+        step_target_ms=ascii_int(_text(env, "STEP_TARGET_MS"), 6) or None,
     )

@@ -11,22 +11,24 @@ commits only onto that snapshot: its first statement is the guard of rollups/chu
 from collections import namedtuple
 
 from d1 import D1Error
-from rollups import activity, catalog, counters, dims, sessions, sketches, users
-from rollups.chunk import folding, guard, lost_race, release, shrinking
+from rollups import activity, catalog, counters, dims, sessions, sketches, steps, users
+from rollups.chunk import folding, guard, lost_race, release
 from sql import Sql
 
 CHUNK = 2000
+# Steps start at FIRST_CHUNK and follow how long they take (rollups/steps.py), up to CHUNK.
+FIRST_CHUNK = 500
 # Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
 CHUNKS_PER_CALL = 2
 # Every table a rebuild empties (POST /admin/rebuild): each family's own.
 TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
 
-STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
-  EXISTS (SELECT 1 FROM stale_sketches) AS stale FROM fold_state WHERE id = 1"""
+STATE_SQL = f"""SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
+  EXISTS (SELECT 1 FROM stale_sketches) AS stale, {steps.stored_sql("fold")} AS step FROM fold_state WHERE id = 1"""
 
 
-class FoldState(namedtuple("FoldState", "folded version last_id stale")):
+class FoldState(namedtuple("FoldState", "folded version last_id stale step")):
     @property
     def unfolded(self):
         """Events not counted yet, by id (an upper bound: ids have gaps)."""
@@ -36,7 +38,7 @@ class FoldState(namedtuple("FoldState", "folded version last_id stale")):
 async def state(db):
     """One query, so a read route with nothing to fold or rebuild pays one row or two."""
     row = await db.first(STATE_SQL)
-    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]))
+    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]), row["step"])
 
 
 def chunk_statements(folded, version, upto, hashes, sketch_updates):
@@ -70,8 +72,8 @@ async def fold_chunk(db, folded, version, upto):
     return True
 
 
-async def catch_up(db, max_chunks=1, chunk=CHUNK):
-    """Rebuild stale sketches, then fold up to `max_chunks` chunks of the tail.
+async def catch_up(db, max_chunks=1):
+    """Rebuild stale sketches, then fold up to `max_chunks` chunks of the tail (of the size rollups/steps.py keeps).
     Returns (events still unfolded (by id), whether stale sketches remain)."""
     current = await state(db)
     for _ in range(2):  # hours, then the days built from them
@@ -81,16 +83,17 @@ async def catch_up(db, max_chunks=1, chunk=CHUNK):
     for _ in range(max_chunks):
         if not current.unfolded:
             break
-        await fold_span(db, current, min(current.last_id - current.folded, chunk))
+        await fold_span(db, current)
         current = await state(db)
     return current.unfolded, current.stale
 
 
-async def fold_span(db, current, span):
-    """Fold the next `span` ids, fewer while D1 refuses (chunk.shrinking): a refused fold would stop every read
-    route, which folds first."""
-    folded, _ = await shrinking(lambda size: fold_chunk(db, current.folded, current.version, current.folded + size),
-                                span)
+async def fold_span(db, current):
+    """Fold the next ids, as many as the fold's step size (rollups/steps.py), fewer while D1 refuses: a refused or
+    slow fold would stop or slow every read route, which folds first."""
+    folded, _ = await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
+                                                                    current.folded + size),
+                                CHUNK, FIRST_CHUNK, stored=current.step, available=current.last_id - current.folded)
     return folded
 
 

@@ -12,8 +12,7 @@ with them.
 A purge step deletes what it forgets in one transaction per chunk of events; only folded events go (an unfolded
 event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
 """
-from rollups import erasure, fold, links
-from rollups.chunk import shrinking
+from rollups import erasure, fold, links, steps
 from rollups.grains import DAILY, HOURLY
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
@@ -101,16 +100,21 @@ def forget_statements(cutoff, chunk=CHUNK):
     return statements, "DELETE FROM events WHERE " + gone
 
 
-async def forget_expired(db, cutoff, chunk=CHUNK):
-    """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event."""
+def removed_by(results):
+    return int(results[-1]["meta"].get("changes", 0))
+
+
+async def forget_expired(db, cutoff):
+    """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event; a
+    slow one makes the next smaller (rollups/steps.py)."""
     await fold.try_catch_up(db)
 
     async def forget(size):
         statements, delete_events = forget_statements(cutoff, size)
         return await db.batch([*statements, delete_events])
 
-    results, chunk = await shrinking(forget, chunk)
-    removed = int(results[-1]["meta"].get("changes", 0))
+    results, chunk = await steps.run(db, "purge", forget, CHUNK, handled=removed_by)
+    removed = removed_by(results)
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 
 

@@ -139,7 +139,7 @@ def test_a_slow_step_makes_the_next_smaller_and_every_kind_still_finishes(slow_s
     api, admin = slow_steps, KEYS["AUTH_KEY"]
     for user in ("first", "second", "fourth"):
         assert api.track(sessions_of(app_id, user)).json()["count"] == 100
-    # The first fold step is 500 ids (fold.FIRST_CHUNK): all 300 events, which takes more than 1 ms.
+    # The first fold step is 2,000 ids (fold.CHUNK): all 300 events, which takes more than 1 ms.
     assert api.post("/admin/fold", key=admin, params={"chunks": "1"}).json()["unfolded_events"] == 0
     assert api.track(sessions_of(app_id, "third")).json()["count"] == 100
     step = api.post("/admin/fold", key=admin, params={"chunks": "1"}).json()

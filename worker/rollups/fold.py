@@ -15,20 +15,20 @@ from rollups import activity, catalog, counters, dims, sessions, sketches, steps
 from rollups.chunk import folding, guard, lost_race, release
 from sql import Sql
 
+# At most this many ids a step; fewer while steps are slow (rollups/steps.py). Reads fold one step before they
+# read, so a smaller first step would leave more of a fresh tail out of what they serve.
 CHUNK = 2000
-# Steps start at FIRST_CHUNK and follow how long they take (rollups/steps.py), up to CHUNK.
-FIRST_CHUNK = 500
 # Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
 CHUNKS_PER_CALL = 2
 # Every table a rebuild empties (POST /admin/rebuild): each family's own.
 TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
 
-STATE_SQL = f"""SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
-  EXISTS (SELECT 1 FROM stale_sketches) AS stale, {steps.stored_sql("fold")} AS step FROM fold_state WHERE id = 1"""
+STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
+  EXISTS (SELECT 1 FROM stale_sketches) AS stale FROM fold_state WHERE id = 1"""
 
 
-class FoldState(namedtuple("FoldState", "folded version last_id stale step")):
+class FoldState(namedtuple("FoldState", "folded version last_id stale")):
     @property
     def unfolded(self):
         """Events not counted yet, by id (an upper bound: ids have gaps)."""
@@ -38,7 +38,7 @@ class FoldState(namedtuple("FoldState", "folded version last_id stale step")):
 async def state(db):
     """One query, so a read route with nothing to fold or rebuild pays one row or two."""
     row = await db.first(STATE_SQL)
-    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]), row["step"])
+    return FoldState(row["folded"], row["version"], row["last_id"] or 0, bool(row["stale"]))
 
 
 def chunk_statements(folded, version, upto, hashes, sketch_updates):
@@ -89,11 +89,12 @@ async def catch_up(db, max_chunks=1):
 
 
 async def fold_span(db, current):
-    """Fold the next ids, as many as the fold's step size (rollups/steps.py), fewer while D1 refuses: a refused or
-    slow fold would stop or slow every read route, which folds first."""
+    """Fold the next ids, as many as the fold's step size (rollups/steps.py; reading it is a query and a row more,
+    paid only when there is a tail to fold), fewer while D1 refuses: a refused or slow fold would stop or slow every
+    read route, which folds first."""
     folded, _ = await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
                                                                     current.folded + size),
-                                CHUNK, FIRST_CHUNK, stored=current.step, available=current.last_id - current.folded)
+                                CHUNK, available=current.last_id - current.folded)
     return folded
 
 

@@ -4,8 +4,8 @@ Folding, deleting and purging go through the raw events in steps of events, one 
 step costs depends on the events, which a sender chooses: an erasure step of 5,000 events with 50 properties each
 took 14 s locally where one of 5,000 plain events takes well under one. So the size of each kind of step is kept
 in `meta` (`step:fold`, `step:erase`, `step:purge`) and set after every step from how long it took. A kind starts
-at a size whose worst case stays within a few seconds (an erasure step of 1,000 events of 50 properties: ~2.8 s)
-and may grow to its maximum (5,000 for an erasure) while steps are fast:
+at a size whose worst case stays within a few seconds (an erasure step of 1,000 events of 50 properties: ~2.8 s; a
+fold step of 2,000 such events: ~1.4 s) and may grow to its maximum (5,000 for an erasure) while steps are fast:
 
 - slower than the target: the next step is smaller in proportion (a step of 5,000 events that took 14 s against
   2 s makes the next one 714 events);
@@ -67,12 +67,11 @@ async def size_of(db, kind):
     return int(row["size"]) if row and row["size"] else None
 
 
-async def run(db, kind, step, maximum, initial=None, stored=None, available=None, handled=None):
+async def run(db, kind, step, maximum, initial=None, available=None, handled=None):
     """`await step(size)` at the size kept for `kind` (`initial` while none is, at most `available`), shrinking while
-    D1 refuses it, and the size kept for the next step. `stored`: the kept size if the caller read it already;
-    `handled(result)`: the events the step handled (default: as many as its size). Returns (step's result, the size
-    that passed)."""
-    stored = min(maximum, stored or await size_of(db, kind) or initial or maximum)
+    D1 refuses it, and the size kept for the next step. `handled(result)`: the events the step handled (default: as
+    many as its size). Returns (step's result, the size that passed)."""
+    stored = min(maximum, await size_of(db, kind) or initial or maximum)
     tried = stored if available is None else max(1, min(stored, available))
     started = time.monotonic()
     result, used = await shrinking(step, tried)

@@ -148,6 +148,8 @@ class ActiveUsers:
             return len(set().union(*(self.sets[i] for i in indexes))), True
         if len(indexes) == 1 and self.rows[indexes[0]] <= 1:
             return self.user_rows[indexes[0]], True
+        if len(indexes) == 1:  # a unit's sketch as it is: a merge of one would sort its entries again
+            return self.sketches[indexes[0]].estimate(), False
         return hll.Sketch().merge_sketches([self.sketches[i] for i in indexes]).estimate(), False
 
     def windows(self, last_day):

@@ -111,8 +111,10 @@ async def erase(db, selection, max_chunks=MAX_CHUNKS_PER_CALL):
         statements = chunk_statements(selection, size)
         return dict(zip(map(id, statements), await db.batch(statements)))
 
+    size = None  # read by the first step, then carried: each query counts against D1's 50 per invocation
     for _ in range(max_chunks):
-        results, chunk = await steps.run(db, "erase", remove, CHUNK, FIRST_CHUNK, handled=removed_by)
+        results, chunk, size = await steps.run(db, "erase", remove, CHUNK, FIRST_CHUNK, handled=removed_by,
+                                               stored=size)
         removed = removed_by(results)
         events += removed
         apps += results[id(EMPTIED_APPS)]["rows"][0]["emptied"]

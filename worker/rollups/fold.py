@@ -80,22 +80,22 @@ async def catch_up(db, max_chunks=1):
         if not current.stale or not await sketches.rebuild_stale(db, current.folded, current.version):
             break
         current = await state(db)
+    size = None  # the step size, read by the first step (a query and a row, paid only when there is a tail)
     for _ in range(max_chunks):
         if not current.unfolded:
             break
-        await fold_span(db, current)
+        size = await fold_span(db, current, size)
         current = await state(db)
     return current.unfolded, current.stale
 
 
-async def fold_span(db, current):
-    """Fold the next ids, as many as the fold's step size (rollups/steps.py; reading it is a query and a row more,
-    paid only when there is a tail to fold), fewer while D1 refuses: a refused or slow fold would stop or slow every
-    read route, which folds first."""
-    folded, _ = await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
-                                                                    current.folded + size),
-                                CHUNK, available=current.last_id - current.folded)
-    return folded
+async def fold_span(db, current, size=None):
+    """Fold the next ids, as many as the fold's step size (rollups/steps.py), fewer while D1 refuses: a refused or
+    slow fold would stop or slow every read route, which folds first. Returns the size of the next step."""
+    _, _, following = await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
+                                                                          current.folded + size),
+                                      CHUNK, available=current.last_id - current.folded, stored=size)
+    return following
 
 
 async def try_catch_up(db, max_chunks=1):

@@ -113,7 +113,7 @@ async def forget_expired(db, cutoff):
         statements, delete_events = forget_statements(cutoff, size)
         return await db.batch([*statements, delete_events])
 
-    results, chunk = await steps.run(db, "purge", forget, CHUNK, handled=removed_by)
+    results, chunk, _ = await steps.run(db, "purge", forget, CHUNK, handled=removed_by)
     removed = removed_by(results)
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 

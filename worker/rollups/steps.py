@@ -67,11 +67,13 @@ async def size_of(db, kind):
     return int(row["size"]) if row and row["size"] else None
 
 
-async def run(db, kind, step, maximum, initial=None, available=None, handled=None):
+async def run(db, kind, step, maximum, initial=None, available=None, handled=None, stored=None):
     """`await step(size)` at the size kept for `kind` (`initial` while none is, at most `available`), shrinking while
     D1 refuses it, and the size kept for the next step. `handled(result)`: the events the step handled (default: as
-    many as its size). Returns (step's result, the size that passed)."""
-    stored = min(maximum, await size_of(db, kind) or initial or maximum)
+    many as its size); `stored`: the kept size when the caller knows it (a later step of the same call: each query
+    counts against D1's 50 per invocation on the Free plan). Returns (step's result, the size that passed, the size
+    kept for the next step)."""
+    stored = min(maximum, stored or await size_of(db, kind) or initial or maximum)
     tried = stored if available is None else max(1, min(stored, available))
     started = time.monotonic()
     result, used = await shrinking(step, tried)
@@ -79,4 +81,4 @@ async def run(db, kind, step, maximum, initial=None, available=None, handled=Non
     following = next_size(stored, tried, used, done, (time.monotonic() - started) * 1000, maximum)
     if following != stored:
         await db.run(store(kind, following))
-    return result, used
+    return result, used, following

@@ -153,3 +153,17 @@ def test_a_slow_step_makes_the_next_smaller_and_every_kind_still_finishes(slow_s
     assert len(deleted) > 1 and sum(deleted) == 100 and deleted[0] < 100, deleted
     left = assert_rollups_match_events(api, app_id, {"from": "2024-05-01", "to": "2024-05-02"})
     assert {e["user_id"] for e in left} == {"third"} and len(left) == 100
+
+
+def test_a_fold_call_stays_within_the_d1_calls_of_the_free_plan(slow_steps, app_id):
+    """Ten fold steps made up to 54 D1 calls in one `POST /admin/fold?chunks=10` (five a step): the Free plan allows 50
+    per invocation. Steps of a few events (STEP_TARGET_MS=1) make the ten steps happen."""
+    api, admin = slow_steps, KEYS["AUTH_KEY"]
+    assert api.track(sessions_of(app_id, "early", count=20)).json()["count"] == 200
+    api.post("/admin/fold", key=admin, params={"chunks": "1"})  # slower than 1 ms: the next steps are smaller
+    assert api.track(sessions_of(app_id, "late", count=20)).json()["count"] == 200
+    response = api.post("/admin/fold", key=admin, params={"chunks": "10"})
+    assert response.status_code == 200 and response.json()["unfolded_events"] > 0, response.json()
+    assert 0 < int(response.headers["x-d1-calls"]) <= 50
+    api.fold_all()
+    assert len(assert_rollups_match_events(api, app_id, {"from": "2024-05-01", "to": "2024-05-02"})) == 400

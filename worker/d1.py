@@ -53,6 +53,8 @@ class Database:
         self.binding = binding
         self.rows_read = 0
         self.rows_written = 0
+        # Calls made (a batch is one): D1 allows 50 per invocation on the Free plan (fold.catch_up stops short of it).
+        self.calls = 0
 
     def _count(self, meta):
         self.rows_read += int(meta.get("rows_read") or 0)
@@ -64,6 +66,7 @@ class Database:
         from pyodide.ffi import JsException
 
         statement = _statement(sql, params)
+        self.calls += 1
         try:
             result = await _prepare(self.binding, statement).all()
         except JsException as error:
@@ -79,6 +82,7 @@ class Database:
         from pyodide.ffi import JsException
 
         statement = _statement(sql, params)
+        self.calls += 1
         try:
             return self._count(_meta(await _prepare(self.binding, statement).run()))
         except JsException as error:
@@ -89,6 +93,7 @@ class Database:
         from pyodide.ffi import JsException, to_js
 
         statements = [_statement(s) for s in statements]
+        self.calls += 1
         try:
             results = await self.binding.batch(to_js([_prepare(self.binding, s) for s in statements]))
         except JsException as error:

@@ -80,6 +80,8 @@ async def on_fetch(js_request, env):
     # What this request cost against the D1 quota (Free: 5M rows read, 100k written per day).
     response.headers["x-d1-rows-read"] = str(db.rows_read)
     response.headers["x-d1-rows-written"] = str(db.rows_written)
+    # D1 calls made (a batch is one): the Free plan allows 50 per invocation.
+    response.headers["x-d1-calls"] = str(db.calls)
     # A dict would become a JS Map, which the Response constructor rejects: pass header pairs.
     return JsResponse.new(response.body or None, status=response.status, headers=list(response.headers.items()))
 

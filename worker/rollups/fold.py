@@ -20,6 +20,11 @@ from sql import Sql
 CHUNK = 2000
 # Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
 CHUNKS_PER_CALL = 2
+# D1 allows 50 calls per invocation on the Free plan. A step makes up to STEP_CALLS (the chunk's users, two sketch
+# merges, the batch, the step size, the state after it); a call folds no further step that would pass CALL_BUDGET
+# (`POST /admin/fold?chunks=10` made up to 54).
+STEP_CALLS = 6
+CALL_BUDGET = 44
 # Every table a rebuild empties (POST /admin/rebuild): each family's own.
 TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
@@ -82,7 +87,7 @@ async def catch_up(db, max_chunks=1):
         current = await state(db)
     size = None  # the step size, read by the first step (a query and a row, paid only when there is a tail)
     for _ in range(max_chunks):
-        if not current.unfolded:
+        if not current.unfolded or db.calls + STEP_CALLS > CALL_BUDGET:
             break
         size = await fold_span(db, current, size)
         current = await state(db)

@@ -45,3 +45,21 @@ def test_error_is_within_two_percent_on_sets_with_known_truth():
             merged.merge(day)
         error = abs(merged.estimate() - count) / count
         assert error <= 0.02, (count, merged.estimate())
+
+
+def test_a_densified_sketch_has_the_same_registers_and_merges_the_same():
+    rng = random.Random(7)
+    parts = [sketch_of(users(rng.randrange(1, 2000), prefix=f"p{i}-{rng.random()}-")) for i in range(12)]
+    parts.append(hll.Sketch().merge(sketch_of(users(30000, "big-")).encode()))  # dense already
+    for part in parts:
+        before = bytes(part.registers())
+        dense = hll.Sketch().merge_sketches([part]).densify()
+        assert not dense.sparse and bytes(dense.registers()) == before
+        assert dense.estimate() == part.estimate()
+    densified = [hll.Sketch().merge_sketches([p]).densify() if i % 2 else p for i, p in enumerate(parts)]
+    merged = hll.Sketch().merge_sketches(densified)
+    assert bytes(merged.registers()) == bytes(hll.Sketch().merge_sketches(parts).registers())
+    # A register held at a higher rank by the dense part keeps it when a sparse part with a lower rank is densified in.
+    mixed = hll.Sketch().merge(sketch_of(users(30000, "big-")).encode())
+    mixed.add_all(hll.user_register(u) for u in users(500, "small-"))
+    assert bytes(hll.Sketch().merge_sketches([mixed]).densify().registers()) == bytes(mixed.registers())

@@ -63,3 +63,20 @@ def test_previous_period_has_equal_length():
 def test_bad_ranges(query):
     with pytest.raises(BadRequest):
         parse_range(query, NOW)
+
+
+def test_dates_by_arithmetic_match_datetime_from_1900_to_9999():
+    import random
+    from datetime import datetime, timezone
+
+    from tz.localtime import date_label
+    from tz.timeutil import seconds_to_iso, to_iso
+
+    rng = random.Random(16)
+    edges = [-2208988800, -1, 0, 1, 951782400, 951868800, 4107542400, 253402297200, 253402300799]
+    for seconds in edges + [rng.randrange(-2208988800, 253402300800) for _ in range(20000)]:
+        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        assert seconds_to_iso(seconds) == moment.strftime("%Y-%m-%dT%H:%M:%SZ"), seconds
+        assert date_label(seconds) == moment.strftime("%Y-%m-%d"), seconds
+        ms = seconds * 1000 + rng.randrange(1000)
+        assert to_iso(ms) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z", ms

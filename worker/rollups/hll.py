@@ -16,7 +16,7 @@ import hashlib
 import math
 import sys
 from array import array
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from itertools import chain, repeat
 from operator import and_, lshift, or_, rshift
 
@@ -138,8 +138,22 @@ class Sketch:
                 self.dense = _swar_max(self.dense, other.dense) if self.dense else other.dense
         return self._add_packed(chain.from_iterable(_packed(other.sparse) for other in others))
 
+    def densify(self):
+        """Move the sparse entries into the dense registers, in a C loop (bytearray item assignment through map):
+        merging dense sketches is then one SWAR step each, where sparse ones sort every entry again at each
+        merge (a 30-day window of local days held ~30,000 entries at 1,000 daily users)."""
+        if not self.sparse:
+            return self
+        registers = bytearray(M)
+        deque(map(registers.__setitem__, self.sparse.keys(), self.sparse.values()), maxlen=0)
+        dense = int.from_bytes(registers, "big")
+        self.dense = _swar_max(self.dense, dense) if self.dense else dense
+        self.sparse = {}
+        return self
+
     def _add_packed(self, entries):
-        entries = sorted(chain(_packed(self.sparse), entries))
+        # A user active in several hours of a day repeats the same entry: dropped before the sort (C loops).
+        entries = sorted(set(chain(_packed(self.sparse), entries)))
         # Sorted, a register's entries come together, highest rank last: dict() keeps that one.
         self.sparse = dict(zip(map(rshift, entries, repeat(6)), map(and_, entries, repeat(63))))
         return self
@@ -163,7 +177,15 @@ class Sketch:
             counts[0] = M - len(self.sparse)
             return counts
         registers = self.registers()
-        return {rank: registers.count(rank) for rank in range(RANK_BITS + 2)}
+        # Rank by rank until every register is counted: the ranks above the highest set one (most of the 52) are
+        # not scanned. A C pass each (bytearray.count); max(registers) would walk 16,384 Python ints.
+        counts, counted = {}, 0
+        for rank in range(RANK_BITS + 2):
+            if counted == M:
+                break
+            counts[rank] = registers.count(rank)
+            counted += counts[rank]
+        return counts
 
     def estimate(self):
         counts = self.rank_counts()

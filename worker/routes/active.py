@@ -116,6 +116,22 @@ USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WH
                       "json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)))")
 
 
+# A unit's sketch with more sparse entries than this is made dense once: the windows and week buckets merge it
+# again, and dense sketches merge in one SWAR step where sparse ones sort every entry each time (CPython, 30 units
+# of 1,000 users: 20.7 ms sparse, 7.8 dense; even at ~250 entries).
+DENSIFY_FROM = 256
+
+
+def unit_sketch(texts):
+    """A unit's stored sketches merged; a unit without users (most of a year's days, for a young app) merges nothing."""
+    sketch = hll.Sketch()
+    if texts:
+        sketch.merge_all(texts)
+        if len(sketch.sparse) > DENSIFY_FROM:
+            sketch.densify()
+    return sketch
+
+
 class ActiveUsers:
     """Distinct users over groups of units: exact id sets, or sketches (see the module's docstring)."""
 
@@ -140,7 +156,7 @@ class ActiveUsers:
                                               lambda grain: grain.users):
                 self.sets[unit].update(json.loads(value))
         else:
-            self.sketches = [hll.Sketch().merge_all(texts) for texts in self.sketch_texts]
+            self.sketches = [unit_sketch(texts) for texts in self.sketch_texts]
 
     def count(self, indexes):
         """(distinct users over the units, exact)."""

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from errors import BadRequest, detail
 from limits import ascii_int
-from tz.localtime import DAY, HOUR, UTC, local_midnight
+from tz.localtime import DAY, HOUR, UTC, civil_date, local_midnight
 
 MS = 1000
 EARLIEST_MS = 946684800000  # 2000-01-01T00:00:00Z
@@ -20,12 +20,16 @@ MAX_DAYS = 36600  # about a century: "all time" ranges are legitimate for totals
 
 def to_iso(ms):
     """Epoch milliseconds -> '2024-03-20T10:00:00.000Z'."""
-    dt = datetime.fromtimestamp(ms / MS, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ms) % MS:03d}Z"
+    ms = int(ms)
+    return seconds_to_iso(ms // MS)[:-1] + f".{ms % MS:03d}Z"
 
 
 def seconds_to_iso(seconds):
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Epoch seconds -> '2024-03-20T10:00:00Z', by arithmetic (localtime.civil_date: no datetime per bucket)."""
+    seconds = int(seconds)
+    year, month, day = civil_date(seconds)
+    of_day = seconds % DAY
+    return f"{year:04d}-{month:02d}-{day:02d}T{of_day // HOUR:02d}:{of_day % HOUR // 60:02d}:{of_day % 60:02d}Z"
 
 
 def parse_iso(text):

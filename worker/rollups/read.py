@@ -65,16 +65,79 @@ async def folded_at_least(db, scope, start, end, column, table_of, extra_on="", 
     return (row["n"] if row else 0) or 0
 
 
-async def counter_totals(db, scope, start, end, by_app=False):
-    """{app_id or None: {"events", "sessions", "user_buckets"}} over [start, end)."""
+def counter_totals_query(scope, start, end, by_app=False):
+    """The statement of counter_totals, for callers that batch it with others (totals_of reads its rows)."""
     rows_in_range = union(scope, start, end, "t.events AS events, t.sessions AS sessions, t.users AS users",
                           lambda grain: grain.counters)
     group = "app_id" if by_app else "NULL"
-    rows = await db.query(
-        f"SELECT {group} AS app_id, SUM(events) AS events, SUM(sessions) AS sessions, SUM(users) AS users FROM ("
-        + rows_in_range + ") GROUP BY 1")
+    return (f"SELECT {group} AS app_id, SUM(events) AS events, SUM(sessions) AS sessions, SUM(users) AS users FROM ("
+            + rows_in_range + ") GROUP BY 1")
+
+
+def totals_of(rows):
     return {row["app_id"]: {"events": row["events"] or 0, "sessions": row["sessions"] or 0,
                             "user_buckets": row["users"] or 0} for row in rows if row["events"]}
+
+
+async def counter_totals(db, scope, start, end, by_app=False):
+    """{app_id or None: {"events", "sessions", "user_buckets"}} over [start, end)."""
+    return totals_of(await db.query(counter_totals_query(scope, start, end, by_app)))
+
+
+class DistinctUsers:
+    """How distinct users over [start, end) are counted, decided from the totals and, only where the exact path is
+    open, the purge horizon (`needs_horizon`; then `decide(horizon)`): `query` (None when the totals answer alone),
+    and `answer(rows)` turning its rows into ({app_id or None: users}, approximate). Apart from D1, so a route can
+    batch the queries of several periods into one call (each D1 call costs the worker ~1-2 ms of CPU under Pyodide)."""
+
+    def __init__(self, scope, start, end, totals, by_app=False):
+        self.scope, self.start, self.end, self.totals = scope, start, end, totals
+        self.group = "app_id" if by_app else "NULL"
+        self.query = None
+        buckets = sum(t["user_buckets"] for t in totals.values())
+        parts = pieces(start, end)
+        if buckets == 0:
+            self.kind = "zero"
+        elif (scope.app_id is not None or by_app) and len(parts) == 1 and parts[0][0] is DAILY \
+                and parts[0][2] - parts[0][1] == DAY:
+            self.kind = "one day"
+        elif buckets <= EXACT_USERS_MAX:
+            self.kind = "exact unless purged"
+        else:
+            self.decide(None)
+
+    @property
+    def needs_horizon(self):
+        return self.kind == "exact unless purged"
+
+    def decide(self, horizon):
+        """`horizon`: the purge horizon (purge.horizon), or None to count by sketches."""
+        scope, start, end = self.scope, self.start, self.end
+        if horizon is not None and start >= horizon:
+            self.kind = "exact"
+            user_ids = union(scope, start, end, "t.user_id AS user_id", lambda grain: grain.users)
+            self.query = (f"SELECT {self.group} AS app_id, COUNT(DISTINCT user_id) AS users FROM (" + user_ids
+                          + ") GROUP BY 1")
+        else:
+            self.kind = "sketch"
+            with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
+            self.query = f"SELECT {self.group} AS app_id, sketch FROM (" + with_users + ")"
+        return self
+
+    def answer(self, rows=()):
+        totals = self.totals
+        if self.kind == "zero":
+            return {key: 0 for key in totals}, False
+        if self.kind == "one day":
+            return {key: t["user_buckets"] for key, t in totals.items()}, False
+        if self.kind == "exact":
+            counts = {row["app_id"]: row["users"] for row in rows}
+            return {key: counts.get(key, 0) for key in totals}, False
+        texts = {}
+        for row in rows:
+            texts.setdefault(row["app_id"], []).append(row["sketch"])
+        sketches = {app_id: hll.Sketch().merge_all(stored) for app_id, stored in texts.items()}
+        return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
 
 
 async def distinct_users(db, scope, start, end, totals, by_app=False):
@@ -84,25 +147,10 @@ async def distinct_users(db, scope, start, end, totals, by_app=False):
     range starts after the purge horizon (before it those sets are gone), or when the range is one whole UTC day
     of one app; otherwise merged HyperLogLog sketches (error <= 2%, declared).
     """
-    buckets = sum(t["user_buckets"] for t in totals.values())
-    if buckets == 0:
-        return {key: 0 for key in totals}, False
-    parts = pieces(start, end)
-    if (scope.app_id is not None or by_app) and len(parts) == 1 and parts[0][0] is DAILY and parts[0][2] - parts[0][1] == DAY:
-        return {key: t["user_buckets"] for key, t in totals.items()}, False
-    group = "app_id" if by_app else "NULL"
-    if buckets <= EXACT_USERS_MAX and start >= await purge.horizon(db):
-        user_ids = union(scope, start, end, "t.user_id AS user_id", lambda grain: grain.users)
-        rows = await db.query(f"SELECT {group} AS app_id, COUNT(DISTINCT user_id) AS users FROM (" + user_ids
-                              + ") GROUP BY 1")
-        counts = {row["app_id"]: row["users"] for row in rows}
-        return {key: counts.get(key, 0) for key in totals}, False
-    with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
-    texts = {}
-    for row in await db.query(f"SELECT {group} AS app_id, sketch FROM (" + with_users + ")"):
-        texts.setdefault(row["app_id"], []).append(row["sketch"])
-    sketches = {app_id: hll.Sketch().merge_all(stored) for app_id, stored in texts.items()}
-    return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
+    counting = DistinctUsers(scope, start, end, totals, by_app)
+    if counting.needs_horizon:
+        counting.decide(await purge.horizon(db))
+    return counting.answer(await db.query(counting.query) if counting.query is not None else ())
 
 
 async def fold_tail(ctx):

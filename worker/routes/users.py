@@ -13,7 +13,7 @@ import json
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
 from api.web import ok
-from rollups import read
+from rollups import purge, read
 from sql import Sql
 from tz import zones
 from tz.timeutil import HOUR, MS, to_iso
@@ -30,7 +30,7 @@ def candidate_filter(scope, search, after):
     return condition
 
 
-async def candidates(db, scope, search, after, limit):
+def candidates_query(scope, search, after, limit):
     """The limit + 1 users seen last (before the cursor), by their last event over the scope's apps: (user_id,
     last_seen) pairs. Per app, its limit + 1 users seen last (apps x limit index rows), then per candidate its
     last event over all apps (the users primary key starts with user_id). Picking the page in SQL keeps what
@@ -41,7 +41,7 @@ async def candidates(db, scope, search, after, limit):
     if after is not None:
         page_after = Sql(" WHERE (c.last_seen < ? OR (c.last_seen = ? AND c.user_id > ?))", [after[0], after[0], after[1]])
     # The (limit + 1)-th last_seen of each app, then that app's index range down to it.
-    return await db.query(
+    return (
         """WITH floors AS (SELECT a.app_id AS app_id, (SELECT x.last_seen FROM users x
     WHERE x.app_id = a.app_id AND """ + where + Sql(" ORDER BY x.last_seen DESC LIMIT 1 OFFSET ?) AS floor FROM ", [limit])
         + read.app_source(scope) + """),
@@ -59,8 +59,15 @@ async def list_users(ctx):
     after_text = text_param(ctx.query, "cursor", max_length=cursors.MAX_LENGTH)
     after = cursors.decode(after_text, (int, str)) if after_text is not None else None
     unfolded = await read.fold_tail(ctx)
-    found = await candidates(ctx.db, scope, search, after, limit)
-    figures = await user_figures(ctx.db, scope, {row["user_id"] for row in found})
+    # Two D1 calls after the fold's: the page's candidates with the total's first statements, then the page's
+    # figures with the total's last (each D1 call costs the worker ~1-2 ms of CPU under Pyodide).
+    total_first = total_statements(scope, search)
+    first = await ctx.db.batch([candidates_query(scope, search, after, limit), *total_first])
+    found = first[0]["rows"]
+    counting = total_counting(scope, search, [result["rows"] for result in first[1:]])
+    second = await ctx.db.batch([user_figures_query(scope, {row["user_id"] for row in found}),
+                                 *([counting.query] if counting is not None and counting.query is not None else [])])
+    figures = {row["user_id"]: row for row in second[0]["rows"]}
     # Ordered by the user's last event over all apps; one already listed on an earlier page (because
     # another app saw them later) is not listed again.
     ordered = sorted(figures, key=lambda user: (-figures[user]["last_seen"], user))
@@ -69,7 +76,7 @@ async def list_users(ctx):
     page, next_cursor = ordered[:limit], None
     if len(ordered) > limit:
         next_cursor = cursors.encode(figures[page[-1]]["last_seen"], page[-1])
-    total, approximate = await total_users(ctx.db, scope, search)
+    total, approximate = total_answer(first[1]["rows"], counting, second[1]["rows"] if len(second) > 1 else ())
     past_range = scope.range.end * MS < ctx.now_ms - HOUR * MS
     users = [{"user_id": user, "events": figures[user]["events"], "sessions": figures[user]["sessions"],
               "apps": figures[user]["apps"], "first_seen": to_iso(figures[user]["first_seen"]),
@@ -78,23 +85,37 @@ async def list_users(ctx):
                **read.freshness(unfolded, approximate or past_range)})
 
 
-async def user_figures(db, scope, user_ids):
+def user_figures_query(scope, user_ids):
     app_filter = scope.app_filter("app_id")
-    rows = await db.query(
-        Sql("""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
+    return (Sql("""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
   MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
 FROM users WHERE user_id IN (SELECT value FROM json_each(?))""", [json.dumps(sorted(user_ids), ensure_ascii=False)])
-        + app_filter + " GROUP BY user_id")
-    return {row["user_id"]: row for row in rows}
+            + app_filter + " GROUP BY user_id")
 
 
-async def total_users(db, scope, search):
-    """Users seen in the range: the distinct-users figure, or with a search, the matching users counted."""
+def total_statements(scope, search):
+    """The first statements of the total: users seen in the range (the counters' totals and the purge horizon, for
+    the distinct-users figure), or with a search, the matching users counted."""
     if search is None:
-        start, end = scope.range.start, scope.range.end
-        totals = await read.counter_totals(db, scope, start, end)
-        users, approximate = await read.distinct_users(db, scope, start, end, totals)
-        return (users.get(None, 0), approximate)
-    row = await db.first("SELECT COUNT(DISTINCT x.user_id) AS n FROM " + read.app_source(scope)
-                         + " CROSS JOIN users x ON x.app_id = a.app_id AND " + candidate_filter(scope, search, None))
-    return row["n"], False
+        return [read.counter_totals_query(scope, scope.range.start, scope.range.end), Sql(purge.HORIZON_SQL)]
+    return [Sql("SELECT COUNT(DISTINCT x.user_id) AS n FROM ") + read.app_source(scope)
+            + " CROSS JOIN users x ON x.app_id = a.app_id AND " + candidate_filter(scope, search, None)]
+
+
+def total_counting(scope, search, rows):
+    """read.DistinctUsers for the total without a search (its query, if any, goes in the second call); None with one."""
+    if search is not None:
+        return None
+    totals_rows, horizon_rows = rows
+    counting = read.DistinctUsers(scope, scope.range.start, scope.range.end, read.totals_of(totals_rows))
+    if counting.needs_horizon:
+        counting.decide((horizon_rows[0]["ms"] or 0) // MS if horizon_rows else 0)
+    return counting
+
+
+def total_answer(first_rows, counting, rows):
+    """(total, approximate)."""
+    if counting is None:
+        return first_rows[0]["n"], False
+    users, approximate = counting.answer(rows)
+    return users.get(None, 0), approximate

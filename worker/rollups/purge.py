@@ -32,10 +32,14 @@ def cutoff_ms(now_ms, retention_days):
     return (cutoff - cutoff % HOUR) * MS
 
 
+def horizon_of(rows):
+    """HORIZON_SQL's rows (run alone, or in a caller's batch) -> the purge horizon in epoch seconds (0: none purged)."""
+    return (rows[0]["ms"] or 0) // MS if rows else 0
+
+
 async def horizon(db):
     """The purge horizon, epoch seconds: raw events and per-user sets before it are gone (0: none purged)."""
-    row = await db.first(HORIZON_SQL)
-    return (row["ms"] or 0) // MS if row else 0
+    return horizon_of(await db.query(HORIZON_SQL))
 
 
 async def raw_since(db):

@@ -110,6 +110,10 @@ class DistinctUsers:
     def needs_horizon(self):
         return self.kind == "exact unless purged"
 
+    def settle(self, horizon):
+        """Decide with the purge horizon where the exact path is open; otherwise the choice stands."""
+        return self.decide(horizon) if self.needs_horizon else self
+
     def decide(self, horizon):
         """`horizon`: the purge horizon (purge.horizon), or None to count by sketches."""
         scope, start, end = self.scope, self.start, self.end

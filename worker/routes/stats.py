@@ -13,7 +13,7 @@ from rollups.grains import DAILY, HOURLY
 from sql import Sql
 from tz import zones
 from tz.localtime import date_label, day_starts
-from tz.timeutil import DAY, HOUR, MS, seconds_to_iso
+from tz.timeutil import DAY, HOUR, seconds_to_iso
 
 
 async def periods_figures(db, scope, periods):
@@ -23,20 +23,16 @@ async def periods_figures(db, scope, periods):
     asks about two periods (it made 5 to 7 calls, one at a time)."""
     batch = await db.batch([read.counter_totals_query(scope, start, end, by_app=True) for start, end in periods]
                            + [Sql(purge.HORIZON_SQL)])
-    horizon_rows = batch[-1]["rows"]
-    horizon = (horizon_rows[0]["ms"] or 0) // MS if horizon_rows else 0
+    horizon = purge.horizon_of(batch[-1]["rows"])
     totals = [read.totals_of(result["rows"]) for result in batch[:-1]]
-    counts = [read.DistinctUsers(scope, start, end, {None: _sum(by_app.values())})
-              for (start, end), by_app in zip(periods, totals)]
-    for counting in counts:
-        if counting.needs_horizon:
-            counting.decide(horizon)
+    sums = [_sum(by_app.values()) for by_app in totals]
+    counts = [read.DistinctUsers(scope, start, end, {None: summed}).settle(horizon)
+              for (start, end), summed in zip(periods, sums)]
     queries = [counting.query for counting in counts if counting.query is not None]
     answers = iter(await db.batch(queries) if queries else [])
     figures = []
-    for counting, by_app in zip(counts, totals):
+    for counting, summed, by_app in zip(counts, sums, totals):
         users, approximate = counting.answer(next(answers)["rows"] if counting.query is not None else ())
-        summed = _sum(by_app.values())
         figures.append(({"events": summed["events"], "sessions": summed["sessions"], "users": users[None],
                          "apps": len(by_app)}, approximate))
     return figures

@@ -107,10 +107,8 @@ def total_counting(scope, search, rows):
     if search is not None:
         return None
     totals_rows, horizon_rows = rows
-    counting = read.DistinctUsers(scope, scope.range.start, scope.range.end, read.totals_of(totals_rows))
-    if counting.needs_horizon:
-        counting.decide((horizon_rows[0]["ms"] or 0) // MS if horizon_rows else 0)
-    return counting
+    return read.DistinctUsers(scope, scope.range.start, scope.range.end,
+                              read.totals_of(totals_rows)).settle(purge.horizon_of(horizon_rows))
 
 
 def total_answer(first_rows, counting, rows):

@@ -27,9 +27,14 @@ CREATE TABLE IF NOT EXISTS events (
 );
 -- Each index costs a row written per event: only what exactly-once ingest, the explorer's filters
 -- (one page read through an index) and deletions need.
-CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (app_id, event_id) WHERE event_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_app_ts ON events (app_id, ts);
-CREATE INDEX IF NOT EXISTS events_app_session ON events (app_id, session_id, ts);
+-- A session's events, for the fold, erasure and the explorer; and exactly-once ingest, with no index of its own:
+-- an SDK retry sends the same app, session, time and event_id again (NULL event_ids never collide). Events whose
+-- time is the moment they were received (no timestamp, or one ahead of the worker's clock) get a new time on every
+-- retry: only those are also unique on (app_id, event_id), in a partial index the others never write.
+CREATE UNIQUE INDEX IF NOT EXISTS events_app_session ON events (app_id, session_id, ts, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_received_event_id ON events (app_id, event_id)
+  WHERE event_id IS NOT NULL AND ts = received_at;
 CREATE INDEX IF NOT EXISTS events_app_name ON events (app_id, event_name, ts);
 CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts) WHERE user_id IS NOT NULL;
 

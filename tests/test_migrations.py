@@ -69,8 +69,9 @@ def test_a_version_1_database_upgrades_with_its_data(tmp_path, upgraded_worker):
     assert_sessions_and_active_match_events(api, app, WINDOW)
     assert len(events) == 4 and all(e["properties"] == {"k": 1} for e in events)
     assert api.read("/stats/overview", app_id=app, **WINDOW)["users"] == 2
-    # Retries of events stored before the upgrade are still recognised.
-    retry = api.track({"event_id": "e1", "event": "Opened", "app_id": app, "session_id": "s1"})
+    # Retries of events stored before the upgrade (same app, session, time and event_id) are still recognised.
+    retry = api.track({"event_id": "e1", "event": "Opened", "app_id": app, "session_id": "s1",
+                       "timestamp": "2024-03-20T09:59:00Z"})
     assert retry.json() == {"success": True, "count": 0, "duplicates": 1}
 
 

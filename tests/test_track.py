@@ -1,5 +1,6 @@
 """POST /track against the real worker: accepted shapes, and every rejection storing nothing."""
 import json
+import time
 
 import pytest
 
@@ -58,6 +59,42 @@ def test_retried_event_id_is_stored_once(api, app_id):
     assert first.json() == {"success": True, "count": 1, "duplicates": 1}
     assert again.json() == {"success": True, "count": 0, "duplicates": 1}
     assert api.read("/stats/overview", app_id=app_id, **WIDE)["events"] == 1
+
+
+def written(response):
+    return int(response.headers["x-d1-rows-written"])
+
+
+def test_a_retry_with_its_own_time_is_refused_by_the_session_index(api, app_id):
+    """An SDK retry repeats app, session, time and event_id: the unique session index refuses it, so exactly-once
+    costs no index of its own (5 rows written: the row, (app_id, ts), the session, (app_id, name), (user_id, ts))."""
+    body = event(app_id, event_id="e-7", user_id="u-7", timestamp="2024-05-01T10:00:00Z")
+    first, again = api.track(body), api.track(body)
+    assert first.json() == {"success": True, "count": 1, "duplicates": 0}
+    assert again.json() == {"success": True, "count": 0, "duplicates": 1}
+    assert (written(first), written(again)) == (5, 0)
+    # Untimed events are stamped on arrival and also kept unique on (app_id, event_id): one row more.
+    assert written(api.track(event(app_id, session_id="s2", event_id="e-8", user_id="u-7"))) == 6
+
+
+def test_a_retry_of_an_event_stamped_ahead_of_the_clock_is_stored_once(api, app_id):
+    """Stamped ahead of the worker's clock, the first copy was stored at its arrival; the retry, once the clock has
+    passed the stamp, keeps the stamp. The partial (app_id, event_id) index still finds the first copy."""
+    ahead = time.time() + 2
+    body = event(app_id, event_id="early", timestamp=round(ahead, 3))
+    assert api.track(body).json()["count"] == 1
+    time.sleep(max(0.0, ahead - time.time()) + 0.5)
+    assert api.track(body).json() == {"success": True, "count": 0, "duplicates": 1}
+    assert len(stored(api, app_id)) == 1
+
+
+def test_the_same_event_id_in_another_session_or_time_is_another_event(api, app_id):
+    """What a retry is: the same event sent again. An event_id reused for another session or time is stored
+    (README, the `event_id` field)."""
+    body = event(app_id, event_id="reused", timestamp="2024-05-01T10:00:00Z")
+    other_session = event(app_id, session_id="s2", event_id="reused", timestamp="2024-05-01T10:00:00Z")
+    other_time = event(app_id, event_id="reused", timestamp="2024-05-01T10:00:01Z")
+    assert [api.track(b).json()["count"] for b in (body, other_session, other_time, body)] == [1, 1, 1, 0]
 
 
 INVALID_EVENTS = [

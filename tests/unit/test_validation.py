@@ -46,8 +46,14 @@ def test_oversized_body():
         parse_track_body(body(pad="x" * (1024 * 1024)), NOW)
 
 
-def test_dedupe_keeps_first_of_each_event_id_and_all_without_one():
-    rows = [{"app_id": "a", "event_id": "1"}, {"app_id": "a", "event_id": "1"},
-            {"app_id": "b", "event_id": "1"}, {"app_id": "a", "event_id": None}, {"app_id": "a", "event_id": None}]
+def test_dedupe_keeps_first_of_each_event_and_all_without_an_event_id():
+    def row(app_id, event_id, session_id="s", ts=1, received_at=2):
+        return {"app_id": app_id, "event_id": event_id, "session_id": session_id, "ts": ts, "received_at": received_at}
+    rows = [row("a", "1"), row("a", "1"), row("b", "1"), row("a", None), row("a", None),
+            # The same event_id in another session or at another time is another event...
+            row("a", "1", session_id="t"), row("a", "1", ts=0),
+            # ...except for events stamped on arrival, which a retry cannot repeat the time of.
+            row("a", "2", ts=2), row("a", "2", session_id="t", ts=2)]
     unique, duplicates = dedupe(rows)
-    assert duplicates == 1 and len(unique) == 4
+    assert duplicates == 2
+    assert unique == [rows[0], rows[2], rows[3], rows[4], rows[5], rows[6], rows[7]]

@@ -4,7 +4,7 @@ import json
 
 from api import caps
 from d1 import D1Error
-from sql import UPSERT_WHERE, Sql
+from sql import Sql
 
 # Ingest writes the raw events only, in one statement per ~700 KB of rows: rollups are folded in later
 # (rollups/fold.py). Rows travel as one bound JSON parameter (json_each), so a batch of any size stays
@@ -15,13 +15,21 @@ MAX_PAYLOAD_BYTES = 700 * 1024
 
 # Ids increase with every insert and stay above the fold watermark, even after the newest events
 # were deleted: folding relies on "id > folded" meaning "not yet counted".
+#
+# Exactly once (schema.sql, events_app_session): a retry carries the same app, session, time and event_id, and the
+# unique session index refuses it (DO NOTHING names no index: either unique index may refuse a row). One case
+# escapes both indexes: an event stamped ahead of the worker's clock was stored at the moment it arrived, in the
+# partial index; its retry, once the clock has passed its stamp, keeps the stamp and is no longer in that index.
+# NOT EXISTS asks the partial index for such a first copy: one index probe per event with an event_id.
 INSERT_SQL = f"""INSERT INTO events (id, event_id, app_id, event_name, session_id, user_id, ts, received_at,
   platform, app_version, country, properties)
 SELECT base.id + batch.key + 1, {", ".join(f"json_extract(batch.value, '$[{i}]')" for i in range(len(FIELDS)))}
 FROM json_each(?) AS batch,
   (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
-{UPSERT_WHERE}
-ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING"""
+WHERE NOT EXISTS (SELECT 1 FROM events AS stored INDEXED BY events_received_event_id
+  WHERE stored.app_id = json_extract(batch.value, '$[1]') AND stored.event_id = json_extract(batch.value, '$[0]')
+    AND stored.ts = stored.received_at)
+ON CONFLICT DO NOTHING"""
 
 
 def payloads(rows):

@@ -256,11 +256,16 @@ def normalise_event(raw, index, now_ms, country):
 
 
 def dedupe(rows):
-    """Drop repeats of the same (app_id, event_id) inside one batch. Returns (rows, duplicates)."""
+    """Drop repeats of an event inside one batch, as the unique indexes would (schema.sql, events_app_session):
+    the same app, session, time and event_id, or for an event stamped on arrival the same app and event_id.
+    Returns (rows, duplicates)."""
     seen = set()
     unique = []
     for row in rows:
-        key = (row["app_id"], row["event_id"])
+        if row["ts"] == row["received_at"]:
+            key = (row["app_id"], row["event_id"])
+        else:
+            key = (row["app_id"], row["event_id"], row["session_id"], row["ts"])
         if row["event_id"] is not None:
             if key in seen:
                 continue

@@ -5,8 +5,8 @@ retry of one of them is still a duplicate) and get `user_id` = the identified id
 watermark. That is a deletion followed by an insert of the same events, done in one transaction: the erasure
 machinery's statements for a chunk (rollups/erasure.py) take the chunk out of every rollup, exactly as deleting
 it would, and its `DELETE` is replaced by the `UPDATE` below, so the fold then counts the moved events under the
-identified user like any newly received ones. No copy ever sits beside its original, so the exactly-once key
-`(app_id, event_id)` never collides.
+identified user like any newly received ones. No copy ever sits beside its original, so the exactly-once keys
+(app, session, time and event_id; schema.sql) never collide.
 
 Bounded whatever a sender does (the INGEST_KEY ships inside apps):
 - one anonymous id links to one user, the first one asked: a later link to another user is refused (409), a

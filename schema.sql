@@ -199,7 +199,7 @@ CREATE TABLE IF NOT EXISTS hourly_dims (
   PRIMARY KEY (app_id, event_name, dim, kind, value, hour)
 ) WITHOUT ROWID;
 
--- The same per UTC day, and users: distinct users with the key that day (rows of daily_dim_users).
+-- The same per UTC day, and users: distinct users with the key that day (keys of daily_user_dims).
 CREATE TABLE IF NOT EXISTS daily_dims (
   app_id TEXT NOT NULL,
   event_name TEXT NOT NULL,
@@ -213,26 +213,26 @@ CREATE TABLE IF NOT EXISTS daily_dims (
   PRIMARY KEY (app_id, event_name, dim, kind, value, day)
 ) WITHOUT ROWID;
 
--- Who had the key each UTC day. `sample` (0..63, from the user's hash) comes before the user, so a range
--- too large to count exactly reads only the users of a few samples.
-CREATE TABLE IF NOT EXISTS daily_dim_users (
+-- Who had which breakdown keys each UTC day (kept for the fields of any event: platform, version, country, event
+-- name, group): one row per user and day, `dims` a JSON object {key: the user's events with it that day}, the key
+-- spelled `dim:kind:HEX(value)` (rollups/dims.py: user_key; hex makes any value a plain JSON path). One row per
+-- user, day *and key* cost a row written per key whenever a fold step saw the user (1.3 per event) and a deletion
+-- per key at retention: together a fifth of the reference day's rows written. `sample` (0..63, from the user's hash) comes
+-- before the user, so a range too large to count exactly reads only the users of a few samples.
+CREATE TABLE IF NOT EXISTS daily_user_dims (
   app_id TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  dim TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  value TEXT NOT NULL,
   day INTEGER NOT NULL,
   sample INTEGER NOT NULL,
   user_id TEXT NOT NULL,
-  events INTEGER NOT NULL,
-  PRIMARY KEY (app_id, event_name, dim, kind, value, day, sample, user_id)
+  dims TEXT NOT NULL,
+  PRIMARY KEY (app_id, day, sample, user_id)
 ) WITHOUT ROWID;
 
 -- The fold admits new breakdown values, adds the chunk to the counters of both grains and the per-user sets and
 -- adds the markers from one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys
 -- instead of six. This view takes those rows and its trigger sends each to its table: `hour` and `day` add to the
--- counters, `user` to daily_dim_users, `dim_value` adds an admitted value or a marker to dim_values. Nothing is
--- ever stored in the view.
+-- counters, `user` replaces a user's day in daily_user_dims (its `value` is the merged JSON), `dim_value` adds an
+-- admitted value or a marker to dim_values. Nothing is ever stored in the view.
 CREATE VIEW IF NOT EXISTS dims_fold AS
   SELECT '' AS grain, app_id, event_name, dim, kind, value, day AS bucket, events, sessions, users, 0 AS sample,
     '' AS user_id FROM daily_dims WHERE 0;
@@ -248,11 +248,9 @@ BEGIN
     WHERE NEW.grain = 'day'
     ON CONFLICT (app_id, event_name, dim, kind, value, day) DO UPDATE SET events = events + excluded.events,
       sessions = sessions + excluded.sessions, users = users + excluded.users;
-  INSERT INTO daily_dim_users (app_id, event_name, dim, kind, value, day, sample, user_id, events)
-    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.sample, NEW.user_id, NEW.events
-    WHERE NEW.grain = 'user'
-    ON CONFLICT (app_id, event_name, dim, kind, value, day, sample, user_id) DO UPDATE
-      SET events = events + excluded.events;
+  INSERT INTO daily_user_dims (app_id, day, sample, user_id, dims)
+    SELECT NEW.app_id, NEW.bucket, NEW.sample, NEW.user_id, NEW.value WHERE NEW.grain = 'user'
+    ON CONFLICT (app_id, day, sample, user_id) DO UPDATE SET dims = excluded.dims;
   INSERT INTO dim_values (app_id, event_name, dim, kind, value)
     SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value WHERE NEW.grain = 'dim_value'
     ON CONFLICT DO NOTHING;
@@ -317,8 +315,7 @@ BEGIN
   DELETE FROM sessions WHERE NEW.target = 'session' AND app_id = NEW.app_id AND session_id = NEW.session_id;
   DELETE FROM hourly_users WHERE NEW.target = 'hour' AND app_id = NEW.app_id AND hour = NEW.bucket;
   DELETE FROM daily_users WHERE NEW.target = 'day' AND app_id = NEW.app_id AND day = NEW.bucket;
-  DELETE FROM daily_dim_users WHERE NEW.target = 'dim_day' AND app_id = NEW.app_id AND event_name = NEW.event_name
-    AND dim = NEW.dim AND kind = NEW.kind AND value = NEW.value AND day = NEW.bucket;
+  DELETE FROM daily_user_dims WHERE NEW.target = 'day' AND app_id = NEW.app_id AND day = NEW.bucket;
 END;
 
 -- Scratch: the ids of the chunk one deletion transaction removes (worker/erasure.py); empty between them.

@@ -1,5 +1,6 @@
 """Upgrades in place: migrations end in schema.sql; a version-1 database and an original Oddlytics
 (TypeScript) database keep their events, and after folding every figure equals what those events say."""
+import json
 import re
 import uuid
 
@@ -141,3 +142,35 @@ def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(t
     assert [api.read(path, app_id=app, **WINDOW) for path in ("/stats/sessions", "/stats/active")] == before
     assert before[0]["sessions"] == 4 and [b["new"] for b in before[1]["buckets"]] == [0, 1, 1, 0, 1]
     assert_sessions_and_active_match_events(api, app, WINDOW)
+
+
+def test_breakdown_user_sets_move_to_a_row_per_user_and_day_with_their_counts(tmp_path):
+    """Migration 0011 turns the per-value rows of daily_dim_users into one row per user and day, without rebuilding
+    any rollup (raw events that retention purged could not give them back); applied twice it changes nothing."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    (config_dir / "migrations").mkdir(parents=True)
+    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < "0011":
+            shutil.copy(path, config_dir / "migrations" / path.name)
+    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
+    migrate(target)
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command",
+             "INSERT INTO daily_dim_users VALUES ('a', '', 'platform', 0, 'iOS', 86400, 5, 'u1', 3), "
+             "('a', '', 'event', 0, 'Open \"x\".y', 86400, 5, 'u1', 2), ('a', '', 'group', 1, '', 86400, 5, 'u1', 1), "
+             "('a', '', 'platform', 0, 'iOS', 172800, 5, 'u1', 4), ('a', '', 'platform', 2, '', 86400, 9, 'u2', 1), "
+             "('b', '', 'country', 0, 'DE', 86400, 5, 'u1', 1)")
+    shutil.copy(ROOT / "migrations" / "0011_breakdown_users_per_day.sql", config_dir / "migrations")
+    migrate(target)
+    wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / "0011_breakdown_users_per_day.sql")
+    rows = query(target, "SELECT app_id, day, sample, user_id, dims FROM daily_user_dims ORDER BY 1, 2, 4")
+    hex_of = lambda text: text.encode().hex().upper()  # noqa: E731
+    assert [(r["app_id"], r["day"], r["sample"], r["user_id"], json.loads(r["dims"])) for r in rows] == [
+        ("a", 86400, 5, "u1", {"platform:0:" + hex_of("iOS"): 3, "event:0:" + hex_of('Open "x".y'): 2, "group:1:": 1}),
+        ("a", 86400, 9, "u2", {"platform:2:": 1}),
+        ("a", 172800, 5, "u1", {"platform:0:" + hex_of("iOS"): 4}),
+        ("b", 86400, 5, "u1", {"country:0:" + hex_of("DE"): 1}),
+    ]
+    assert query(target, "SELECT name FROM sqlite_master WHERE name = 'daily_dim_users'") == []

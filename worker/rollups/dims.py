@@ -18,8 +18,11 @@ Rollups mirror the event-name ones (rollups/counters.names_sql): `hourly_dims`/`
 bucket, and sessions that had the key counted at the session's start. Which keys a session had is not stored
 (a row per session and key was half the fold's writes and a third of the storage): it is recomputed from the
 session's raw events, which the fold and erasure reach through `events_app_session`.
-`daily_dim_users` holds who had the key each UTC day, with `sample` = 6 bits of the user's hash, so a range
-too big to count exactly is counted over a fraction of the samples (routes/breakdown.py).
+`daily_user_dims` holds who had which keys each UTC day: a row per user and day, its keys (`user_key`) in a JSON
+object with the user's events under each, and `sample` = 6 bits of the user's hash, so a range too big to count
+exactly is counted over a fraction of the samples (routes/breakdown.py). A row per user, day and key cost a row
+written per key at every fold step that saw the user; now the step writes the user's day once, merged in SQL
+(`json_each` of the old object, billed as rows read: ~17 a user) and `json_extract` finds one key without that.
 """
 from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, events_where
 from rollups.grains import DAILY, GRAINS, HOURLY
@@ -39,7 +42,7 @@ BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
 KEY = "event_name, dim, kind, value"
-TABLES = ("dim_values", "hourly_dims", "daily_dims", "daily_dim_users")
+TABLES = ("dim_values", "hourly_dims", "daily_dims", "daily_user_dims")
 
 
 def qualified(alias):
@@ -57,6 +60,17 @@ SESSIONS_KEPT = "({ev} = '' OR {property})"
 SCALAR_TYPES = "('text', 'integer', 'real', 'true', 'false')"
 # A JSON atom as the text a value is grouped by: true/false spelled out (json_each gives 1/0).
 ATOM_TEXT = "CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({a} AS TEXT) END"
+
+
+def user_key(alias):
+    """SQL: the key of `alias`'s (dim, kind, value) in daily_user_dims' JSON: `dim:kind:HEX(value)`. Hex, because a
+    value is event data: any text, quotes and dots included, and a JSON path must not be read from it."""
+    return f"({alias}.dim || ':' || {alias}.kind || ':' || hex({alias}.value))"
+
+
+def key_path(key_sql):
+    """SQL: the JSON path of a user_key (a quoted label: the key is letters, digits, '_' and ':')."""
+    return f"('$.\"' || {key_sql} || '\"')"
 
 
 def sample_of(uh_column):
@@ -173,7 +187,7 @@ PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_ap
 # each expansion of the chunk into its keys is read again in full (~70 rows read per event), so it is done once.
 # One INSERT writes one table, so the rows go into the view `dims_fold`, whose INSTEAD OF trigger (schema.sql) sends
 # each to its table. With a trigger on the target, SQLite computes the whole SELECT into a temporary table before
-# the first row goes in: what the statement reads (dim_values, daily_dim_users) is the state before it. The mapping
+# the first row goes in: what the statement reads (dim_values, daily_user_dims) is the state before it. The mapping
 # counts what the statement admits (`admitted`) as admitted.
 DIMS_FOLD = "dims_fold"
 
@@ -183,8 +197,9 @@ def counters_sql(chunk, hashes):
     at the session's start (as names). A session counts a key once: at the first folded event that has it, found by recomputing the keys of the
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
     every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing),
-    with the users new to the key that day; the markers are the keys of kind != 0 among them. Who had each key
-    each day (`daily_dim_users`) carries each user's sample from the hashes the fold computed (`hashes` binds
+    with the users new to the key that day; the markers are the keys of kind != 0 among them. Who had which keys
+    each day (`daily_user_dims`: the user's day, old keys and the chunk's merged) carries each user's sample from
+    the hashes the fold computed (`hashes` binds
     JSON {user_id: uh}; MATERIALIZED: SQLite then indexes the samples for the join, instead of scanning the JSON
     once per event)."""
     b = HOURLY.bucket
@@ -216,19 +231,28 @@ hours AS (SELECT app_id, {KEY}, bucket, SUM(e) AS e, SUM(s) AS s FROM contributi
 user_samples AS MATERIALIZED (SELECT key AS user_id, {sample_of('value')} AS sample FROM json_each(""" + hashes + f""")),
 user_groups AS (SELECT app_id, ev, dim, kind, value, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM keyed
   WHERE ev = '' AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7),
-user_rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, SUM(m.n) AS n
+user_rows AS (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, m.day, us.sample, m.user_id, {user_key('m')} AS k,
+    SUM(m.n) AS n
   FROM ({mapped_groups('user_groups', ', r.day, r.user_id, r.n', True)}) m JOIN user_samples us ON us.user_id = m.user_id
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
+old_user_days AS MATERIALIZED (SELECT * FROM daily_user_dims
+  WHERE (app_id, day, sample, user_id) IN (SELECT app_id, day, sample, user_id FROM user_rows)),
+user_days AS (SELECT app_id, day, sample, user_id, json_group_object(k, n) AS dims FROM (
+    SELECT app_id, day, sample, user_id, k, SUM(n) AS n FROM (
+      SELECT app_id, day, sample, user_id, k, n FROM user_rows
+      UNION ALL SELECT o.app_id, o.day, o.sample, o.user_id, j.key, j.value FROM old_user_days o, json_each(o.dims) j)
+    GROUP BY 1, 2, 3, 4, 5)
+  GROUP BY 1, 2, 3, 4),
 days AS (SELECT app_id, {KEY}, day, SUM(e) AS e, SUM(s) AS s, SUM(u) AS u FROM (
     SELECT app_id, {KEY}, {day} AS day, e, s, 0 AS u FROM hours
-    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM daily_dim_users x
-      WHERE x.app_id = r.app_id AND x.event_name = r.event_name AND x.dim = r.dim AND x.kind = r.kind
-      AND x.value = r.value AND x.day = r.day AND x.sample = r.sample AND x.user_id = r.user_id))
+    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM old_user_days x
+      WHERE x.app_id = r.app_id AND x.day = r.day AND x.sample = r.sample AND x.user_id = r.user_id
+      AND json_extract(x.dims, {key_path('r.k')}) IS NOT NULL))
   GROUP BY app_id, {KEY}, day HAVING SUM(e) != 0 OR SUM(s) != 0 OR SUM(u) != 0)
 INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions, users, sample, user_id)
 SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s, 0, 0, '' FROM hours
 UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, day, e, s, u, 0, '' FROM days
-UNION ALL SELECT 'user', app_id, {KEY}, day, n, 0, 0, sample, user_id FROM user_rows
+UNION ALL SELECT 'user', app_id, '', '', 0, dims, day, 0, 0, 0, sample, user_id FROM user_days
 UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0, 0, 0, '' FROM admitted
 UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0, 0, 0, '' FROM hours WHERE kind != 0""")
 
@@ -261,23 +285,30 @@ FROM (SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')} AS bucket, COUNT(*) 
 WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
         ]
     day = DAILY.bucket("m.ts")
-    user_rows = "WITH " + mapped_cte(gone) + f"""
-SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day, {sample_of('hu.uh')} AS sample, m.user_id,
-  COUNT(*) AS n
-FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
-WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
-    # The emptied rows are among the user-days the chunk touched: found through the primary key.
-    touched_user_keys = (f"(app_id, {KEY}, day, sample, user_id) IN (SELECT app_id, {KEY}, day, sample, user_id FROM ("
-                         + user_rows + "))")
-    user_match = (f"{_key_match('daily_dim_users', 'g')} AND daily_dim_users.day = g.day "
-                  "AND daily_dim_users.sample = g.sample AND daily_dim_users.user_id = g.user_id")
+    # The going events' keys per user-day, with the users' samples (from hourly_users, still there).
+    with_gone_keys = "WITH " + mapped_cte(gone) + f""",
+gone_keys AS MATERIALIZED (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day,
+    {sample_of('hu.uh')} AS sample, m.user_id, {user_key('m')} AS k, COUNT(*) AS n
+  FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
+  WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
+    same_day = ("{t}.app_id = g.app_id AND {t}.day = g.day AND {t}.sample = g.sample AND {t}.user_id = g.user_id")
+    touched_days = "(app_id, day, sample, user_id) IN (SELECT app_id, day, sample, user_id FROM gone_keys)"
     out += [
-        "UPDATE daily_dim_users SET events = daily_dim_users.events - g.n FROM (" + user_rows + f") AS g WHERE {user_match}",
-        f"""UPDATE daily_dims SET users = daily_dims.users - g.n
-FROM (SELECT app_id, {KEY}, day, COUNT(*) AS n FROM daily_dim_users WHERE events <= 0
-      AND """ + touched_user_keys + f""" GROUP BY 1, 2, 3, 4, 5, 6) AS g
+        # A user whose last events with a key go leaves the key's day count: read before the user's day changes.
+        with_gone_keys + f"""
+UPDATE daily_dims SET users = daily_dims.users - g.n
+FROM (SELECT g.app_id, {qualified('g')}, g.day, COUNT(*) AS n FROM gone_keys g JOIN daily_user_dims t
+      ON {same_day.format(t='t')} WHERE json_extract(t.dims, {key_path('g.k')}) <= g.n GROUP BY 1, 2, 3, 4, 5, 6) AS g
 WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
-        "DELETE FROM daily_dim_users WHERE events <= 0 AND " + touched_user_keys,
+        # Each touched user-day keeps its keys less the going events; keys left with none are dropped.
+        with_gone_keys + f""",
+kept AS (SELECT t.app_id, t.day, t.sample, t.user_id,
+    json_group_object(j.key, j.value - COALESCE(g.n, 0)) FILTER (WHERE j.value - COALESCE(g.n, 0) > 0) AS dims
+  FROM daily_user_dims t CROSS JOIN json_each(t.dims) j LEFT JOIN gone_keys g ON {same_day.format(t='t')} AND g.k = j.key
+  WHERE (t.app_id, t.day, t.sample, t.user_id) IN (SELECT app_id, day, sample, user_id FROM gone_keys)
+  GROUP BY 1, 2, 3, 4)
+UPDATE daily_user_dims SET dims = COALESCE(g.dims, '{{}}') FROM kept g WHERE {same_day.format(t='daily_user_dims')}""",
+        with_gone_keys + "\nDELETE FROM daily_user_dims WHERE dims = '{}' AND " + touched_days,
     ]
     return out
 

@@ -82,8 +82,8 @@ def forget_statements(cutoff, chunk=CHUNK):
         + per_user,
         # What goes with the step, in one statement through the view `purge_rows` (schema.sql), whose trigger
         # deletes each row it is given: the sessions that ended before the cutoff (with who was in them), the
-        # user sets of the whole hours and days before it that the step touched, and the breakdown user sets
-        # (kept for the fields of any event only: by the app's keys) of those days. Each of those DELETEs read the
+        # user sets of the whole hours and days before it that the step touched (a day: its users and their
+        # breakdown keys, daily_users and daily_user_dims). Each of those DELETEs read the
         # step's events again. With a trigger on the target, SQLite computes the whole SELECT before the first
         # delete: the sessions are chosen before any of them goes.
         with_gone + ",\ngone_days AS (SELECT DISTINCT app_id, " + DAILY.bucket("ts") + " AS day FROM gone_events WHERE "
@@ -92,9 +92,7 @@ def forget_statements(cutoff, chunk=CHUNK):
         + "SELECT 'session', app_id, session_id, '', '', 0, '', 0 FROM sessions WHERE " + ended_sessions
         + "\nUNION ALL SELECT DISTINCT 'hour', app_id, '', '', '', 0, '', " + HOURLY.bucket("ts")
         + Sql(f" FROM gone_events WHERE {HOURLY.bucket('ts')} + {HOUR} <= ?", [cutoff_s])
-        + "\nUNION ALL SELECT 'day', app_id, '', '', '', 0, '', day FROM gone_days"
-        + "\nUNION ALL SELECT 'dim_day', k.app_id, '', k.event_name, k.dim, k.kind, k.value, d.day FROM dim_values k "
-        + "JOIN gone_days d ON d.app_id = k.app_id WHERE k.event_name = ''",
+        + "\nUNION ALL SELECT 'day', app_id, '', '', '', 0, '', day FROM gone_days",
         # A user with no event after the cutoff: every trace of them goes (their counts stay in the aggregates).
         with_gone + "\nDELETE FROM users WHERE (user_id, app_id) IN (SELECT user_id, app_id FROM gone_events "
         + Sql("WHERE user_id IS NOT NULL) AND (events <= 0 OR last_seen < ?)", [cutoff]),

@@ -4,9 +4,10 @@ rollups (rollups/dims.py).
 A field's keys are found in `dim_values` (at most VALUE_CAP + 2 per app and field), then each key's rows
 for the range: whole UTC days from `daily_dims`, the ends from `hourly_dims`, as every stats route reads.
 
-Users per value are distinct users over the UTC days the range touches (`daily_dim_users`): exact while
-that is at most EXACT_USER_ROWS rows; beyond, counted over the users whose sample (6 bits of their hash)
-falls below a threshold that keeps the read near EXACT_USER_ROWS rows, scaled up, and declared. A range
+Users per value are distinct users over the UTC days the range touches (`daily_user_dims`, a row per user and day
+with the keys they had): exact while that is at most EXACT_USER_ROWS user-days; beyond, counted over the users whose
+sample (6 bits of their hash) falls below a threshold that keeps the read near EXACT_USER_ROWS rows, scaled up, and
+declared. One pass over those rows counts every value shown (a column per value). A range
 with partial UTC days at its ends (a local zone, or hours) counts those days whole: also declared.
 """
 import json
@@ -19,7 +20,7 @@ from sql import Sql
 from tz import zones
 from tz.timeutil import DAY, seconds_to_iso
 
-# Counting distinct users costs D1 two to four rows read per set row (the DISTINCT's temporary index).
+# Counting distinct users costs D1 about two rows read per user-day (the GROUP BY's sorter bills them again).
 EXACT_USER_ROWS = 1500
 FIELDS = ("platform", "app_version", "country", "event", "group")
 PER_EVENT_FIELDS = ("group",)
@@ -86,31 +87,39 @@ async def user_counts(db, scope, event_name, dim, keys):
     keys_of = Sql(" CROSS JOIN json_each(?) AS k", [keys_json])
     key_on = Sql("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
                  "AND t.value = json_extract(k.value, '$[1]')", [event_name, dim])
+    # The days the keys had users on, and how many user-days (rows of daily_user_dims) those days hold.
     row = await db.first(
-        "SELECT SUM(t.users) AS rows, json_group_array(DISTINCT t.day) FILTER (WHERE t.users > 0) AS days FROM "
+        "SELECT SUM(t.users) AS set_rows, json_group_array(DISTINCT t.day) FILTER (WHERE t.users > 0) AS days, "
+        "(SELECT SUM(d.users) FROM " + source + Sql(" CROSS JOIN daily AS d ON d.app_id = a.app_id AND d.day >= ? "
+                                                    "AND d.day < ?) AS user_days FROM ", [first, end])
         + source + keys_of + " CROSS JOIN daily_dims AS t ON t.app_id = a.app_id AND " + key_on
         + Sql(" AND t.day >= ? AND t.day < ?", [first, end]))
-    set_rows = row["rows"] or 0
-    if set_rows == 0:
+    if not row["set_rows"]:
         return {key: 0 for key in keys}, False
     if scope.app_id is not None and end - first == DAY:
         # One UTC day of one app: the stored count of that day's set is the answer.
         return await day_user_counts(db, scope, event_name, dim, keys_json, first), False
-    samples = dims.SAMPLES if set_rows <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // set_rows)
+    user_days = row["user_days"] or 0
+    samples = dims.SAMPLES if user_days <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // user_days)
     if samples == dims.SAMPLES:
-        sets = " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on + Sql(
-            " AND t.day >= ? AND t.day < ?", [first, end])
+        days = Sql(" CROSS JOIN daily_user_dims AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?", [first, end])
     else:
         # One index range per stored day and sample prefix (a range of days would read every sample): the days
-        # the first query found rows on, never a list of every day of the range (3,660 days make SQL too big).
-        sets = (Sql(" CROSS JOIN json_each(?) AS d", [row["days"]])
-                + " CROSS JOIN daily_dim_users AS t ON t.app_id = a.app_id AND " + key_on
-                + Sql(" AND t.day = d.value AND t.sample < ?", [samples]))
-    rows = await db.query(
-        "SELECT json_extract(k.value, '$[0]') AS kind, json_extract(k.value, '$[1]') AS value, "
-        "COUNT(DISTINCT t.user_id) AS users FROM " + source + keys_of + sets + " GROUP BY 1, 2")
-    counts = {(r["kind"], r["value"]): round(r["users"] * dims.SAMPLES / samples) for r in rows}
-    return {key: counts.get(key, 0) for key in keys}, samples < dims.SAMPLES
+        # the first query found users on, never a list of every day of the range (3,660 days make SQL too big).
+        days = (Sql(" CROSS JOIN json_each(?) AS d", [row["days"]])
+                + Sql(" CROSS JOIN daily_user_dims AS t ON t.app_id = a.app_id AND t.day = d.value AND t.sample < ?",
+                      [samples]))
+    # Per user (over days and apps), whether they had each key: one pass over the user-days, a column per key, the
+    # key's JSON path built as the fold builds it (rollups/dims.py: user_key).
+    had = ", ".join(
+        f"MAX(json_extract(t.dims, '$.\"' || p.dim || ':' || json_extract(p.keys, '$[{i}][0]') || ':' || "
+        f"hex(json_extract(p.keys, '$[{i}][1]')) || '\"') IS NOT NULL) AS had{i}" for i in range(len(keys)))
+    totals = ", ".join(f"SUM(had{i}) AS users{i}" for i in range(len(keys)))
+    counted = await db.first(
+        Sql(f"SELECT {totals} FROM (SELECT {had} FROM (SELECT ? AS keys, ? AS dim) AS p CROSS JOIN ",
+            [keys_json, dim]) + source + days + " GROUP BY t.user_id)")
+    return ({key: round((counted[f"users{i}"] or 0) * dims.SAMPLES / samples) for i, key in enumerate(keys)},
+            samples < dims.SAMPLES)
 
 
 async def day_user_counts(db, scope, event_name, dim, keys_json, day):

@@ -87,7 +87,7 @@ async def user_counts(db, scope, event_name, dim, keys):
     keys_of = Sql(" CROSS JOIN json_each(?) AS k", [keys_json])
     key_on = Sql("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
                  "AND t.value = json_extract(k.value, '$[1]')", [event_name, dim])
-    # The days the keys had users on, and how many user-days (rows of daily_user_dims) those days hold.
+    # The days the keys had users on, and how many user-days (rows of daily_user_dims) the range holds.
     row = await db.first(
         "SELECT SUM(t.users) AS set_rows, json_group_array(DISTINCT t.day) FILTER (WHERE t.users > 0) AS days, "
         "(SELECT SUM(d.users) FROM " + source + Sql(" CROSS JOIN daily AS d ON d.app_id = a.app_id AND d.day >= ? "

@@ -26,8 +26,9 @@ CREATE TABLE IF NOT EXISTS events (
   properties TEXT                -- JSON object
 );
 -- Each index costs a row written per event: only what exactly-once ingest, the explorer's filters
--- (one page read through an index) and deletions need.
-CREATE INDEX IF NOT EXISTS events_app_ts ON events (app_id, ts);
+-- (one page read through an index) and deletions need. There is no index on (app_id, ts): a read by time alone
+-- (the explorer's unfiltered page, a purge, the first and last event of an app) goes name by name through
+-- events_app_name, the app's names listed by event_names (migrations/0012_no_time_index.sql).
 -- A session's events, for the fold, erasure and the explorer; and exactly-once ingest, with no index of its own:
 -- an SDK retry sends the same app, session, time and event_id again (NULL event_ids never collide). Events whose
 -- time is the moment they were received (no timestamp, or one ahead of the worker's clock) get a new time on every

@@ -202,3 +202,63 @@ def test_a_fold_call_stays_within_the_d1_calls_of_the_free_plan(slow_steps, app_
     assert 0 < int(response.headers["x-d1-calls"]) <= 50
     api.fold_all()
     assert len(assert_rollups_match_events(api, app_id, {"from": "2024-05-01", "to": "2024-05-02"})) == 400
+
+
+def merged_page_rows(take, names):
+    """Rows read by an unfiltered explorer page of `take` rows over `names` (app, name) ranges, measured: about 4 per
+    row as any page (index entry, table row, the byte budget's window and its outer query), 2 per row for each
+    compound of at most 5 ranges (its index entries, billed again by the compound above: D1 bills each subquery
+    level), 2 per name (the walk that lists them) and a few for the range's meta."""
+    return 4 * take + 2 * take * -(-names // 5) + 2 * names + 10
+
+
+def all_pages(api, params, limit):
+    """Every event of an unfiltered explorer walk, page by page, with each page's rows read."""
+    seen, costs, cursor = [], [], None
+    while True:
+        response = api.get("/events", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [(e["timestamp"], e["id"], e["event"]) for e in page["events"]]
+        costs.append(int(response.headers["x-d1-rows-read"]))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen, costs
+
+
+@pytest.mark.parametrize("names", [12, 300, 301], ids=["merged", "merged-most", "past-the-merge"])
+def test_unfiltered_explorer_pages_go_name_by_name_without_a_time_index(api, app_id, names):
+    """There is no (app_id, ts) index (a row written per event less): an unfiltered page merges each name's range
+    of (app_id, event_name, ts), newest first, five ranges per compound (D1's limit); past 300 names each name gives
+    a page. Every event comes once, in order, unfolded ones too; a merged page reads about a page per 5 names."""
+    sent = [event(app_id, f"name-{n % names:03}", f"s{n % 17}", timestamp=1_714_557_600 + n // 2,
+                  event_id=f"e{n}") for n in range(620)]
+    for start in range(0, len(sent), 100):
+        response = api.track({"events": sent[start:start + 100]})
+        assert response.json()["count"] == len(sent[start:start + 100]), response.text
+    seen, costs = all_pages(api, {"app_id": app_id, "from": "2024-01-01", "to": "2024-12-31"}, 25)
+    assert len(seen) == len(set(seen)) == 620
+    assert seen == sorted(seen, key=lambda e: (e[0], e[1]), reverse=True)  # newest first, ties by id
+    assert sorted(e[2] for e in seen) == sorted(e["event"] for e in sent)
+    if names <= 300:
+        assert max(costs) <= merged_page_rows(26, names), costs
+    api.fold_all()
+    assert all_pages(api, {"app_id": app_id, "from": "2024-01-01", "to": "2024-12-31"}, 25)[0] == seen
+    # A later page reads no more than the first: the cursor, not the range's end, bounds each index range (given
+    # both, SQLite took the range's end, and page n read the n pages before it again).
+    session, costs = all_pages(api, {"app_id": app_id, "session_id": "s3", "from": "2024-01-01", "to": "2024-12-31"}, 4)
+    assert len(session) == sum(e["session_id"] == "s3" for e in sent) and len(costs) >= 8
+    assert max(costs) <= costs[0] + 2, costs
+
+
+def test_ingest_writes_four_rows_per_event_and_no_time_index(api, worker, app_id):
+    """Four rows written per event with a user (the row, the session, name and user indexes): the index on
+    (app_id, ts) is gone (purges go name by name: tests/test_retention.py checks what they take)."""
+    from scripts.migrate import query
+
+    indexes = {row["name"] for row in query(["--local", "--persist-to", str(worker.state_dir)],
+                                            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+    assert "events_app_ts" not in indexes and {"events_app_name", "events_app_session", "events_user_ts"} <= indexes
+    body = {"events": [event(app_id, f"n{n % 3}", f"s{n}", user_id="u", timestamp=1_714_557_600 + n * 86_400)
+                       for n in range(10)]}
+    assert int(api.track(body).headers["x-d1-rows-written"]) == 4 * 10

@@ -31,7 +31,7 @@ STATEMENTS = {
 # A search of `events` through an index by the app alone: every event of the app, unless walked in order and cut.
 APP_ONLY = re.compile(r"^SEARCH events USING (COVERING )?INDEX \w+ \(app_id=\?\)$")
 # Walked in the index's order under a LIMIT (first/last seen, a deletion's chunk): rows read stop at the LIMIT.
-ORDERED_WALK = re.compile(r"ORDER BY ts( DESC)?(, id( DESC)?)? LIMIT")
+ORDERED_WALK = re.compile(r"ORDER BY (event_name, )?ts( DESC)?(, id( DESC)?)? LIMIT")
 
 
 @pytest.fixture(scope="module")

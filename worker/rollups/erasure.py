@@ -16,7 +16,7 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
 """
 from rollups import activity, catalog, counters, dims, fold, sessions, steps, users
 from rollups.chunk import Erasing
-from rollups.raw_events import EVENT_APPS
+from rollups.raw_events import EVENT_NAMES, oldest_by_name
 from sql import Sql
 
 # At most this many events per transaction: keeps each statement's rows read/written bounded. Steps start at
@@ -30,11 +30,18 @@ MAX_CHUNKS_PER_CALL = 1
 
 class Selection:
     """`where`: an Sql condition on events; `order`: the order of the index that serves it, so a chunk is
-    found without sorting the rest."""
+    found without sorting the rest. `pick(chunk)`, when given: the Sql selecting a chunk's ids itself (a walk
+    that `where` and `order` cannot say, as name by name for a deletion by age)."""
 
-    def __init__(self, where, order="ts, id"):
+    def __init__(self, where, order="ts, id", pick=None):
         self.where = where
         self.order = order
+        self.pick = pick
+
+    def chunk(self, size):
+        if self.pick is not None:
+            return self.pick(size)
+        return "SELECT id FROM events WHERE " + self.where + f" ORDER BY {self.order} LIMIT {int(size)}"
 
 
 def by_id(event_id):
@@ -48,12 +55,14 @@ def by_user(user_id, app_id=None):
 
 
 def by_app(app_id):
-    return Selection(Sql("app_id = ?", [app_id]))
+    # In the order of events_app_name (app_id, event_name, ts): there is no index on (app_id, ts) to walk.
+    return Selection(Sql("app_id = ?", [app_id]), "event_name, ts, id")
 
 
 def older_than(cutoff_ms):
-    # App by app through events_app_ts: there is no index on ts alone.
-    return Selection(Sql(f"app_id IN {EVENT_APPS} AND ts < ?", [cutoff_ms]), "app_id, ts, id")
+    # Name by name through events_app_name, unfolded events too: there is no index on (app_id, ts).
+    where = Sql(f"ts < ? AND (app_id, event_name) IN (SELECT app_id, event_name FROM {EVENT_NAMES})", [cutoff_ms])
+    return Selection(where, pick=lambda size: Sql(oldest_by_name(size, folded_only=False), [cutoff_ms]))
 
 
 # Counted before the events go (folded or not): apps left without any event.
@@ -67,8 +76,7 @@ def chunk_statements(selection, chunk=CHUNK):
     come first. EMPTIED_APPS and DELETE_EVENTS answer for the chunk (see `erase`)."""
     erasing = Erasing()
     # The chunk is pinned first: later statements change tables a selection may read (apps, for older_than).
-    pin = ("INSERT INTO erase_chunk (id) SELECT id FROM events WHERE " + selection.where
-           + f" ORDER BY {selection.order} LIMIT {int(chunk)}")
+    pin = "INSERT INTO erase_chunk (id) " + selection.chunk(chunk)
     return [
         Sql("DELETE FROM erase_chunk"), pin,
         *dims.erase_out(erasing),  # reads the users' samples from hourly_users and the sessions' starts

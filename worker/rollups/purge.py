@@ -14,7 +14,7 @@ event would never reach the aggregates), so a purge behind the fold leaves those
 """
 from rollups import erasure, fold, links, steps
 from rollups.grains import DAILY, HOURLY
-from rollups.raw_events import EVENT_APPS
+from rollups.raw_events import oldest_by_name
 from sql import Sql
 from tz.timeutil import DAY, HOUR, MS, to_iso
 
@@ -64,8 +64,7 @@ def forget_statements(cutoff, chunk=CHUNK):
     """One purge step that keeps the aggregates: the next `chunk` folded events before `cutoff` (ms) go, with the
     sessions that ended before it, the user sets of whole hours and days before it, and users with no later
     event. The chunk is the same selection in every statement (nothing before the last one changes `events`)."""
-    gone = Sql(f"""id IN (SELECT id FROM events WHERE app_id IN {EVENT_APPS} AND ts < ?
-  AND id <= (SELECT folded FROM fold_state WHERE id = 1) ORDER BY app_id, ts, id LIMIT {int(chunk)})""", [cutoff])
+    gone = Sql(f"id IN ({oldest_by_name(chunk)})", [cutoff])
     cutoff_s = cutoff // MS
     # Each statement reads the step's events once, through this CTE.
     with_gone = Sql("WITH gone_events AS MATERIALIZED (SELECT app_id, session_id, user_id, ts FROM events WHERE ") + gone + ")"

@@ -17,12 +17,41 @@ from limits import MAX_BIND_INT
 from sql import Sql
 
 # Every app_id that has raw events, folded or not, for queries that go app by app over `events`.
-# The `apps` rollup lists folded apps only. This walks `events_app_ts` from one app to the next (a loose
+# The `apps` rollup lists folded apps only. This walks `events_app_name` from one app to the next (a loose
 # index scan SQLite does not do on its own): one index seek, so about one row read, per app.
 EVENT_APPS = """(WITH RECURSIVE app_ids(app_id) AS (
-  SELECT (SELECT MIN(app_id) FROM events)
-  UNION ALL SELECT (SELECT MIN(app_id) FROM events WHERE app_id > app_ids.app_id) FROM app_ids WHERE app_id IS NOT NULL)
+  SELECT (SELECT MIN(app_id) FROM events INDEXED BY events_app_name)
+  UNION ALL SELECT (SELECT MIN(app_id) FROM events INDEXED BY events_app_name WHERE app_id > app_ids.app_id)
+    FROM app_ids WHERE app_id IS NOT NULL)
 SELECT app_id FROM app_ids WHERE app_id IS NOT NULL)"""
+
+
+def event_names(apps=EVENT_APPS):
+    """Every (app_id, event_name) with raw events, folded or not, of the apps `apps` lists (a subquery with an
+    app_id column, text or Sql): a read by time alone goes name by name through events_app_name (app_id,
+    event_name, ts), as there is no index on (app_id, ts) (one row written per event less;
+    migrations/0012_no_time_index.sql). The same loose index scan as EVENT_APPS: one seek, about one row read,
+    per name. `event_names` (the rollup) would list folded names only, and keeps names retention emptied."""
+    return ("""(WITH RECURSIVE names(app_id, event_name) AS (
+  SELECT a.app_id, (SELECT MIN(e.event_name) FROM events AS e INDEXED BY events_app_name WHERE e.app_id = a.app_id)
+    FROM """ + apps + """ AS a
+  UNION ALL SELECT n.app_id, (SELECT MIN(e.event_name) FROM events AS e INDEXED BY events_app_name
+    WHERE e.app_id = n.app_id AND e.event_name > n.event_name) FROM names AS n WHERE n.event_name IS NOT NULL)
+SELECT app_id, event_name FROM names WHERE event_name IS NOT NULL)""")
+
+
+EVENT_NAMES = event_names()
+
+
+def oldest_by_name(chunk, folded_only=True):
+    """The ids of up to `chunk` events before the cutoff (its `?`), name by name through events_app_name: there is
+    no index on (app_id, ts). Without ORDER BY the walk streams and stops at the LIMIT: about `chunk` rows read,
+    plus a seek per name; in the same order every time it runs on the same events, so every statement of a step
+    takes the same chunk."""
+    folded = " AND e.id <= (SELECT folded FROM fold_state WHERE id = 1)" if folded_only else ""
+    return (f"SELECT e.id FROM {EVENT_NAMES} AS n CROSS JOIN events AS e INDEXED BY events_app_name "
+            f"ON e.app_id = n.app_id AND e.event_name = n.event_name AND e.ts < ?{folded} LIMIT {int(chunk)}")
+
 
 MAX_ROWS = 20_000
 # Slices of a walk's time range, one JSON text each: 20,000 rows of 100-byte ids would be 2.4 MB in one.

@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS meta (
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
 
 -- Raw events. Ingest writes only this table (one statement); stats read the rollups below.
+-- user_mark: 1 on one event per app, session and user in each request (its latest), NULL on the others: a user's
+-- sessions are found through those marks (events_user_marks), their events through the session index. Every
+-- event of a user in a session has a mark of that session at or after its time (api/ingest.py, rollups/marks.py).
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,        -- increasing: rollups are folded in from a watermark on id
   event_id TEXT,                 -- optional client idempotency key
@@ -24,11 +27,12 @@ CREATE TABLE IF NOT EXISTS events (
   app_version TEXT,
   country TEXT,                  -- two-letter code from request.cf; the IP is never stored
   properties TEXT                -- JSON object
-);
+, user_mark INTEGER);
 -- Each index costs a row written per event: only what exactly-once ingest, the explorer's filters
 -- (one page read through an index) and deletions need. There is no index on (app_id, ts): a read by time alone
 -- (the explorer's unfiltered page, a purge, the first and last event of an app) goes name by name through
--- events_app_name, the app's names listed by event_names (migrations/0012_no_time_index.sql).
+-- events_app_name, the app's names found by a loose walk of that index (migrations/0012_no_time_index.sql).
+-- There is no index on (user_id, ts) either: a user's events are their sessions' (migrations/0013_user_marks.sql).
 -- A session's events, for the fold, erasure and the explorer; and exactly-once ingest, with no index of its own:
 -- an SDK retry sends the same app, session, time and event_id again (NULL event_ids never collide). Events whose
 -- time is the moment they were received (no timestamp, or one ahead of the worker's clock) get a new time on every
@@ -37,7 +41,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_app_session ON events (app_id, session_
 CREATE UNIQUE INDEX IF NOT EXISTS events_received_event_id ON events (app_id, event_id)
   WHERE event_id IS NOT NULL AND ts = received_at;
 CREATE INDEX IF NOT EXISTS events_app_name ON events (app_id, event_name, ts);
-CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts) WHERE user_id IS NOT NULL;
+-- A user's sessions: an entry per request and session the user sent events in, not per event.
+CREATE INDEX IF NOT EXISTS events_user_marks ON events (user_id, ts, app_id, session_id) WHERE user_mark = 1;
 
 -- Folding: every event with id <= folded is counted in the rollups; `version` changes with every
 -- transaction that changes rollups, so a fold computed from a snapshot commits only onto that snapshot

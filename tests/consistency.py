@@ -108,7 +108,30 @@ def assert_rollups_match_events(api, app_id, window):
                             whole_days=start[11:] == end[11:] == "00:00:00.000Z")
     # /users may also list, for a window in the past, someone active before and after it (declared there).
     assert {user: actual["users"].get(user) for user in expected["users"]} == expected["users"]
+    assert_users_events_found(api, app_id, events, window)
     return [e for e in events if start <= e["timestamp"] < end]
+
+
+def user_pages(api, params):
+    found, cursor = [], None
+    while True:
+        page = api.read("/events", limit=1000, **params, **({"cursor": cursor} if cursor else {}))
+        found += [e["id"] for e in page["events"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def assert_users_events_found(api, app_id, events, window, most=10):
+    """A user's events are found through their sessions' marks (worker/rollups/marks.py): each of the first `most`
+    users' events, all time and from the window's start on, are exactly those the app's events say."""
+    start = window_bounds(api, app_id, window)[0]
+    for user in sorted({e["user_id"] for e in events if e["user_id"] is not None})[:most]:
+        theirs = [e for e in events if e["user_id"] == user]
+        assert sorted(user_pages(api, {"app_id": app_id, "user_id": user, **ALL_TIME})) == sorted(e["id"] for e in theirs), user
+        since = {"from": start[:10], "to": ALL_TIME["to"]}
+        assert sorted(user_pages(api, {"app_id": app_id, "user_id": user, **since})) == \
+            sorted(e["id"] for e in theirs if e["timestamp"] >= start[:10]), user
 
 
 def names(events):

@@ -219,7 +219,7 @@ def all_pages(api, params, limit):
         response = api.get("/events", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
         assert response.status_code == 200, response.text
         page = response.json()
-        seen += [(e["timestamp"], e["id"], e["event"]) for e in page["events"]]
+        seen += [(e["timestamp"], e["id"], e["event"], e["event_id"]) for e in page["events"]]
         costs.append(int(response.headers["x-d1-rows-read"]))
         cursor = page["next_cursor"]
         if cursor is None:
@@ -251,14 +251,71 @@ def test_unfiltered_explorer_pages_go_name_by_name_without_a_time_index(api, app
     assert max(costs) <= costs[0] + 2, costs
 
 
-def test_ingest_writes_four_rows_per_event_and_no_time_index(api, worker, app_id):
-    """Four rows written per event with a user (the row, the session, name and user indexes): the index on
-    (app_id, ts) is gone (purges go name by name: tests/test_retention.py checks what they take)."""
+def test_ingest_writes_three_rows_per_event_and_a_mark_per_request_session_and_user(api, worker, app_id):
+    """The row, the session and name indexes: 3 rows written per event; and one entry of events_user_marks per app,
+    session and user in a request (rollups/marks.py). There is no index on (app_id, ts) nor on (user_id, ts)."""
     from scripts.migrate import query
 
-    indexes = {row["name"] for row in query(["--local", "--persist-to", str(worker.state_dir)],
-                                            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
-    assert "events_app_ts" not in indexes and {"events_app_name", "events_app_session", "events_user_ts"} <= indexes
-    body = {"events": [event(app_id, f"n{n % 3}", f"s{n}", user_id="u", timestamp=1_714_557_600 + n * 86_400)
-                       for n in range(10)]}
-    assert int(api.track(body).headers["x-d1-rows-written"]) == 4 * 10
+    state = ["--local", "--persist-to", str(worker.state_dir)]
+    indexes = {row["name"] for row in query(state, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+    assert not {"events_app_ts", "events_user_ts"} & indexes
+    assert {"events_app_name", "events_app_session", "events_user_marks"} <= indexes
+    body = {"events": [event(app_id, f"n{n % 3}", f"s{n % 2}", user_id="u", timestamp=1_714_557_600 + n * 60,
+                             event_id=f"e{n}") for n in range(10)]}
+    # Two sessions of one user: 10 rows and 20 index entries, and two marks (the latest event of each session).
+    assert int(api.track(body).headers["x-d1-rows-written"]) == 3 * 10 + 2
+    marked = query(state, f"SELECT session_id, ts FROM events WHERE app_id = '{app_id}' AND user_mark = 1 ORDER BY session_id")
+    assert [(row["session_id"], row["ts"]) for row in marked] == [("s0", 1_714_558_080_000), ("s1", 1_714_558_140_000)]
+    # A retry of the whole request is refused and marks nothing; its events stay findable by user.
+    again = api.track(body)
+    assert again.json()["duplicates"] == 10 and int(again.headers["x-d1-rows-written"]) == 0
+    found = api.read("/events", app_id=app_id, user_id="u", **{"from": "2024-01-01", "to": "2024-12-31"})["events"]
+    assert len(found) == 10
+
+
+def test_a_refused_mark_is_put_on_the_latest_stored_event_of_the_session_and_user(api, app_id):
+    """A request's latest event of a session and user carries their mark; refused as a copy of a stored event (the
+    same app, session, time and event_id, here sent as another user's), it leaves the request's other event of that
+    user without a mark, unless ingest marks the latest stored one: found, and erased."""
+    first = event(app_id, "A", "s", user_id="u", timestamp=1_714_557_900, event_id="k")
+    assert api.track(first).json()["count"] == 1
+    copy = {**first, "user_id": "v"}  # refused: the session index holds (app, session, time, event_id)
+    earlier = event(app_id, "B", "s", user_id="v", timestamp=1_714_557_600, event_id="z")
+    assert api.track({"events": [earlier, copy]}).json() == {"success": True, "count": 1, "duplicates": 1}
+    found = api.read("/events", app_id=app_id, user_id="v", **{"from": "2024-01-01", "to": "2024-12-31"})["events"]
+    assert [e["event_id"] for e in found] == ["z"]
+    assert api.request("DELETE", "/admin/users/v", params={"app_id": app_id}).json()["deleted"]["events"] == 1
+    assert [e["event_id"] for e in api.read("/events", app_id=app_id, **{"from": "2024-01-01", "to": "2024-12-31"})["events"]] == ["k"]
+
+
+@pytest.mark.parametrize("sessions", [12, 301], ids=["merged", "past-the-merge"])
+def test_a_users_events_are_their_marked_sessions_newest_first(api, app_id, sessions):
+    """There is no (user_id, ts) index: ?user_id= merges the user's marked sessions' ranges of the session index
+    (past 300 sessions, a page per session). Every event of the user comes once, newest first; others' do not."""
+    sent = [event(app_id, "E", f"s{n % sessions}", user_id="walker" if n % 4 else "other",
+                  timestamp=1_714_557_600 + n * 7 % 900, event_id=f"e{n}") for n in range(620)]
+    for start in range(0, len(sent), 100):
+        part = sent[start:start + 100]
+        assert api.track({"events": part}).json()["count"] == len(part)
+    walk, costs = all_pages(api, {"app_id": app_id, "user_id": "walker", "from": "2024-01-01", "to": "2024-12-31"}, 25)
+    assert sorted(e[3] for e in walk) == sorted(e["event_id"] for e in sent if e["user_id"] == "walker")
+    assert walk == sorted(walk, key=lambda e: (e[0], e[1]), reverse=True)
+    if sessions <= 300:
+        # A range holds 3 of the walker's events for 1 other's: 35 index rows for a page of 26. And the walker's
+        # marks, one per request and session (7 requests), read twice (the walk, and the GROUP BY's sorter).
+        assert max(costs) <= merged_page_rows(35, sessions) + 2 * 7 * sessions, costs
+
+
+def test_deleting_a_users_marked_event_marks_the_latest_one_left(api, app_id):
+    """The latest event of a request carries the user's mark; deleted on its own, the one before it gets the mark,
+    so the session's other events of the user are still found, from their day on."""
+    body = {"events": [event(app_id, "E", "s", user_id="u", timestamp=1_714_557_600 + n * 86_400, event_id=f"e{n}")
+                       for n in range(3)]}  # May 1, 2 and 3
+    assert api.track(body).json()["count"] == 3
+    api.fold_all()
+    stored = api.read("/events", app_id=app_id, **{"from": "2024-05-01", "to": "2024-05-31"})["events"]
+    latest = next(e for e in stored if e["event_id"] == "e2")
+    assert api.request("DELETE", f"/admin/events/{latest['id']}").status_code == 200
+    since_may_2 = api.read("/events", app_id=app_id, user_id="u", **{"from": "2024-05-02", "to": "2024-05-31"})
+    assert [e["event_id"] for e in since_may_2["events"]] == ["e1"]
+    assert_rollups_match_events(api, app_id, {"from": "2024-05-01", "to": "2024-05-31"})

@@ -234,3 +234,29 @@ def test_raw_since_costs_a_few_rows_read(retained, api, app_id):
                   for server in (retained, api)]
         print(path, "rows read, purged and never purged:", counts)
         assert counts[0] <= counts[1] + 4, (path, counts)
+
+
+def seed_one_request(api, app_id, user_id, sessions):
+    """{session: [ages in days]} sent in one request: each session's newest event carries the user's mark there."""
+    now = time.time()
+    body = {"events": [event(app_id, f"E{age}", session, user_id=user_id, timestamp=now - age * DAY)
+                       for session, ages in sessions.items() for age in ages]}
+    assert api.track(body).json()["count"] == len(body["events"])
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["aggregates-kept", "aggregates-off"])
+def test_a_purge_leaves_every_remaining_event_of_a_user_findable(request, keep, app_id):
+    """A user's events are found through marks (worker/rollups/marks.py): a purge takes unmarked events before marked
+    ones, so what it leaves is still found by user, from any day on, and an erasure then removes it all."""
+    from consistency import assert_users_events_found
+
+    api = request.getfixturevalue("emptied" if keep else "forgetful")
+    seed_one_request(api, app_id, "walker", {"straddling": [40, 31, 29, 1], "expired": [45, 33]})
+    api.fold_all()
+    assert purge(api).json()["deleted"]["events"] == 4
+    left = remaining_events(api, app_id, WINDOW)
+    assert sorted(e["event"] for e in left) == ["E1", "E29"]
+    assert_users_events_found(api, app_id, left, {"days": "20"})
+    assert api.request("DELETE", "/admin/users", key=KEYS["AUTH_KEY"], params={"user_id": "walker"}).json()[
+        "deleted"]["events"] == 2
+    assert remaining_events(api, app_id, WINDOW) == []

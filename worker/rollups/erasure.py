@@ -14,7 +14,7 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
   rebuilt (rollups/sketches.py) before the next fold;
 - per-user and per-app first/last seen come from the remaining events, through their indexes.
 """
-from rollups import activity, catalog, counters, dims, fold, sessions, steps, users
+from rollups import activity, catalog, counters, dims, fold, marks, sessions, steps, users
 from rollups.chunk import Erasing
 from rollups.raw_events import EVENT_NAMES, oldest_by_name
 from sql import Sql
@@ -49,9 +49,12 @@ def by_id(event_id):
 
 
 def by_user(user_id, app_id=None):
-    if app_id is None:
-        return Selection(Sql("user_id = ?", [user_id]))
-    return Selection(Sql("user_id = ? AND app_id = ?", [user_id, app_id]))
+    # The user's marked sessions, then their events of the user through the session index: there is no index on
+    # (user_id, ts) (rollups/marks.py). Unfolded events are marked too.
+    where = Sql("user_id = ?", [user_id]) + ("" if app_id is None else Sql(" AND app_id = ?", [app_id]))
+    in_app = None if app_id is None else Sql("m.app_id = ?", [app_id])
+    return Selection(where, pick=lambda size: marks.user_events(user_id, marks.sessions_of(user_id, app_condition=in_app))
+                     + Sql(" LIMIT ?", [size]))
 
 
 def by_app(app_id):
@@ -62,7 +65,7 @@ def by_app(app_id):
 def older_than(cutoff_ms):
     # Name by name through events_app_name, unfolded events too: there is no index on (app_id, ts).
     where = Sql(f"ts < ? AND (app_id, event_name) IN (SELECT app_id, event_name FROM {EVENT_NAMES})", [cutoff_ms])
-    return Selection(where, pick=lambda size: Sql(oldest_by_name(size, folded_only=False), [cutoff_ms]))
+    return Selection(where, pick=lambda size: oldest_by_name(cutoff_ms, size, folded_only=False))
 
 
 # Counted before the events go (folded or not): apps left without any event.
@@ -92,6 +95,7 @@ def chunk_statements(selection, chunk=CHUNK):
         *catalog.erase(erasing),
         *activity.new_users_in(erasing),  # after users.first_seen changed
         *counters.erase_emptied(erasing),
+        marks.keep_marks(Erasing.gone_ids),  # before the events go (or a link moves them)
         EMPTIED_APPS, DELETE_EVENTS,
         Sql("UPDATE fold_state SET version = version + 1 WHERE id = 1"),
         Sql("DELETE FROM erase_chunk"),

@@ -17,7 +17,7 @@ Bounded whatever a sender does (the INGEST_KEY ships inside apps):
   `selection`);
 - at most MAX_CHUNKS transactions per request, each as small as D1 needs (chunk.shrinking).
 """
-from rollups import erasure
+from rollups import erasure, marks
 from rollups.chunk import shrinking
 from sql import Sql
 from tz.timeutil import DAY, MS
@@ -34,8 +34,12 @@ FORGET_CHUNK = 1000
 
 # The moved events get ids above every id and above the watermark, in their old order, without gaps: as the
 # insert of routes/track.py would give them (ids then stay far below limits.MAX_BIND_INT).
-MOVE_SQL = """UPDATE events SET user_id = ?, id = m.new_id
-FROM (SELECT c.id AS old_id, b.base + ROW_NUMBER() OVER (ORDER BY c.id) AS new_id FROM erase_chunk AS c,
+# The latest moved event of each session carries the identified user's mark there (rollups/marks.py), the others none:
+# the moved events are then covered as the user's, and keep_marks (before the move) covered what stays anonymous.
+MOVE_SQL = """UPDATE events SET user_id = ?, id = m.new_id, user_mark = m.mark
+FROM (SELECT c.id AS old_id, b.base + ROW_NUMBER() OVER (ORDER BY c.id) AS new_id,
+    CASE WHEN ROW_NUMBER() OVER (PARTITION BY e.app_id, e.session_id ORDER BY e.ts DESC, e.id DESC) = 1 THEN 1 END AS mark
+  FROM erase_chunk AS c JOIN events AS e ON e.id = c.id,
   (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), folded) AS base FROM fold_state WHERE id = 1) AS b) AS m
 WHERE events.id = m.old_id"""
 
@@ -47,25 +51,18 @@ TARGET_SQL = "SELECT 1 AS found FROM identity_links WHERE user_id = ? AND app_id
 LINK_SQL = "SELECT user_id, moved FROM identity_links WHERE anonymous_id = ? AND app_id = ?"
 
 
-def _walk(anonymous_id, since_ms, columns):
-    # The anonymous id's newest events in any app, through events_user_ts, at most WALK index rows: events a sender
-    # stored under the id in other apps cannot make a link (or its probe) read more.
-    return Sql(f"(SELECT {columns} FROM events INDEXED BY events_user_ts WHERE user_id = ? AND ts >= ? "
-               f"ORDER BY ts DESC, id DESC LIMIT {WALK})", [anonymous_id, since_ms])
-
-
 def selection(app_id, anonymous_id, since_ms):
-    """The anonymous id's events in the app since `since_ms`, newest first: among its newest WALK events, those of
-    its newest MAX_SESSIONS sessions in the app that hold at most MAX_SESSION_EVENTS counted events. A moved
+    """The anonymous id's events in the app since `since_ms`, newest first: those of its newest MAX_SESSIONS sessions
+    in the app marked since then (rollups/marks.py; a walk of at most WALK marks: marks a sender stored under the id
+    cannot make a link, or its probe, read more) that hold at most MAX_SESSION_EVENTS counted events. A moved
     event's session is taken out of the rollups and put back from its other events (rollups/erasure.py), which
     reads them: without these bounds a sender could put one anonymous event in each of many crowded sessions and
     make every link read them all."""
-    sessions = ("(SELECT v.session_id FROM " + _walk(anonymous_id, since_ms, "app_id, session_id, ts")
-                + Sql(" AS v LEFT JOIN sessions AS s ON s.app_id = v.app_id AND s.session_id = v.session_id "
-                      f"WHERE v.app_id = ? AND COALESCE(s.events, 0) <= {MAX_SESSION_EVENTS} "
-                      f"GROUP BY v.session_id ORDER BY MAX(v.ts) DESC LIMIT {MAX_SESSIONS})", [app_id]))
-    where = ("id IN (SELECT w.id FROM " + _walk(anonymous_id, since_ms, "id, app_id, session_id")
-             + Sql(" AS w WHERE w.app_id = ? AND w.session_id IN ", [app_id]) + sessions + ")")
+    marked = marks.sessions_of(anonymous_id, since_ms, Sql("m.app_id = ?", [app_id]), walk=WALK)
+    sessions = ("SELECT v.app_id AS app_id, v.session_id AS session_id FROM (" + marked
+                + ") AS v LEFT JOIN sessions AS s ON s.app_id = v.app_id AND s.session_id = v.session_id "
+                f"WHERE COALESCE(s.events, 0) <= {MAX_SESSION_EVENTS} ORDER BY v.newest DESC LIMIT {MAX_SESSIONS}")
+    where = "id IN (" + marks.user_events(anonymous_id, sessions, extra=Sql("e.ts >= ?", [since_ms])) + ")"
     return erasure.Selection(where, "ts DESC, id DESC")
 
 

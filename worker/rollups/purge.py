@@ -64,7 +64,7 @@ def forget_statements(cutoff, chunk=CHUNK):
     """One purge step that keeps the aggregates: the next `chunk` folded events before `cutoff` (ms) go, with the
     sessions that ended before it, the user sets of whole hours and days before it, and users with no later
     event. The chunk is the same selection in every statement (nothing before the last one changes `events`)."""
-    gone = Sql(f"id IN ({oldest_by_name(chunk)})", [cutoff])
+    gone = "id IN (" + oldest_by_name(cutoff, chunk) + ")"
     cutoff_s = cutoff // MS
     # Each statement reads the step's events once, through this CTE.
     with_gone = Sql("WITH gone_events AS MATERIALIZED (SELECT app_id, session_id, user_id, ts FROM events WHERE ") + gone + ")"

@@ -43,14 +43,17 @@ SELECT app_id, event_name FROM names WHERE event_name IS NOT NULL)""")
 EVENT_NAMES = event_names()
 
 
-def oldest_by_name(chunk, folded_only=True):
-    """The ids of up to `chunk` events before the cutoff (its `?`), name by name through events_app_name: there is
-    no index on (app_id, ts). Without ORDER BY the walk streams and stops at the LIMIT: about `chunk` rows read,
-    plus a seek per name; in the same order every time it runs on the same events, so every statement of a step
-    takes the same chunk."""
+def oldest_by_name(cutoff_ms, chunk, folded_only=True):
+    """Sql: the ids of up to `chunk` events before `cutoff_ms`, name by name through
+    events_app_name: there is no index on (app_id, ts). Without ORDER BY each walk streams and stops at the LIMIT:
+    about `chunk` rows read, plus a seek per name; in the same order every time it runs on the same events, so every
+    statement of a step takes the same chunk. Events without a user mark go before marked ones (rollups/marks.py):
+    a mark then goes only once no unmarked event before the cutoff is left, so the marks left still cover every
+    event left, and a purge writes no new mark."""
     folded = " AND e.id <= (SELECT folded FROM fold_state WHERE id = 1)" if folded_only else ""
-    return (f"SELECT e.id FROM {EVENT_NAMES} AS n CROSS JOIN events AS e INDEXED BY events_app_name "
-            f"ON e.app_id = n.app_id AND e.event_name = n.event_name AND e.ts < ?{folded} LIMIT {int(chunk)}")
+    walk = (f"SELECT e.id FROM {EVENT_NAMES} AS n CROSS JOIN events AS e INDEXED BY events_app_name "
+            f"ON e.app_id = n.app_id AND e.event_name = n.event_name AND e.ts < ?{folded} AND e.user_mark IS ")
+    return Sql(f"SELECT id FROM ({walk}NULL UNION ALL {walk}NOT NULL) LIMIT {int(chunk)}", [cutoff_ms, cutoff_ms])
 
 
 MAX_ROWS = 20_000

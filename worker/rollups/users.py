@@ -1,5 +1,6 @@
 """The users family: per user and app, all-time events, sessions and first/last seen (`users`), read by the
 user routes and by new-user counting (rollups/activity.py)."""
+from rollups import marks
 from rollups.chunk import FOLDED
 from sql import UPSERT_WHERE, Sql
 
@@ -38,15 +39,21 @@ def rejoin_sessions(erasing):
     return [_sessions_change(erasing, "+")]
 
 
+def _seen(gone_ids, edge, order):
+    """The first (MIN, "") or last (MAX, " DESC") remaining counted event of the user in the app: over the sessions the
+    user's marks name (rollups/marks.py; there is no index on (user_id, ts)), each session's through its index."""
+    return f"""(SELECT {edge}((SELECT e.ts FROM {marks.by_session('e')} WHERE e.app_id = m.app_id
+    AND e.session_id = m.session_id AND e.user_id = m.user_id AND e.id <= {FOLDED} AND e.id NOT IN ({gone_ids})
+    ORDER BY e.ts{order} LIMIT 1)) FROM {marks.by_marks('m')} WHERE m.user_id = users.user_id AND m.user_mark = 1
+    AND m.app_id = users.app_id)"""
+
+
 def erase(erasing):
-    """Events subtract; first/last seen come from the remaining counted events (`events_user_ts`); users left
-    without events go."""
+    """Events subtract; first/last seen come from the remaining counted events; users left without events go."""
     counted, gone_ids = erasing.counted, erasing.gone_ids
     return [Sql(f"""UPDATE users SET events = users.events - g.n,
-  first_seen = COALESCE((SELECT ts FROM events e WHERE e.user_id = users.user_id AND e.app_id = users.app_id
-    AND e.id <= {FOLDED} AND e.id NOT IN ({gone_ids}) ORDER BY ts LIMIT 1), users.first_seen),
-  last_seen = COALESCE((SELECT ts FROM events e WHERE e.user_id = users.user_id AND e.app_id = users.app_id
-    AND e.id <= {FOLDED} AND e.id NOT IN ({gone_ids}) ORDER BY ts DESC LIMIT 1), users.last_seen)
+  first_seen = COALESCE({_seen(gone_ids, "MIN", "")}, users.first_seen),
+  last_seen = COALESCE({_seen(gone_ids, "MAX", " DESC")}, users.last_seen)
 FROM (SELECT user_id, app_id, COUNT(*) AS n FROM events WHERE {counted} AND user_id IS NOT NULL GROUP BY 1, 2) AS g
 WHERE users.user_id = g.user_id AND users.app_id = g.app_id"""),
             Sql(f"DELETE FROM users WHERE events <= 0 AND (user_id, app_id) IN (SELECT user_id, app_id FROM events WHERE {counted})")]

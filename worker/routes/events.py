@@ -1,21 +1,21 @@
 """GET /events: raw events, newest first, keyset-paginated on (ts, id).
 
-Every page reads O(page) rows through an index: filtered, through (app_id, session_id, ts), (app_id,
-event_name, ts) or (user_id, ts), and without `app_id` the same page is taken from each app in turn (apps x page
-rows) and merged. Unfiltered, there is no index on (app_id, ts) (a row written per event less): each name of the
-scope's apps is a range of (app_id, event_name, ts), and SQLite merges those ranges newest first (a compound
-SELECT with ORDER BY and LIMIT is a merge of ordered ranges that stops at the LIMIT; D1 allows 5 ranges per
-compound, so compounds of compounds), so a page reads about a page of rows per 5 names, plus a seek per name.
-A page is bounded by bytes as well as rows: events carry up to 10 KB of properties, and 1,000 of them would be a
-10 MB body.
+Every page reads O(page) rows through an index. Filtered by session or name, one range of (app_id, session_id, ts)
+or (app_id, event_name, ts); without `app_id`, the same page is taken from each app in turn (apps x page rows) and
+merged. Unfiltered, or by user, a page merges many ranges: there is no index on (app_id, ts) nor on (user_id, ts)
+(each was a row written per event): each name of the scope's apps is a range of (app_id, event_name, ts), each
+session a user's marks name (rollups/marks.py) a range of (app_id, session_id, ts), and SQLite merges those
+ranges newest first (a compound SELECT with ORDER BY and LIMIT is a merge of ordered ranges that stops at the
+LIMIT; D1 allows 5 terms per compound, so compounds of compounds): a page reads about a page of rows per 5 ranges,
+plus a seek per range. A page is bounded by bytes as well as rows: events carry up to 10 KB of properties, and
+1,000 of them would be a 10 MB body.
 """
-import json
-
 import debug_apps
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
 from api.web import load_stored_json, ok
-from rollups import purge
+from rollups import marks, purge
+from rollups.ranges import BY_NAME, BY_SESSION, MAX_MERGED, each_range_ids, newest_ids
 from rollups.raw_events import EVENT_APPS, event_names
 from sql import Sql
 from tz import zones
@@ -51,24 +51,18 @@ def event_json(row):
     }
 
 
-# An unfiltered page: D1 allows 5 terms per compound SELECT, so the names' ranges merge in a tree of compounds
-# of at most 5 (each reads up to a page of rows, then its parent merges the pages: about names / 5 pages read).
-# Past MAX_MERGED names (a statement's text stays under D1's 100 KB), each name gives its own page and the newest
-# of those are kept (names x page rows read: names per app and apps per deployment are capped, api/caps.py).
-COMPOUND_TERMS = 5
-MAX_MERGED = 300
+# A user id sent in more requests and sessions than this is read from its newest marks (see `sessions_sql`).
+MAX_USER_MARKS = 10_000
 
 
 def chosen_index(filtered):
-    """The index that reads one page for these filters, None for none (unfiltered: name by name, see
-    `unfiltered_pages`). Named, not left to the planner: D1 keeps no statistics, and SQLite then preferred a
-    wider index for ?event=, reading the whole range."""
-    if "user_id" in filtered:
-        return "events_user_ts"
-    if "session_id" in filtered:
-        return "events_app_session"
+    """The index that reads one page for these filters: one range of it (`page_sql`), or for a user or for none, a
+    range per session or per name, merged (rollups/ranges.py). Named, not left to the planner: D1 keeps no
+    statistics, and SQLite then preferred a wider index for ?event=, reading the whole range."""
+    if "user_id" in filtered or "session_id" in filtered:
+        return BY_SESSION.index
     if "event" in filtered:
-        return "events_app_name"
+        return BY_NAME.index
     return None
 
 
@@ -107,10 +101,10 @@ WHERE bytes_through - row_bytes < ?""", [take, MAX_PAGE_BYTES]))
 
 
 def page_sql(scope, where, filtered, take):
-    """The newest `take` events matching a filter, read through its index (`chosen_index`)."""
+    """The newest `take` events matching a session or name filter, read through its index (`chosen_index`)."""
     index = chosen_index(filtered)
-    if scope.app_id is not None or index == "events_user_ts":
-        # One app, or (user_id, ts), which already spans apps: one range of one index.
+    if scope.app_id is not None:
+        # One app: one range of one index.
         source = f"events INDEXED BY {index} WHERE " + where + scope.app_filter("app_id")
     else:
         # One page per app through that app's part of the index, then the newest of those: apps x page
@@ -130,57 +124,36 @@ def names_sql(scope):
     return "SELECT app_id, event_name FROM " + event_names(apps)
 
 
-def numbered(fragment, first):
-    """`fragment`'s text with its `?` marks numbered from `first` (?NNN, which D1 binds by position), so that
-    many ranges share one copy of its values. Only for fixed SQL text: values are never in it."""
-    pieces = fragment.text.split("?")
-    assert len(pieces) == len(fragment.params) + 1
-    return "".join(piece + (f"?{first + i}" if i < len(pieces) - 1 else "") for i, piece in enumerate(pieces))
+def sessions_sql(scope, user_id):
+    """The (app_id, session_id) of the user's sessions in the scope marked since the range starts: they hold every
+    event of the user from then on (rollups/marks.py). At most MAX_USER_MARKS marks, the newest: they cover every
+    event of the user at or after the oldest of them, and a user id sent in more requests and sessions than that
+    cannot make a page read more (the page then says it may miss older events)."""
+    apps = Sql("m.app_id = ?", [scope.app_id]) if scope.app_id is not None else debug_apps.condition("m.app_id", scope.debug)
+    return marks.sessions_of(user_id, scope.range.start * MS, apps, walk=MAX_USER_MARKS)
 
 
-def merge_tree(terms, limit):
-    """SELECTs of (id, ts), each newest first -> one compound of them under `limit`, newest first: groups of
-    COMPOUND_TERMS merged, then groups of those, as D1 refuses bigger compounds. SQLite merges a compound with
-    ORDER BY (no sort) and stops at its LIMIT."""
-    order = f" ORDER BY ts DESC, id DESC LIMIT {limit}"
-    while True:
-        groups = [terms[i:i + COMPOUND_TERMS] for i in range(0, len(terms), COMPOUND_TERMS)]
-        if len(groups) == 1:
-            return " UNION ALL ".join(groups[0]) + order
-        terms = [f"SELECT id, ts FROM ({' UNION ALL '.join(group)}{order})" for group in groups]
-
-
-def merged_page_sql(where, names, take):
-    """The newest `take` events matching `where` over these (app_id, event_name) pairs: each pair a range of
-    events_app_name, newest first, merged by SQLite. The pairs are one bound JSON value (D1 binds at most 100),
-    each range's app and name read from it: a constant, so the range is an index seek."""
-    condition = numbered(where, 2)
-    take_mark = f"?{len(where.params) + 2}"
-    ranges = [f"SELECT id, ts FROM events INDEXED BY events_app_name WHERE app_id = json_extract(?1, '$[{i}][0]') "
-              f"AND event_name = json_extract(?1, '$[{i}][1]') AND {condition}" for i in range(len(names))]
-    source = Sql(f"events WHERE events.id IN (SELECT id FROM ({merge_tree(ranges, take_mark)}))",
-                 [json.dumps(names, ensure_ascii=False), *where.params, take])
+def merged_page_sql(where, ranges, keys, take):
+    """The newest `take` events matching `where` over the ranges of these `keys` (rollups/ranges.py)."""
     # `budgeted` adds anonymous marks after the numbered ones: SQLite numbers each one past the largest so far.
-    return budgeted(source, take)
+    return budgeted("events WHERE events.id IN (" + newest_ids(ranges, keys, where, take) + ")", take)
 
 
-def each_name_page_sql(where, names_query, take):
-    """Past MAX_MERGED names: a page per name through its range, then the newest of those (names x page rows)."""
-    source = ("(" + names_query + ") AS n CROSS JOIN events ON events.id IN (SELECT id FROM events INDEXED BY "
-              "events_app_name WHERE app_id = n.app_id AND event_name = n.event_name AND " + where
-              + Sql(" ORDER BY ts DESC, id DESC LIMIT ?)", [take]))
-    return budgeted(source, take)
+def each_key_page_sql(where, ranges, keys_query, take):
+    """Past MAX_MERGED keys: a page per range, then the newest of those (keys x page rows)."""
+    return budgeted("events WHERE events.id IN (" + each_range_ids(ranges, keys_query, where, take) + ")", take)
 
 
-async def unfiltered_pages(db, scope, where, take):
-    """The statements' rows for an unfiltered page: the scope's names first, then their ranges merged."""
-    names_query = names_sql(scope)
-    names = [(row["app_id"], row["event_name"]) for row in await db.query(names_query)]
-    if not names:
-        return []
-    if len(names) > MAX_MERGED:
-        return await db.query(each_name_page_sql(where, names_query, take))
-    return await db.query(merged_page_sql(where, names, take))
+async def merged_pages(db, where, ranges, keys_query, take):
+    """The rows of a page merged over ranges: their keys first (`keys_query`), then the ranges. -> (rows, key rows)"""
+    first, second = ranges.keys
+    found = await db.query(keys_query)
+    keys = [(row[first], row[second]) for row in found]
+    if not keys:
+        return [], found
+    if len(keys) > MAX_MERGED:
+        return await db.query(each_key_page_sql(where, ranges, keys_query, take)), found
+    return await db.query(merged_page_sql(where, ranges, keys, take)), found
 
 
 def within_budget(rows, limit):
@@ -193,12 +166,18 @@ async def list_events(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 50, 1, MAX_LIMIT)
     where, filtered = event_filters(ctx, scope)
-    if chosen_index(filtered) is None:
-        found = await unfiltered_pages(ctx.db, scope, where, limit + 1)
+    declared = {}
+    if "user_id" in filtered:
+        sessions = sessions_sql(scope, text_param(ctx.query, "user_id"))
+        found, walked = await merged_pages(ctx.db, where, BY_SESSION, sessions, limit + 1)
+        if sum(row["marks"] for row in walked) >= MAX_USER_MARKS:
+            declared = {"approximate": True, "approximate_figures": ["events"]}
+    elif chosen_index(filtered) is None:
+        found, _ = await merged_pages(ctx.db, where, BY_NAME, names_sql(scope), limit + 1)
     else:
         found = await ctx.db.query(page_sql(scope, where, filtered, limit + 1))
     candidates = sorted(found, key=lambda row: (row["ts"], row["id"]), reverse=True)
     rows = within_budget(candidates, limit)
     next_cursor = cursors.encode(rows[-1]["ts"], rows[-1]["id"]) if len(candidates) > len(rows) else None
     return ok({"range": scope.as_json(), "events": [event_json(r) for r in rows], "next_cursor": next_cursor,
-               **await purge.raw_since_json(ctx.db)})
+               **await purge.raw_since_json(ctx.db), **declared})

@@ -4,10 +4,10 @@ Figures come from the `users` rollup (one row per user and app: exact, all-time)
 over the user's rows, and the per-app list is a page of `apps_limit` apps, most recently seen first, continued
 with `apps_cursor` (an id sent by anyone to thousands of apps must not make an answer of megabytes). Each
 request reads the user's rows about three times (the totals, and the page: a sorter bills its rows again).
-Platforms and app versions are not rolled up per user: they are read from the user's newest SAMPLE_EVENTS
-events through `events_user_ts (user_id, ts)`, a bounded index walk whatever the user's history. A user with
-more events than that gets `"approximate": true` with "platforms" and "app_versions" in `approximate_figures`
-(values used only before the sample may be missing).
+Platforms and app versions are not rolled up per user: they are read from the user's newest SAMPLE_EVENTS events,
+found through the user's newest marks and their sessions (rollups/marks.py, rollups/ranges.py), a bounded read
+whatever the user's history. A user with more events than that gets `"approximate": true` with "platforms" and
+"app_versions" in `approximate_figures` (values used only before the sample may be missing).
 """
 import debug_apps
 from api import cursor
@@ -15,7 +15,8 @@ from api.params import debug_param, int_param
 from api.validation import stored_id
 from api.web import ok
 from errors import NotFound
-from rollups import purge, read
+from rollups import marks, purge, read
+from rollups.ranges import BY_SESSION, MAX_MERGED, newest_ids
 from sql import Sql
 from tz.timeutil import to_iso
 
@@ -44,12 +45,22 @@ async def apps_page(db, user_id, debug, after, limit):
 
 
 async def recent_pairs(db, user_id, debug):
-    """(platform, app_version, last used) of the user's newest SAMPLE_EVENTS events, most recent first."""
-    return await db.query(
-        Sql("""SELECT platform, app_version, MAX(ts) AS last_used FROM (SELECT platform, app_version, ts FROM events
-  INDEXED BY events_user_ts WHERE user_id = ? AND """, [user_id]) + debug_apps.condition("app_id", debug)
-        + Sql(""" ORDER BY ts DESC LIMIT ?)
-GROUP BY platform, app_version ORDER BY last_used DESC, platform, app_version""", [SAMPLE_EVENTS]))
+    """((platform, app_version, last used) of the user's newest SAMPLE_EVENTS events, most recent first; exact).
+
+    The user's sessions come from their newest SAMPLE_EVENTS marks (rollups/marks.py), which cover every event at or
+    after the oldest of them; as each mark is an event, the newest SAMPLE_EVENTS events are among those. Their ranges
+    merge newest first (rollups/ranges.py). Past MAX_MERGED sessions, the MAX_MERGED most recently marked are read,
+    and `exact` is False."""
+    sessions_query = marks.sessions_of(user_id, app_condition=debug_apps.condition("m.app_id", debug),
+                                       walk=SAMPLE_EVENTS)
+    sessions = sorted(await db.query(sessions_query), key=lambda row: row["newest"], reverse=True)
+    keys = [(row["app_id"], row["session_id"]) for row in sessions[:MAX_MERGED]]
+    if not keys:
+        return [], True
+    newest = newest_ids(BY_SESSION, keys, Sql("user_id = ?", [user_id]), SAMPLE_EVENTS)
+    pairs = await db.query("SELECT platform, app_version, MAX(ts) AS last_used FROM events WHERE id IN (" + newest
+                           + ") GROUP BY platform, app_version ORDER BY last_used DESC, platform, app_version")
+    return pairs, len(sessions) <= MAX_MERGED
 
 
 def distinct_recent(pairs, column):
@@ -77,10 +88,10 @@ async def user_detail(ctx, user_id):
     if not total or not total["apps"]:
         raise NotFound("no events from this user (or they were erased, or not folded into the statistics yet)")
     apps = await apps_page(ctx.db, user_id, debug, after, limit)
-    pairs = await recent_pairs(ctx.db, user_id, debug)
+    pairs, exact = await recent_pairs(ctx.db, user_id, debug)
     platforms, platforms_capped = distinct_recent(pairs, "platform")
     versions, versions_capped = distinct_recent(pairs, "app_version")
-    sampled = total["events"] > SAMPLE_EVENTS
+    sampled = total["events"] > SAMPLE_EVENTS or not exact
     partial = ([name for name, capped in (("platforms", platforms_capped), ("app_versions", versions_capped))
                 if capped or sampled])
     shown = apps[:limit]

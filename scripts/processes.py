@@ -35,6 +35,17 @@ _defer_depth = 0
 _stopping = False  # run_until_stopped is stopping everything
 
 
+def _in_finalizer(frame):
+    """Whether the signal interrupted a finalizer (a weakref.finalize callback or a __del__, run by the garbage
+    collector at any allocation): Python swallows an exception raised there and prints its traceback."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename.endswith("weakref.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_stop_signal(signum, frame):
     global _signal_received, _deferred_signal
     if _signal_received:
@@ -43,6 +54,8 @@ def _on_stop_signal(signum, frame):
         _deferred_signal = signum
         return
     _signal_received = signum
+    if _in_finalizer(frame):
+        return  # the waiting loops stop at their next raise_if_stop_requested(), without a traceback
     raise KeyboardInterrupt
 
 

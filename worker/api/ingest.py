@@ -54,15 +54,16 @@ def ingest_triples(rows):
 
 # A mark that ON CONFLICT refused (its event was stored already: a retry) leaves the request's other events of that
 # session and user uncovered, unless an earlier request marked as late: then the latest stored event of the session
-# and user is marked. One probe of events_user_marks per app, session and user; nothing is written when the insert's
-# marks went in.
+# and user is marked. One probe per app, session and user, of the session's events from the request's latest on
+# (through the session index: the user's marks at or after that time could be many, a session's events there are
+# the request's few); nothing is written when the insert's marks went in.
 INGEST_FIX_SQL = """UPDATE events SET user_mark = 1 WHERE id IN (
   SELECT (SELECT e.id FROM events AS e INDEXED BY events_app_session WHERE e.app_id = t.app_id
     AND e.session_id = t.session_id AND e.user_id = t.user_id ORDER BY e.ts DESC, e.id DESC LIMIT 1)
   FROM (SELECT json_extract(value, '$[0]') AS app_id, json_extract(value, '$[1]') AS session_id,
     json_extract(value, '$[2]') AS user_id, json_extract(value, '$[3]') AS ts FROM json_each(?)) AS t
-  WHERE NOT EXISTS (SELECT 1 FROM events AS m INDEXED BY events_user_marks WHERE m.user_id = t.user_id
-    AND m.user_mark = 1 AND m.ts >= t.ts AND m.app_id = t.app_id AND m.session_id = t.session_id))"""
+  WHERE NOT EXISTS (SELECT 1 FROM events AS m INDEXED BY events_app_session WHERE m.app_id = t.app_id
+    AND m.session_id = t.session_id AND m.ts >= t.ts AND m.user_id = t.user_id AND m.user_mark = 1))"""
 
 
 def payloads(rows):

@@ -16,7 +16,7 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
 """
 from rollups import activity, catalog, counters, dims, fold, marks, sessions, steps, users
 from rollups.chunk import Erasing
-from rollups.raw_events import EVENT_NAMES, oldest_by_name
+from rollups.raw_events import oldest_by_name
 from sql import Sql
 
 # At most this many events per transaction: keeps each statement's rows read/written bounded. Steps start at
@@ -30,10 +30,10 @@ MAX_CHUNKS_PER_CALL = 1
 
 class Selection:
     """`where`: an Sql condition on events; `order`: the order of the index that serves it, so a chunk is
-    found without sorting the rest. `pick(chunk)`, when given: the Sql selecting a chunk's ids itself (a walk
-    that `where` and `order` cannot say, as name by name for a deletion by age)."""
+    found without sorting the rest. Or `pick(chunk)`: the Sql selecting a chunk's ids itself, for a walk a condition
+    cannot say (a user's marked sessions, or name by name for a deletion by age)."""
 
-    def __init__(self, where, order="ts, id", pick=None):
+    def __init__(self, where=None, order="ts, id", pick=None):
         self.where = where
         self.order = order
         self.pick = pick
@@ -50,11 +50,10 @@ def by_id(event_id):
 
 def by_user(user_id, app_id=None):
     # The user's marked sessions, then their events of the user through the session index: there is no index on
-    # (user_id, ts) (rollups/marks.py). Unfolded events are marked too.
-    where = Sql("user_id = ?", [user_id]) + ("" if app_id is None else Sql(" AND app_id = ?", [app_id]))
+    # (user_id, ts) (rollups/marks.py). Unfolded events are marked too. Each step reads all the user's marks.
     in_app = None if app_id is None else Sql("m.app_id = ?", [app_id])
-    return Selection(where, pick=lambda size: marks.user_events(user_id, marks.sessions_of(user_id, app_condition=in_app))
-                     + Sql(" LIMIT ?", [size]))
+    sessions = marks.sessions_of(user_id, app_condition=in_app)
+    return Selection(pick=lambda size: marks.user_events(user_id, sessions) + f" LIMIT {int(size)}")
 
 
 def by_app(app_id):
@@ -64,8 +63,7 @@ def by_app(app_id):
 
 def older_than(cutoff_ms):
     # Name by name through events_app_name, unfolded events too: there is no index on (app_id, ts).
-    where = Sql(f"ts < ? AND (app_id, event_name) IN (SELECT app_id, event_name FROM {EVENT_NAMES})", [cutoff_ms])
-    return Selection(where, pick=lambda size: oldest_by_name(cutoff_ms, size, folded_only=False))
+    return Selection(pick=lambda size: oldest_by_name(cutoff_ms, size, folded_only=False))
 
 
 # Counted before the events go (folded or not): apps left without any event.

@@ -217,6 +217,7 @@ class Reader:
         self.settings = settings
         self.scope = dict(scope)  # range params plus app_id, already as strings
         self.unfolded_events = 0  # the most any read said were stored but not yet in the statistics
+        self.fold_every_minutes = None  # how often the worker counts new events in (FOLD_EVERY_MINUTES), if said
         self.estimated = set()  # figures some read declared approximate (other than "not folded yet": "all")
         self.declared_in_place = set()  # of those, the ones the screen marked at the figure itself
         self._planning = None  # while Reader.prefetch notes reads: the list they go to
@@ -375,6 +376,8 @@ class Reader:
             raise _Planned
         body = cached_get(self.settings.url, self.settings.key, path, params, session_epoch())
         self.unfolded_events = max(self.unfolded_events, body.get("unfolded_events") or 0)
+        if isinstance(body.get("fold_every_minutes"), int):
+            self.fold_every_minutes = body["fold_every_minutes"]
         if body.get("approximate"):
             self.estimated.update(str(f) for f in body.get("approximate_figures") or [] if f != "all")
         return body

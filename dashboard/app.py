@@ -236,7 +236,7 @@ def render(settings, screen, page, body):
     if reader.unfolded_events or reader.estimated_elsewhere:
         with notice.container():
             if reader.unfolded_events:
-                states.still_folding(reader.unfolded_events)
+                states.still_folding(reader.unfolded_events, reader.fold_every_minutes)
             if reader.estimated_elsewhere:
                 states.estimated(reader.estimated_elsewhere)
 

@@ -453,6 +453,8 @@ def parse_args():
     parser.add_argument("--single-threads", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=20, help="requests per read route for p50/p95")
     parser.add_argument("--cpu-requests", type=int, default=20, help="profiled requests per figure")
+    parser.add_argument("--fold-every", type=int, default=60, help="minutes between the Free-plan day's folds "
+                        "(FOLD_EVERY_MINUTES's default: 60; 5 is the cron's own period)")
     parser.add_argument("--days", type=int, default=30, help="days the synthetic events spread over")
     parser.add_argument("--only", choices=("routes", "free-plan"), help="one part: the synthetic load and read "
                         "routes (a-f), or the reference app's Free-plan day (g)")
@@ -506,7 +508,7 @@ def free_plan_day(args):
     with tempfile.TemporaryDirectory() as state, Worker(state, variables={"AUTH_KEY": KEY}) as worker:
         inspector = connect_inspector(worker)
         try:
-            day = FreePlanDay(worker, KEY, inspector, log, args.cpu_requests).run()
+            day = FreePlanDay(worker, KEY, inspector, log, args.cpu_requests, args.fold_every * 60).run()
         finally:
             if inspector is not None:
                 inspector.close()

@@ -105,7 +105,8 @@ class Worker(Server):
     def __init__(self, state_dir, port=None, variables=None, log_path=None, config=None):
         self.state_dir = Path(state_dir)
         super().__init__(port, log_path or self.state_dir / "wrangler.log")
-        self.variables = {"TRACK_RATE_LIMITS": "off", **(variables or {})}
+        # Locally every read folds what is new (FOLD_EVERY_MINUTES=0): an event sent shows at once.
+        self.variables = {"TRACK_RATE_LIMITS": "off", "FOLD_EVERY_MINUTES": "0", **(variables or {})}
         self.config = config or type(self).config
         self.inspector_port = None
 

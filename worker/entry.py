@@ -98,7 +98,7 @@ async def on_scheduled(event, env, ctx):
     db = Database(env.DB)
     settings = config.from_env(env)
     steps.configure(settings.step_target_ms)
-    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000)))
+    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000), settings))
     if settings.retention_days and getattr(event, "cron", None) == RETENTION_CRON:
         result = await purge_expired(db, int(time.time() * 1000), settings.retention_days,
                                      settings.retention_keeps_aggregates)

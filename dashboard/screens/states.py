@@ -84,7 +84,14 @@ def no_events_yet(url):
     st.caption("Locally, `make demo` loads two months of realistic demo events instead.")
 
 
-def still_folding(unfolded):
+def still_folding(unfolded, every_minutes=None):
+    if every_minutes:
+        # The worker counts events in once per interval (FOLD_EVERY_MINUTES): the Free plan's rows written.
+        st.caption(f":material/hourglass_top: {text.plural(unfolded, 'event')} stored but not yet in the "
+                   f"statistics: the worker counts events in once every {text.plural(every_minutes, 'minute')}, after "
+                   "the interval they arrived in (FOLD_EVERY_MINUTES in the README). Figures may be short of them "
+                   "until then.")
+        return
     st.caption(f":material/hourglass_top: {text.plural(unfolded, 'event')} stored but not yet in the statistics "
                "(the worker adds them in steps, on every read and every few minutes): figures may be short of "
                "them. **Refresh** in a moment.")

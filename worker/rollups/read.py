@@ -4,6 +4,8 @@ A range [start, end) of whole UTC hours is read as whole UTC days from `daily*` 
 at either end from `hourly*` tables, so a 30-day range reads about 30 + 46 rows per app, not 720.
 All-app reads go app by app (`apps` first, then each app's key range): every rollup is keyed by app.
 """
+from collections import namedtuple
+
 import debug_apps
 from rollups import fold, hll, purge
 from rollups.grains import DAILY, HOURLY
@@ -157,22 +159,32 @@ async def distinct_users(db, scope, start, end, totals, by_app=False):
     return counting.answer(await db.query(counting.query) if counting.query is not None else ())
 
 
+class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes")):
+    """What a read found not folded: events (by id), whether sketches are stale, and how often events are folded."""
+
+
 async def fold_tail(ctx):
-    """Fold a bounded part of the unfolded tail before reading. Returns (events unfolded, sketches stale)."""
-    return await fold.try_catch_up(ctx.db)
+    """Fold a bounded part of the tail received before the current fold interval (api/config.py) before reading:
+    the cron folds the same, so a read adds no fold step of its own. Returns a Pending."""
+    unfolded, stale = await fold.try_catch_up(ctx.db, received_before=ctx.settings.fold_received_before(ctx.now_ms))
+    return Pending(unfolded, stale, ctx.settings.fold_every_minutes)
 
 
 def freshness(pending, users_approximate=None):
     """The `approximate` declaration of a response: users estimated from sketches, or events not folded in
     yet (every figure may be short of them). Sketches a deletion left stale only matter where sketches are
     used, and those figures are declared approximate already."""
-    unfolded, _stale = pending
+    unfolded = pending[0]
     figures = (["users"] if users_approximate else []) + (["all"] if unfolded else [])
     payload = {"approximate": bool(figures)}
     if figures:
         payload["approximate_figures"] = figures
     if unfolded:
         payload["unfolded_events"] = unfolded
+        every = getattr(pending, "fold_every_minutes", None)
+        if every:
+            # The dashboard says when they will count: events received in an interval are folded after it ends.
+            payload["fold_every_minutes"] = every
     return payload
 
 

@@ -1,8 +1,9 @@
 """Rollup maintenance routes (AUTH_KEY only).
 
-`POST /admin/fold` folds the unfolded tail now, a few chunks per call (the cron and every read route do the
-same in smaller steps). `POST /admin/rebuild` empties every rollup and rewinds the fold watermark to 0, so
-the rollups are rebuilt from the raw events by folding: call `POST /admin/fold` until `"complete": true`.
+`POST /admin/fold` folds the unfolded tail now, a few chunks per call, whatever FOLD_EVERY_MINUTES says (the cron
+and every read route fold in smaller steps, and only what was received before the current fold interval).
+`POST /admin/rebuild` empties every rollup and rewinds the fold watermark to 0, so the rollups are rebuilt from the
+raw events by folding: call `POST /admin/fold` until `"complete": true`.
 """
 from api import visitors
 from api.params import int_param
@@ -16,10 +17,12 @@ async def delete_old_salts(db, now_ms):
     return int((await db.run(visitors.DELETE_OLD_SQL, visitors.day_of(now_ms))).get("changes", 0))
 
 
-async def scheduled_fold(db, now_ms, chunks=fold.CHUNKS_PER_CALL):
-    """The cron's work every few minutes (entry.on_scheduled): fold the tail, drop yesterday's salt."""
+async def scheduled_fold(db, now_ms, settings, chunks=fold.CHUNKS_PER_CALL):
+    """The cron's work every few minutes (entry.on_scheduled): fold what was received before the current fold
+    interval (api/config.py: FOLD_EVERY_MINUTES; the runs inside an interval find nothing to fold once it is),
+    drop yesterday's salt."""
     await delete_old_salts(db, now_ms)
-    return await fold.try_catch_up(db, max_chunks=chunks)
+    return await fold.try_catch_up(db, max_chunks=chunks, received_before=settings.fold_received_before(now_ms))
 
 
 async def fold_now(ctx):

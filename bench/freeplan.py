@@ -72,9 +72,7 @@ def send_day(url, key, requests, threads=4):
         list(pool.map(worker, range(threads)))
     total = Tally()
     for tally in tallies:
-        total.written += tally.written
-        total.read += tally.read
-        total.requests += tally.requests
+        total.merge(tally)
     return total
 
 
@@ -125,20 +123,14 @@ class FreePlanDay:
             if last:
                 self.events_per_day = sum(len(events) for events in requests)
                 self.measure_track_cpu(app, start)
-            fold = Tally()
-            if index == len(starts) - 2:
-                # A step sized to fit, on a whole day's backlog: the largest a cron invocation folds.
-                ingest = send_day(self.worker.url, self.key, requests)
-                self.measure_cpu("cron/fold invocation (POST /admin/fold?chunks=2)", "/admin/fold?chunks=2",
-                                 fold, post=True, count=2)
-                until_complete(self.client, "/admin/fold?chunks=2", fold)
-            elif last:
-                ingest = Tally()
-                for window in fold_windows(requests, start, self.fold_every):
-                    ingest.merge(send_day(self.worker.url, self.key, window))
-                    until_complete(self.client, "/admin/fold?chunks=2", fold)
-            else:
-                ingest = send_day(self.worker.url, self.key, requests)
+            ingest, fold = Tally(), Tally()
+            # The measured day is folded as often as the cron would; the days before once each.
+            for window in fold_windows(requests, start, self.fold_every) if last else [requests]:
+                ingest.merge(send_day(self.worker.url, self.key, window))
+                if index == len(starts) - 2:
+                    # A step sized to fit, on a whole day's backlog: the largest a cron invocation folds.
+                    self.measure_cpu("cron/fold invocation (POST /admin/fold?chunks=2)", "/admin/fold?chunks=2",
+                                     fold, post=True, count=2)
                 until_complete(self.client, "/admin/fold?chunks=2", fold)
             self.log(f"  day {index + 1}: {sum(len(e) for e in requests):,} events in {len(requests):,} requests; "
                      f"ingest {ingest.written:,} written; fold {fold.written:,} written, {fold.read:,} read")

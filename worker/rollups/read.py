@@ -174,17 +174,16 @@ def freshness(pending, users_approximate=None):
     """The `approximate` declaration of a response: users estimated from sketches, or events not folded in
     yet (every figure may be short of them). Sketches a deletion left stale only matter where sketches are
     used, and those figures are declared approximate already."""
-    unfolded = pending[0]
+    unfolded = pending.unfolded
     figures = (["users"] if users_approximate else []) + (["all"] if unfolded else [])
     payload = {"approximate": bool(figures)}
     if figures:
         payload["approximate_figures"] = figures
     if unfolded:
         payload["unfolded_events"] = unfolded
-        every = getattr(pending, "fold_every_minutes", None)
-        if every:
+        if pending.fold_every_minutes:
             # The dashboard says when they will count: events received in an interval are folded after it ends.
-            payload["fold_every_minutes"] = every
+            payload["fold_every_minutes"] = pending.fold_every_minutes
     return payload
 
 

@@ -15,7 +15,7 @@ from api.web import ok
 from errors import BadRequest, detail
 from rollups import purge
 from rollups.raw_events import MAX_ROWS, capped_rows
-from rollups.read import app_source, folded_at_least, freshness
+from rollups.read import Pending, app_source, folded_at_least, freshness
 from sql import Sql
 from tz import zones
 from tz.timeutil import DAY, HOUR, MS
@@ -175,4 +175,4 @@ async def stats_funnel(ctx):
     # Raw events are read, not rollups: the figures are exact whatever is still unfolded.
     return ok({"steps": step_json(names, results), "within": within, "window": window, "by": by,
                "range": scope.as_json(),
-               "sampled": None, **await purge.raw_since_json(ctx.db), **freshness((0, False))})
+               "sampled": None, **await purge.raw_since_json(ctx.db), **freshness(Pending(0, False, None))})

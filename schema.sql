@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   PRIMARY KEY (app_id, session_id)
 ) WITHOUT ROWID;
 
--- The users each session had: a user's sessions are the sessions they have events in.
+-- The users each session had but its least, which is sessions.user_id (most sessions have one user, and no row
+-- here): a user's sessions are the sessions they have events in (rollups/sessions.py, users_of_sessions).
 CREATE TABLE IF NOT EXISTS session_users (
   app_id TEXT NOT NULL,
   session_id TEXT NOT NULL,

@@ -109,7 +109,53 @@ def test_live_traffic_folds_without_a_row_per_session_and_key(api, app_id):
     # (the reference day: 2.7 and ~165); with a row per user and day (daily_user_dims), 1.67 and 169. With the
     # per-session rows and the former expansion of every key: 6.6 and 474; with one statement per breakdown rollup
     # and per grain (the chunk expanded into its keys six times, each counter family read twice): 2.3 and 300.
-    assert written / events <= 1.9 and read / events <= 200
+    # With a session's only user kept in `sessions` alone (no session_users row): 1.52 and 172.
+    assert written / events <= 1.7 and read / events <= 200
+
+
+def session_user_rows(worker, app_id):
+    """{session_id: {user_id}} of the app's session_users rows, read from the local D1 itself."""
+    from scripts.migrate import query
+
+    rows = query(["--local", "--persist-to", str(worker.state_dir)],
+                 f"SELECT session_id, user_id FROM session_users WHERE app_id = '{app_id}'")
+    stored = {}
+    for row in rows:
+        stored.setdefault(row["session_id"], set()).add(row["user_id"])
+    return stored
+
+
+def test_a_session_stores_only_its_users_but_the_least(api, worker, app_id):
+    """A session's least user is its sessions.user_id; session_users holds only the others (most sessions have
+    one user: a row written when folded and one deleted when purged, saved per session). Users' session counts
+    stay exact when a lesser user comes in a later fold step, when one comes back, and after erasures."""
+    window = {"from": "2026-03-11", "to": "2026-03-13"}
+
+    def send(session, user, minute):
+        assert api.track(event(app_id, "open", session, user_id=user,
+                               timestamp=f"2026-03-12T10:{minute:02d}:00Z")).status_code == 200
+        api.fold_all()
+
+    send("s-one", "u-b", 0)
+    send("s-two", "u-b", 1)
+    assert session_user_rows(worker, app_id) == {}
+    send("s-two", "u-a", 2)  # a lesser user in a later step: u-b becomes a row
+    send("s-two", "u-c", 3)
+    send("s-two", "u-b", 4)  # a user the session already had
+    assert session_user_rows(worker, app_id) == {"s-two": {"u-b", "u-c"}}
+    users = {u["user_id"]: u["sessions"] for u in api.read("/users", app_id=app_id, limit=10, **window)["users"]}
+    assert users == {"u-a": 1, "u-b": 2, "u-c": 1}
+    assert_rollups_match_events(api, app_id, window)
+    # The least user goes: the session's next least (u-b) is its sessions.user_id now, not a row.
+    erase = {"key": KEYS["AUTH_KEY"], "params": {"app_id": app_id}}
+    assert api.request("DELETE", "/admin/users/u-a", **erase).status_code == 200
+    assert session_user_rows(worker, app_id) == {"s-two": {"u-c"}}
+    assert_rollups_match_events(api, app_id, window)
+    assert api.request("DELETE", "/admin/users/u-c", **erase).status_code == 200
+    assert session_user_rows(worker, app_id) == {}
+    users = {u["user_id"]: u["sessions"] for u in api.read("/users", app_id=app_id, limit=10, **window)["users"]}
+    assert users == {"u-b": 2}
+    assert_rollups_match_events(api, app_id, window)
 
 
 def test_breakdown_user_sets_are_a_row_per_user_and_day(api, worker, app_id):
@@ -127,7 +173,8 @@ def test_breakdown_user_sets_are_a_row_per_user_and_day(api, worker, app_id):
 
     send("s1", 9)
     send("s2", 10)  # a second fold step for the same user and day
-    assert rows_naming(worker, "u-many") == {"events": 24, "sessions": 2, "session_users": 2, "users": 1,
+    # Each session's one user is its sessions.user_id: no session_users row (test below).
+    assert rows_naming(worker, "u-many") == {"events": 24, "sessions": 2, "users": 1,
                                              "hourly_users": 2, "daily_users": 1, "daily_user_dims": 1}
     window = {"from": "2026-03-09", "to": "2026-03-11"}
     by_version = api.read("/stats/breakdown", app_id=app_id, by="app_version", **window)["values"]

@@ -174,3 +174,29 @@ def test_breakdown_user_sets_move_to_a_row_per_user_and_day_with_their_counts(tm
         ("b", 86400, 5, "u1", {"country:0:" + hex_of("DE"): 1}),
     ]
     assert query(target, "SELECT name FROM sqlite_master WHERE name = 'daily_dim_users'") == []
+
+
+def test_session_users_keep_only_users_other_than_the_sessions_least(tmp_path):
+    """Migration 0014: a session's least user is sessions.user_id, so its session_users row goes; the others stay
+    (rollups/sessions.py reads a session's users from both). Applied twice it changes nothing."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    (config_dir / "migrations").mkdir(parents=True)
+    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < "0014":
+            shutil.copy(path, config_dir / "migrations" / path.name)
+    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
+    migrate(target)
+    session = "(app_id, session_id, first_ts, last_ts, events, user_id, first_event, last_event)"
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command",
+             f"INSERT INTO sessions {session} VALUES ('a', 's1', 0, 1, 2, 'u1', 'x', 'x'), "
+             "('a', 's2', 0, 1, 3, 'u1', 'x', 'x'), ('a', 's3', 0, 1, 1, NULL, 'x', 'x'), ('b', 's1', 0, 1, 1, 'u2', 'x', 'x'); "
+             "INSERT INTO session_users VALUES ('a', 's1', 'u1'), ('a', 's2', 'u1'), ('a', 's2', 'u3'), ('a', 's2', 'u2'), "
+             "('b', 's1', 'u2')")
+    shutil.copy(ROOT / "migrations" / "0014_sparse_session_users.sql", config_dir / "migrations")
+    migrate(target)
+    wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / "0014_sparse_session_users.sql")
+    rows = query(target, "SELECT app_id, session_id, user_id FROM session_users ORDER BY 1, 2, 3")
+    assert [(r["app_id"], r["session_id"], r["user_id"]) for r in rows] == [("a", "s2", "u2"), ("a", "s2", "u3")]

@@ -1,5 +1,5 @@
 """The sessions family: one row per session (`sessions`: start, end, events, first and last event, its user,
-platform, version, country) and its users (`session_users`). The names a session did are not stored: the
+platform, version, country) and its users: the least in `sessions.user_id`, any others in `session_users`. The names a session did are not stored: the
 families that need them read the session's raw events (rollups/counters.py).
 
 Other families read these rows as they were before a fold or erasure step changes them, so their
@@ -31,10 +31,35 @@ ON CONFLICT (app_id, session_id) DO UPDATE SET
   country = COALESCE(MIN(sessions.country, excluded.country), sessions.country, excluded.country)"""
 
 
+# A session's users are `sessions.user_id` (the least of them) and its `session_users` rows: only the others are
+# stored (issue 16). Most sessions have one user, so most have no row, which saves a row written when a session is
+# folded and another when it is purged. `users_of_sessions` lists each session's users with that rule.
+def users_of_sessions(where, sessions_where=None):
+    """SQL (text, or Sql when a condition binds values) selecting (app_id, session_id, user_id) of each session
+    `where` (a condition on app_id and session_id) selects, every user of a session once; `sessions_where`: the
+    same sessions as a condition on `sessions` itself, when that reads fewer rows."""
+    return ("SELECT app_id, session_id, user_id FROM session_users WHERE " + where
+            + "\n  UNION ALL SELECT app_id, session_id, user_id FROM sessions WHERE " + (sessions_where or where)
+            + " AND user_id IS NOT NULL")
+
+
 def session_users_sql(chunk):
-    return "WITH " + chunk + """
+    """The chunk's users of each session but its least one (which `sessions_sql` keeps in `sessions.user_id`).
+    Runs before `sessions_sql`, reading the session's least user so far: when the chunk brings a lesser one,
+    the former least becomes a row. In an erasure, where `sessions_sql` rebuilt the session first, the least
+    user is already the chunk's and only the others become rows."""
+    return "WITH " + chunk + """,
+pairs AS (SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL),
+least AS (SELECT p.app_id, p.session_id, MIN(p.user_id) AS chunk_least, s.user_id AS known_least
+  FROM pairs p LEFT JOIN sessions s ON s.app_id = p.app_id AND s.session_id = p.session_id
+  GROUP BY p.app_id, p.session_id),
+now_least AS (SELECT app_id, session_id, known_least,
+  CASE WHEN known_least IS NULL OR chunk_least < known_least THEN chunk_least ELSE known_least END AS user_id
+  FROM least)
 INSERT OR IGNORE INTO session_users (app_id, session_id, user_id)
-SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL"""
+SELECT p.app_id, p.session_id, p.user_id FROM pairs p JOIN now_least n ON n.app_id = p.app_id
+  AND n.session_id = p.session_id WHERE p.user_id != n.user_id
+UNION SELECT app_id, session_id, known_least FROM now_least WHERE known_least IS NOT NULL AND known_least != user_id"""
 
 
 def fold(chunk):

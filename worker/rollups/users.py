@@ -1,6 +1,6 @@
 """The users family: per user and app, all-time events, sessions and first/last seen (`users`), read by the
 user routes and by new-user counting (rollups/activity.py)."""
-from rollups import marks
+from rollups import marks, sessions
 from rollups.chunk import FOLDED
 from sql import UPSERT_WHERE, Sql
 
@@ -8,13 +8,15 @@ TABLES = ("users",)
 
 
 def fold(chunk):
-    """Reads the old session_users rows (a session counts once per user): runs before they change."""
+    """Reads the old sessions and session_users rows (a session counts once per user): runs before they change."""
     return ["WITH " + chunk + f""",
 pairs AS (SELECT DISTINCT app_id, session_id, user_id FROM chunk WHERE user_id IS NOT NULL),
 contributions AS (
   SELECT user_id, app_id, ts AS first_seen, ts AS last_seen, 1 AS e, 0 AS s FROM chunk WHERE user_id IS NOT NULL
   UNION ALL SELECT p.user_id, p.app_id, NULL, NULL, 0, 1 FROM pairs p WHERE NOT EXISTS (SELECT 1 FROM session_users x
-    WHERE x.app_id = p.app_id AND x.session_id = p.session_id AND x.user_id = p.user_id))
+    WHERE x.app_id = p.app_id AND x.session_id = p.session_id AND x.user_id = p.user_id)
+    AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.app_id = p.app_id AND s.session_id = p.session_id
+    AND s.user_id = p.user_id))
 INSERT INTO users (user_id, app_id, first_seen, last_seen, events, sessions)
 SELECT user_id, app_id, MIN(first_seen), MAX(last_seen), SUM(e), SUM(s) FROM contributions {UPSERT_WHERE}
 GROUP BY user_id, app_id
@@ -25,7 +27,7 @@ ON CONFLICT (user_id, app_id) DO UPDATE SET first_seen = MIN(users.first_seen, e
 
 def _sessions_change(erasing, sign):
     return Sql(f"""UPDATE users SET sessions = users.sessions {sign} g.n FROM (SELECT user_id, app_id, COUNT(*) AS n
-      FROM session_users WHERE {erasing.touched_sessions} GROUP BY 1, 2) AS g
+      FROM ({sessions.users_of_sessions(erasing.touched_sessions)}) GROUP BY 1, 2) AS g
 WHERE users.user_id = g.user_id AND users.app_id = g.app_id""")
 
 

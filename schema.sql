@@ -193,20 +193,11 @@ CREATE TABLE IF NOT EXISTS dim_values (
   PRIMARY KEY (app_id, event_name, dim, kind, value)
 ) WITHOUT ROWID;
 
--- events with the key in the bucket; sessions that had it, counted at the session's start (as names).
-CREATE TABLE IF NOT EXISTS hourly_dims (
-  app_id TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  dim TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  value TEXT NOT NULL,
-  hour INTEGER NOT NULL,
-  events INTEGER NOT NULL,
-  sessions INTEGER NOT NULL,
-  PRIMARY KEY (app_id, event_name, dim, kind, value, hour)
-) WITHOUT ROWID;
-
--- The same per UTC day, and users: distinct users with the key that day (keys of daily_user_dims).
+-- Per UTC day: events with the key; sessions that had it, counted at the session's start (as names); users:
+-- distinct users with the key that day (keys of daily_user_dims). `hours`: the same events and sessions per hour of
+-- the day, a JSON object {"<hour of the day, 0-23>": [events, sessions]} (hours at zero left out), which the ends of
+-- a local-zone range read. A table of hour rows (hourly_dims, migrations/0015) cost a row written per key and hour
+-- beside the day row, and half the storage of two years of aggregates.
 CREATE TABLE IF NOT EXISTS daily_dims (
   app_id TEXT NOT NULL,
   event_name TEXT NOT NULL,
@@ -217,6 +208,7 @@ CREATE TABLE IF NOT EXISTS daily_dims (
   events INTEGER NOT NULL,
   sessions INTEGER NOT NULL,
   users INTEGER NOT NULL DEFAULT 0,
+  hours TEXT,
   PRIMARY KEY (app_id, event_name, dim, kind, value, day)
 ) WITHOUT ROWID;
 
@@ -235,26 +227,31 @@ CREATE TABLE IF NOT EXISTS daily_user_dims (
   PRIMARY KEY (app_id, day, sample, user_id)
 ) WITHOUT ROWID;
 
--- The fold admits new breakdown values, adds the chunk to the counters of both grains and the per-user sets and
--- adds the markers from one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys
--- instead of six. This view takes those rows and its trigger sends each to its table: `hour` and `day` add to the
--- counters, `user` replaces a user's day in daily_user_dims (its `value` is the merged JSON), `dim_value` adds an
--- admitted value or a marker to dim_values. Nothing is ever stored in the view.
+-- The fold admits new breakdown values, adds the chunk to the day counters (and their hours) and the per-user sets
+-- and adds the markers from one statement (rollups/dims.py: counters_sql): one expansion of the chunk into its keys
+-- instead of six. This view takes those rows and its trigger sends each to its table: `day` adds to the counters
+-- and merges its `hours` into the row's (rollups/dims.py: merged_hours spells the same expression), `user` replaces
+-- a user's day in daily_user_dims (its `value` is the merged JSON), `dim_value` adds an admitted value or a marker
+-- to dim_values. Nothing is ever stored in the view.
 CREATE VIEW IF NOT EXISTS dims_fold AS
   SELECT '' AS grain, app_id, event_name, dim, kind, value, day AS bucket, events, sessions, users, 0 AS sample,
-    '' AS user_id FROM daily_dims WHERE 0;
+    '' AS user_id, hours FROM daily_dims WHERE 0;
 CREATE TRIGGER IF NOT EXISTS dims_fold_insert INSTEAD OF INSERT ON dims_fold
 BEGIN
-  INSERT INTO hourly_dims (app_id, event_name, dim, kind, value, hour, events, sessions)
-    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.events, NEW.sessions
-    WHERE NEW.grain = 'hour'
-    ON CONFLICT (app_id, event_name, dim, kind, value, hour) DO UPDATE SET events = events + excluded.events,
-      sessions = sessions + excluded.sessions;
-  INSERT INTO daily_dims (app_id, event_name, dim, kind, value, day, events, sessions, users)
-    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.events, NEW.sessions, NEW.users
+  INSERT INTO daily_dims (app_id, event_name, dim, kind, value, day, events, sessions, users, hours)
+    SELECT NEW.app_id, NEW.event_name, NEW.dim, NEW.kind, NEW.value, NEW.bucket, NEW.events, NEW.sessions, NEW.users,
+      NEW.hours
     WHERE NEW.grain = 'day'
     ON CONFLICT (app_id, event_name, dim, kind, value, day) DO UPDATE SET events = events + excluded.events,
-      sessions = sessions + excluded.sessions, users = users + excluded.users;
+      sessions = sessions + excluded.sessions, users = users + excluded.users, hours =
+        CASE WHEN excluded.hours = '{}' THEN daily_dims.hours
+        WHEN (SELECT COUNT(*) FROM json_each(excluded.hours)) = 1 THEN (SELECT CASE WHEN e = 0 AND s = 0 THEN json_remove(COALESCE(daily_dims.hours, '{}'), p)
+        ELSE json_set(COALESCE(daily_dims.hours, '{}'), p, json_array(e, s)) END FROM (SELECT '$."' || key || '"' AS p,
+        COALESCE(json_extract(daily_dims.hours, '$."' || key || '"' || '[0]'), 0) + json_extract(value, '$[0]') AS e,
+        COALESCE(json_extract(daily_dims.hours, '$."' || key || '"' || '[1]'), 0) + json_extract(value, '$[1]') AS s FROM json_each(excluded.hours))) ELSE (SELECT json_group_object(h, json_array(e, s)) FROM (SELECT key AS h,
+        SUM(json_extract(value, '$[0]')) AS e, SUM(json_extract(value, '$[1]')) AS s FROM (
+        SELECT key, value FROM json_each(daily_dims.hours) UNION ALL SELECT key, value FROM json_each(excluded.hours)) GROUP BY key)
+        WHERE e != 0 OR s != 0) END;
   INSERT INTO daily_user_dims (app_id, day, sample, user_id, dims)
     SELECT NEW.app_id, NEW.bucket, NEW.sample, NEW.user_id, NEW.value WHERE NEW.grain = 'user'
     ON CONFLICT (app_id, day, sample, user_id) DO UPDATE SET dims = excluded.dims;

@@ -1,4 +1,6 @@
 """Bounded cost whatever is sent (issue "Fit the Free plan"): each attack a hostile review found, as a test."""
+import json
+
 import pytest
 
 from api.validation import MAX_PROPERTY_KEYS
@@ -156,6 +158,43 @@ def test_a_session_stores_only_its_users_but_the_least(api, worker, app_id):
     users = {u["user_id"]: u["sessions"] for u in api.read("/users", app_id=app_id, limit=10, **window)["users"]}
     assert users == {"u-b": 2}
     assert_rollups_match_events(api, app_id, window)
+
+
+def test_breakdown_hours_live_inside_the_day_rows(api, worker, app_id):
+    """A key's counts per hour are inside its day row (`daily_dims.hours`, {hour of the UTC day: [events, sessions]}):
+    a table of hour rows cost a row written per key and hour beside the day row. A local day's breakdown reads the
+    edge days' hours, exactly, before and after a deletion."""
+    from scripts.migrate import query
+
+    sent = [("s1", "iOS", "2026-03-12T22:30:00Z"), ("s1", "iOS", "2026-03-12T23:10:00Z"),
+            ("s2", "iOS", "2026-03-13T00:20:00Z"), ("s3", "Android", "2026-03-12T23:40:00Z")]
+    assert api.track({"events": [event(app_id, "open", session, platform=platform, timestamp=at)
+                                 for session, platform, at in sent]}).status_code == 200
+    api.fold_all()
+
+    def hours():
+        rows = query(["--local", "--persist-to", str(worker.state_dir)],
+                     f"SELECT value, day, hours FROM daily_dims WHERE app_id = '{app_id}' AND event_name = '' "
+                     "AND dim = 'platform' ORDER BY value, day")
+        return [(r["value"], r["day"], json.loads(r["hours"])) for r in rows]
+
+    def berlin_day():
+        # Berlin is UTC+1 on 2026-03-13: the local day is 2026-03-12T23:00Z to 2026-03-13T23:00Z.
+        values = api.read("/stats/breakdown", app_id=app_id, by="platform", tz="Europe/Berlin",
+                          **{"from": "2026-03-13", "to": "2026-03-13"})["values"]
+        return {v["value"]: (v["events"], v["sessions"]) for v in values}
+
+    day12, day13 = 1_773_273_600, 1_773_360_000
+    assert hours() == [("Android", day12, {"23": [1, 1]}), ("iOS", day12, {"22": [1, 1], "23": [1, 0]}),
+                       ("iOS", day13, {"0": [1, 1]})]
+    # iOS: the 23:10 and 00:20 events; s1 started before the local day, so only s2 counts as a session.
+    assert berlin_day() == {"iOS": (2, 1), "Android": (1, 1)}
+    late = next(e for e in api.read("/events", app_id=app_id, limit=10, **{"from": "2026-03-12", "to": "2026-03-13"})["events"]
+                if e["timestamp"].startswith("2026-03-12T23:10"))
+    assert api.request("DELETE", f"/admin/events/{late['id']}", key=KEYS["AUTH_KEY"]).status_code == 200
+    assert hours() == [("Android", day12, {"23": [1, 1]}), ("iOS", day12, {"22": [1, 1]}), ("iOS", day13, {"0": [1, 1]})]
+    assert berlin_day() == {"iOS": (1, 1), "Android": (1, 1)}
+    assert_rollups_match_events(api, app_id, {"from": "2026-03-11", "to": "2026-03-14"})
 
 
 def test_breakdown_user_sets_are_a_row_per_user_and_day(api, worker, app_id):

@@ -200,3 +200,33 @@ def test_session_users_keep_only_users_other_than_the_sessions_least(tmp_path):
     wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / "0014_sparse_session_users.sql")
     rows = query(target, "SELECT app_id, session_id, user_id FROM session_users ORDER BY 1, 2, 3")
     assert [(r["app_id"], r["session_id"], r["user_id"]) for r in rows] == [("a", "s2", "u2"), ("a", "s2", "u3")]
+
+
+def test_breakdown_hours_move_inside_the_day_rows(tmp_path):
+    """Migration 0015: hourly_dims rows become the `hours` of their day's daily_dims row ({hour of the day: [events,
+    sessions]}, hours at zero left out), a key with hour rows and no day row gets one, and the table goes."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    (config_dir / "migrations").mkdir(parents=True)
+    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < "0015":
+            shutil.copy(path, config_dir / "migrations" / path.name)
+    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
+    migrate(target)
+    day = 86400 * 20000
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command",
+             f"INSERT INTO daily_dims VALUES ('a', '', 'platform', 0, 'iOS', {day}, 5, 2, 1); "
+             f"INSERT INTO hourly_dims VALUES ('a', '', 'platform', 0, 'iOS', {day}, 3, 1), "
+             f"('a', '', 'platform', 0, 'iOS', {day + 13 * 3600}, 2, 1), ('a', '', 'platform', 0, 'iOS', {day + 14 * 3600}, 0, 0), "
+             f"('a', 'open', 'property:screen', 0, 'home', {day + 86400 + 3600}, 4, 0)")
+    shutil.copy(ROOT / "migrations" / "0015_hours_inside_daily_dims.sql", config_dir / "migrations")
+    migrate(target)
+    rows = query(target, "SELECT event_name, dim, value, day, events, sessions, users, hours FROM daily_dims ORDER BY 1, 4")
+    assert [(r["event_name"], r["dim"], r["value"], r["day"], r["events"], r["sessions"], r["users"], json.loads(r["hours"]))
+            for r in rows] == [
+        ("", "platform", "iOS", day, 5, 2, 1, {"0": [3, 1], "13": [2, 1]}),
+        ("open", "property:screen", "home", day + 86400, 4, 0, 0, {"1": [4, 0]}),
+    ]
+    assert query(target, "SELECT name FROM sqlite_master WHERE name = 'hourly_dims'") == []

@@ -14,8 +14,11 @@ event has any more is forgotten in place (kind FORGOTTEN, its text replaced), ke
 counted as "other" stays "other" and deletions subtract from the key they were added to. Property keys of more than KEY_MAX_LENGTH characters are not rolled up; values are cut to
 VALUE_MAX_LENGTH characters. Objects, arrays and nulls are not values.
 
-Rollups mirror the event-name ones (rollups/counters.names_sql): `hourly_dims`/`daily_dims` hold events per key and
-bucket, and sessions that had the key counted at the session's start. Which keys a session had is not stored
+Rollups mirror the event-name ones (rollups/counters.names_sql): `daily_dims` holds events per key and UTC day, and
+sessions that had the key counted at the session's start, and inside each row the same per hour of that day
+(`hours`, a JSON object {"<hour of the day, 0-23>": [events, sessions]}, hours at zero left out), which the ends of a
+local-zone range read. A table of hour rows (`hourly_dims`) cost a row written per key and hour beside the day row each
+fold step touches, and half the storage of two years of aggregates (issue 16). Which keys a session had is not stored
 (a row per session and key was half the fold's writes and a third of the storage): it is recomputed from the
 session's raw events, which the fold and erasure reach through `events_app_session`.
 `daily_user_dims` holds who had which keys each UTC day: a row per user and day, its keys (`user_key`) in a JSON
@@ -25,7 +28,7 @@ written per key at every fold step that saw the user; now the step writes the us
 (`json_each` of the old object, billed as rows read: ~17 a user) and `json_extract` finds one key without that.
 """
 from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, events_where
-from rollups.grains import DAILY, GRAINS, HOURLY
+from rollups.grains import DAILY, HOURLY
 from sql import UPSERT_WHERE, Sql
 
 VALUE_CAP = 50
@@ -42,7 +45,7 @@ BASE_DIMS = ("platform", "app_version", "country", "event")
 PROPERTY_PREFIX = "property:"
 PROPERTY_END = "property;"  # the first text after every PROPERTY_PREFIX field: a range over the primary key
 KEY = "event_name, dim, kind, value"
-TABLES = ("dim_values", "hourly_dims", "daily_dims", "daily_user_dims")
+TABLES = ("dim_values", "daily_dims", "daily_user_dims")
 
 
 def qualified(alias):
@@ -71,6 +74,29 @@ def user_key(alias):
 def key_path(key_sql):
     """SQL: the JSON path of a user_key (a quoted label: the key is letters, digits, '_' and ':')."""
     return f"('$.\"' || {key_sql} || '\"')"
+
+
+def hour_of_day(bucket_sql):
+    """SQL: the key in `daily_dims.hours` of an hour bucket (epoch seconds): its hour of the UTC day, as text."""
+    return f"CAST(({bucket_sql} % {DAILY.seconds}) / {HOURLY.seconds} AS TEXT)"
+
+
+def merged_hours(old, delta):
+    """SQL: `daily_dims.hours` JSON `old` plus `delta` (the same form), an hour that comes to [0, 0] left out. D1
+    bills each `json_each` element as a row read: a delta of one hour (a fold step of live traffic, mostly) is set
+    by its path, reading 2; a longer one merges both objects. The schema's trigger `dims_fold_insert` spells the
+    same expression (schema.sql)."""
+    path = "'$.\"' || key || '\"'"
+    one = f"""(SELECT CASE WHEN e = 0 AND s = 0 THEN json_remove(COALESCE({old}, '{{}}'), p)
+    ELSE json_set(COALESCE({old}, '{{}}'), p, json_array(e, s)) END FROM (SELECT {path} AS p,
+    COALESCE(json_extract({old}, {path} || '[0]'), 0) + json_extract(value, '$[0]') AS e,
+    COALESCE(json_extract({old}, {path} || '[1]'), 0) + json_extract(value, '$[1]') AS s FROM json_each({delta})))"""
+    every = f"""(SELECT json_group_object(h, json_array(e, s)) FROM (SELECT key AS h,
+    SUM(json_extract(value, '$[0]')) AS e, SUM(json_extract(value, '$[1]')) AS s FROM (
+      SELECT key, value FROM json_each({old}) UNION ALL SELECT key, value FROM json_each({delta})) GROUP BY key)
+    WHERE e != 0 OR s != 0)"""
+    return f"""CASE WHEN {delta} = '{{}}' THEN {old}
+  WHEN (SELECT COUNT(*) FROM json_each({delta})) = 1 THEN {one} ELSE {every} END"""
 
 
 def sample_of(uh_column):
@@ -193,10 +219,11 @@ DIMS_FOLD = "dims_fold"
 
 
 def counters_sql(chunk, hashes):
-    """New values admitted (admission_ctes); events per key in the hour and the day; sessions that had the key,
+    """New values admitted (admission_ctes); events per key in the day and each of its hours (one `daily_dims`
+    row: the day's totals and the chunk's hours as a JSON object its trigger merges); sessions that had the key,
     at the session's start (as names). A session counts a key once: at the first folded event that has it, found by recomputing the keys of the
     session's earlier events (`prior_pairs`); when a late event moves the session's start to another bucket,
-    every key it had moves with it. Days are the sums of the chunk's hours (a move within a day adds nothing),
+    every key it had moves with it. Days are the sums of the chunk's hours (a move within a day changes only its hours),
     with the users new to the key that day; the markers are the keys of kind != 0 among them. Who had which keys
     each day (`daily_user_dims`: the user's day, old keys and the chunk's merged) carries each user's sample from
     the hashes the fold computed (`hashes` binds
@@ -243,18 +270,18 @@ user_days AS (SELECT app_id, day, sample, user_id, json_group_object(k, n) AS di
       UNION ALL SELECT o.app_id, o.day, o.sample, o.user_id, j.key, j.value FROM old_user_days o, json_each(o.dims) j)
     GROUP BY 1, 2, 3, 4, 5)
   GROUP BY 1, 2, 3, 4),
-days AS (SELECT app_id, {KEY}, day, SUM(e) AS e, SUM(s) AS s, SUM(u) AS u FROM (
-    SELECT app_id, {KEY}, {day} AS day, e, s, 0 AS u FROM hours
-    UNION ALL SELECT app_id, {KEY}, day, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM old_user_days x
+days AS (SELECT app_id, {KEY}, day, SUM(e) AS e, SUM(s) AS s, SUM(u) AS u,
+    json_group_object(h, json_array(e, s)) FILTER (WHERE h IS NOT NULL AND (e != 0 OR s != 0)) AS by_hour FROM (
+    SELECT app_id, {KEY}, {day} AS day, {hour_of_day('bucket')} AS h, e, s, 0 AS u FROM hours
+    UNION ALL SELECT app_id, {KEY}, day, NULL, 0, 0, 1 FROM user_rows r WHERE NOT EXISTS (SELECT 1 FROM old_user_days x
       WHERE x.app_id = r.app_id AND x.day = r.day AND x.sample = r.sample AND x.user_id = r.user_id
       AND json_extract(x.dims, {key_path('r.k')}) IS NOT NULL))
-  GROUP BY app_id, {KEY}, day HAVING SUM(e) != 0 OR SUM(s) != 0 OR SUM(u) != 0)
-INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions, users, sample, user_id)
-SELECT '{HOURLY.name}', app_id, {KEY}, bucket, e, s, 0, 0, '' FROM hours
-UNION ALL SELECT '{DAILY.name}', app_id, {KEY}, day, e, s, u, 0, '' FROM days
-UNION ALL SELECT 'user', app_id, '', '', 0, dims, day, 0, 0, 0, sample, user_id FROM user_days
-UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0, 0, 0, '' FROM admitted
-UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0, 0, 0, '' FROM hours WHERE kind != 0""")
+  GROUP BY app_id, {KEY}, day HAVING SUM(e) != 0 OR SUM(s) != 0 OR SUM(u) != 0 OR by_hour != '{{}}')
+INSERT INTO {DIMS_FOLD} (grain, app_id, {KEY}, bucket, events, sessions, users, sample, user_id, hours)
+SELECT '{DAILY.name}', app_id, {KEY}, day, e, s, u, 0, '', by_hour FROM days
+UNION ALL SELECT 'user', app_id, '', '', 0, dims, day, 0, 0, 0, sample, user_id, NULL FROM user_days
+UNION ALL SELECT 'dim_value', app_id, ev, dim, 0, value, 0, 0, 0, 0, 0, '', NULL FROM admitted
+UNION ALL SELECT DISTINCT 'dim_value', app_id, {KEY}, 0, 0, 0, 0, 0, '', NULL FROM hours WHERE kind != 0""")
 
 
 def fold(chunk, hashes):
@@ -268,22 +295,21 @@ def erase_out(erasing):
     gone = erasing.going
     # Every counted event of the touched sessions (the going ones included): the keys the sessions counted.
     touched = events_where(f"{erasing.touched_sessions} AND id <= {FOLDED}", SESSION_EVENTS)
-    out = []
-    for grain in GRAINS:
-        table = grain.dims
-        b = grain.bucket
-        out += [
-            "WITH " + mapped_cte(gone) + f"""
-UPDATE {table} SET events = {table}.events - g.n
-FROM (SELECT app_id, {KEY}, {b('ts')} AS bucket, COUNT(*) AS n FROM mapped GROUP BY 1, 2, 3, 4, 5, 6) AS g
-WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
-            "WITH " + session_pairs_cte(touched, "") + f"""
-UPDATE {table} SET sessions = {table}.sessions - g.n
-FROM (SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')} AS bucket, COUNT(*) AS n
-      FROM pairs sp JOIN sessions s ON s.app_id = sp.app_id AND s.session_id = sp.session_id
-      GROUP BY 1, 2, 3, 4, 5, 6) AS g
-WHERE {_key_match(table, 'g')} AND {table}.{grain.column} = g.bucket""",
-        ]
+    # Each key's day row loses the going events, and its hours theirs (one UPDATE a row: a row updated by two
+    # statements is two rows written).
+    out = [
+        "WITH " + mapped_cte(gone) + f"""
+UPDATE daily_dims SET events = daily_dims.events - g.n, hours = {merged_hours('daily_dims.hours', 'g.by_hour')}
+FROM (SELECT app_id, {KEY}, day, SUM(n) AS n, json_group_object(h, json_array(-n, 0)) AS by_hour FROM (
+    SELECT app_id, {KEY}, {DAILY.bucket('ts')} AS day, {hour_of_day(HOURLY.bucket('ts'))} AS h, COUNT(*) AS n
+    FROM mapped GROUP BY 1, 2, 3, 4, 5, 6, 7) GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
+        "WITH " + session_pairs_cte(touched, "") + f"""
+UPDATE daily_dims SET sessions = daily_dims.sessions - g.n, hours = {merged_hours('daily_dims.hours', 'g.by_hour')}
+FROM (SELECT app_id, {KEY}, day, SUM(n) AS n, json_group_object(h, json_array(0, -n)) AS by_hour FROM (
+    {session_starts()}) GROUP BY 1, 2, 3, 4, 5, 6) AS g
+WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
+    ]
     day = DAILY.bucket("m.ts")
     # The going events' keys per user-day, with the users' samples (from hourly_users, still there).
     with_gone_keys = "WITH " + mapped_cte(gone) + f""",
@@ -317,20 +343,16 @@ def erase_in(erasing):
     """Put the touched sessions back from their remaining events (`erasing.remaining`), at their start; then
     drop emptied rows, and values no event has any more (they may be personal data). Runs after the
     sessions table holds the sessions again."""
-    back = []
     gone = erasing.going
-    for grain in GRAINS:
-        table = grain.dims
-        b = grain.bucket
-        back += ["WITH " + session_pairs_cte(erasing.remaining, "") + f"""
-INSERT INTO {table} (app_id, {KEY}, {grain.column}, events, sessions)
-SELECT s.app_id, {qualified('sp')}, {b('s.first_ts')}, 0, COUNT(*)
-FROM pairs sp JOIN sessions s ON s.app_id = sp.app_id AND s.session_id = sp.session_id
+    back = ["WITH " + session_pairs_cte(erasing.remaining, "") + f"""
+INSERT INTO daily_dims (app_id, {KEY}, day, events, sessions, hours)
+SELECT app_id, {KEY}, day, 0, SUM(n), json_group_object(h, json_array(0, n)) FROM ({session_starts()})
 {UPSERT_WHERE} GROUP BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (app_id, {KEY}, {grain.column}) DO UPDATE SET sessions = sessions + excluded.sessions""",
-                 "WITH " + mapped_cte(gone) + f"""
-DELETE FROM {table} WHERE events <= 0 AND sessions <= 0
-  AND (app_id, {KEY}, {grain.column}) IN (SELECT app_id, {KEY}, {b('ts')} FROM mapped)"""]
+ON CONFLICT (app_id, {KEY}, day) DO UPDATE SET sessions = sessions + excluded.sessions,
+  hours = {merged_hours('daily_dims.hours', 'excluded.hours')}""",
+            "WITH " + mapped_cte(gone) + f"""
+DELETE FROM daily_dims WHERE events <= 0 AND sessions <= 0
+  AND (app_id, {KEY}, day) IN (SELECT app_id, {KEY}, {DAILY.bucket('ts')} FROM mapped)"""]
     unused = f"""(app_id, {KEY}) IN (SELECT app_id, {KEY} FROM mapped)
   AND NOT EXISTS (SELECT 1 FROM daily_dims d WHERE {_key_match('d', 'dim_values')} AND (d.events > 0 OR d.sessions > 0))"""
     # Values are forgotten in place (random text in the slot); markers ("(none)", "other", any value) just go.
@@ -338,6 +360,13 @@ DELETE FROM {table} WHERE events <= 0 AND sessions <= 0
 UPDATE dim_values SET kind = {FORGOTTEN}, value = lower(hex(randomblob(16))) WHERE kind = 0 AND {unused}""",
              "WITH " + mapped_cte(gone) + f"\nDELETE FROM dim_values WHERE kind != 0 AND {unused}"]
     return back
+
+
+def session_starts():
+    """SELECT over `pairs sp` (session_pairs_cte): the sessions per key, UTC day and hour of the day of their start."""
+    return f"""SELECT s.app_id, {qualified('sp')}, {DAILY.bucket('s.first_ts')} AS day,
+    {hour_of_day(HOURLY.bucket('s.first_ts'))} AS h, COUNT(*) AS n
+    FROM pairs sp JOIN sessions s ON s.app_id = sp.app_id AND s.session_id = sp.session_id GROUP BY 1, 2, 3, 4, 5, 6, 7"""
 
 
 def _key_match(table, alias):

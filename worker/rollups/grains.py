@@ -13,7 +13,8 @@ class Grain:
         self.name = self.column = name
         self.seconds = seconds
         # counters: events, sessions (at their start), users per bucket, with a users sketch;
-        # names: the same per event name; users: who was active (user-buckets); dims: breakdown keys;
+        # names: the same per event name; users: who was active (user-buckets); dims: breakdown keys (days only:
+        # each day row holds its hours, rollups/dims.py);
         # lengths: sessions by length; new_users, new_users_any: users first seen in an app / in any app.
         self.counters, self.names, self.users, self.dims = tables[:4]
         self.lengths, self.new_users, self.new_users_any = tables[4:]
@@ -26,7 +27,7 @@ class Grain:
         return f"Grain({self.name})"
 
 
-HOURLY = Grain("hour", HOUR, ("hourly", "hourly_names", "hourly_users", "hourly_dims", "hourly_session_lengths",
+HOURLY = Grain("hour", HOUR, ("hourly", "hourly_names", "hourly_users", None, "hourly_session_lengths",
                               "hourly_new_users", "hourly_new_users_any"))
 DAILY = Grain("day", DAY, ("daily", "daily_names", "daily_users", "daily_dims", "daily_session_lengths",
                            "daily_new_users", "daily_new_users_any"))

@@ -2,7 +2,8 @@
 rollups (rollups/dims.py).
 
 A field's keys are found in `dim_values` (at most VALUE_CAP + 2 per app and field), then each key's rows
-for the range: whole UTC days from `daily_dims`, the ends from `hourly_dims`, as every stats route reads.
+for the range: whole UTC days from `daily_dims`, the ends from the hours inside its rows (`hours`), as every stats
+route reads whole days and hours.
 
 Users per value are distinct users over the UTC days the range touches (`daily_user_dims`, a row per user and day
 with the keys they had): exact while that is at most EXACT_USER_ROWS user-days; beyond, counted over the users whose
@@ -16,9 +17,10 @@ from api.params import Scope, int_param, text_param
 from api.web import ok
 from errors import BadRequest, detail
 from rollups import dims, purge, read
+from rollups.grains import DAILY
 from sql import Sql
 from tz import zones
-from tz.timeutil import DAY, seconds_to_iso
+from tz.timeutil import DAY, HOUR, seconds_to_iso
 
 # Counting distinct users costs D1 about two rows read per user-day (the GROUP BY's sorter bills them again).
 EXACT_USER_ROWS = 1500
@@ -49,10 +51,16 @@ def names_join(event_name):
 
 
 def keys_rows(grain, lo, hi):
-    """After the field's keys `k`: their rows in [lo, hi)."""
-    return Sql(f" CROSS JOIN {grain.dims} AS t ON t.app_id = k.app_id AND t.event_name = k.event_name "
-               f"AND t.dim = k.dim AND t.kind = k.kind AND t.value = k.value "
-               f"AND t.{grain.column} >= ? AND t.{grain.column} < ?", [lo, hi])
+    """After the field's keys `k`: (events, sessions) FROM their rows in [lo, hi): whole days, or the hours inside
+    the days' rows (`daily_dims.hours`, {hour of the day: [events, sessions]}; each element a row read)."""
+    key_on = ("daily_dims AS t ON t.app_id = k.app_id AND t.event_name = k.event_name AND t.dim = k.dim "
+              "AND t.kind = k.kind AND t.value = k.value AND t.day >= ? AND t.day < ?")
+    if grain is DAILY:
+        return Sql("t.events AS events, t.sessions AS sessions FROM ", []), Sql(" CROSS JOIN " + key_on, [lo, hi])
+    hour = f"t.day + CAST(h.key AS INTEGER) * {HOUR}"
+    return (Sql("json_extract(h.value, '$[0]') AS events, json_extract(h.value, '$[1]') AS sessions FROM ", []),
+            Sql(" CROSS JOIN " + key_on + f" CROSS JOIN json_each(t.hours) AS h ON {hour} >= ? AND {hour} < ?",
+                [lo - lo % DAY, hi, lo, hi]))
 
 
 async def key_figures(db, scope, event_name, dim_condition, by_event=False):
@@ -60,9 +68,11 @@ async def key_figures(db, scope, event_name, dim_condition, by_event=False):
     selects. With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not
     add up)."""
     keys = read.app_source(scope) + names_join(event_name) + " AND " + dim_condition
-    parts = ["SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
-             "t.events AS events, t.sessions AS sessions FROM " + keys + keys_rows(grain, lo, hi)
-             for grain, lo, hi in read.pieces(scope.range.start, scope.range.end)]
+    parts = []
+    for grain, lo, hi in read.pieces(scope.range.start, scope.range.end):
+        figures, rows = keys_rows(grain, lo, hi)
+        parts.append("SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
+                     + figures + keys + rows)
     if not parts:
         return []
     name = "event_name" if by_event else "NULL"

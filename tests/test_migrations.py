@@ -122,6 +122,30 @@ def test_an_original_oddlytics_database_is_converted_in_place(tmp_path, upgraded
     assert requests.get(api.url + "/health", timeout=10).json()["schema_version"] == 3
 
 
+def database_before(tmp_path, number):
+    """A local database with the migrations before `number` applied (their own copy of the config), and a function
+    that adds one migration by name and applies it (`again`: then once more): for migrations that convert data in
+    place."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    (config_dir / "migrations").mkdir(parents=True)
+    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        if path.name < number:
+            shutil.copy(path, config_dir / "migrations" / path.name)
+    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
+    migrate(target)
+
+    def add_migration(name, again=False):
+        shutil.copy(ROOT / "migrations" / name, config_dir / "migrations")
+        migrate(target)
+        if again:  # a migration that converts data must leave converted data as it is
+            wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / name)
+
+    return target, add_migration
+
+
 def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(tmp_path, upgraded_worker):
     """A database folded before 0004 existed: 0004 fills its rollups from `sessions` and `users`, no refold."""
     from rollups.activity import TABLES
@@ -147,24 +171,13 @@ def test_migration_0004_fills_session_lengths_and_new_users_from_data_in_place(t
 def test_breakdown_user_sets_move_to_a_row_per_user_and_day_with_their_counts(tmp_path):
     """Migration 0011 turns the per-value rows of daily_dim_users into one row per user and day, without rebuilding
     any rollup (raw events that retention purged could not give them back); applied twice it changes nothing."""
-    import shutil
-
-    config_dir = tmp_path / "config"
-    (config_dir / "migrations").mkdir(parents=True)
-    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
-    for path in sorted((ROOT / "migrations").glob("*.sql")):
-        if path.name < "0011":
-            shutil.copy(path, config_dir / "migrations" / path.name)
-    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
-    migrate(target)
+    target, add_migration = database_before(tmp_path, "0011")
     wrangler("d1", "execute", "oddlytics-db", *target, "--command",
              "INSERT INTO daily_dim_users VALUES ('a', '', 'platform', 0, 'iOS', 86400, 5, 'u1', 3), "
              "('a', '', 'event', 0, 'Open \"x\".y', 86400, 5, 'u1', 2), ('a', '', 'group', 1, '', 86400, 5, 'u1', 1), "
              "('a', '', 'platform', 0, 'iOS', 172800, 5, 'u1', 4), ('a', '', 'platform', 2, '', 86400, 9, 'u2', 1), "
              "('b', '', 'country', 0, 'DE', 86400, 5, 'u1', 1)")
-    shutil.copy(ROOT / "migrations" / "0011_breakdown_users_per_day.sql", config_dir / "migrations")
-    migrate(target)
-    wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / "0011_breakdown_users_per_day.sql")
+    add_migration("0011_breakdown_users_per_day.sql", again=True)
     rows = query(target, "SELECT app_id, day, sample, user_id, dims FROM daily_user_dims ORDER BY 1, 2, 4")
     hex_of = lambda text: text.encode().hex().upper()  # noqa: E731
     assert [(r["app_id"], r["day"], r["sample"], r["user_id"], json.loads(r["dims"])) for r in rows] == [
@@ -179,25 +192,14 @@ def test_breakdown_user_sets_move_to_a_row_per_user_and_day_with_their_counts(tm
 def test_session_users_keep_only_users_other_than_the_sessions_least(tmp_path):
     """Migration 0014: a session's least user is sessions.user_id, so its session_users row goes; the others stay
     (rollups/sessions.py reads a session's users from both). Applied twice it changes nothing."""
-    import shutil
-
-    config_dir = tmp_path / "config"
-    (config_dir / "migrations").mkdir(parents=True)
-    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
-    for path in sorted((ROOT / "migrations").glob("*.sql")):
-        if path.name < "0014":
-            shutil.copy(path, config_dir / "migrations" / path.name)
-    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
-    migrate(target)
+    target, add_migration = database_before(tmp_path, "0014")
     session = "(app_id, session_id, first_ts, last_ts, events, user_id, first_event, last_event)"
     wrangler("d1", "execute", "oddlytics-db", *target, "--command",
              f"INSERT INTO sessions {session} VALUES ('a', 's1', 0, 1, 2, 'u1', 'x', 'x'), "
              "('a', 's2', 0, 1, 3, 'u1', 'x', 'x'), ('a', 's3', 0, 1, 1, NULL, 'x', 'x'), ('b', 's1', 0, 1, 1, 'u2', 'x', 'x'); "
              "INSERT INTO session_users VALUES ('a', 's1', 'u1'), ('a', 's2', 'u1'), ('a', 's2', 'u3'), ('a', 's2', 'u2'), "
              "('b', 's1', 'u2')")
-    shutil.copy(ROOT / "migrations" / "0014_sparse_session_users.sql", config_dir / "migrations")
-    migrate(target)
-    wrangler("d1", "execute", "oddlytics-db", *target, "--file", ROOT / "migrations" / "0014_sparse_session_users.sql")
+    add_migration("0014_sparse_session_users.sql", again=True)
     rows = query(target, "SELECT app_id, session_id, user_id FROM session_users ORDER BY 1, 2, 3")
     assert [(r["app_id"], r["session_id"], r["user_id"]) for r in rows] == [("a", "s2", "u2"), ("a", "s2", "u3")]
 
@@ -205,24 +207,14 @@ def test_session_users_keep_only_users_other_than_the_sessions_least(tmp_path):
 def test_breakdown_hours_move_inside_the_day_rows(tmp_path):
     """Migration 0015: hourly_dims rows become the `hours` of their day's daily_dims row ({hour of the day: [events,
     sessions]}, hours at zero left out), a key with hour rows and no day row gets one, and the table goes."""
-    import shutil
-
-    config_dir = tmp_path / "config"
-    (config_dir / "migrations").mkdir(parents=True)
-    shutil.copy(ROOT / "wrangler.toml", config_dir / "wrangler.toml")
-    for path in sorted((ROOT / "migrations").glob("*.sql")):
-        if path.name < "0015":
-            shutil.copy(path, config_dir / "migrations" / path.name)
-    target = local(tmp_path / "db") + ["--config", str(config_dir / "wrangler.toml")]
-    migrate(target)
+    target, add_migration = database_before(tmp_path, "0015")
     day = 86400 * 20000
     wrangler("d1", "execute", "oddlytics-db", *target, "--command",
              f"INSERT INTO daily_dims VALUES ('a', '', 'platform', 0, 'iOS', {day}, 5, 2, 1); "
              f"INSERT INTO hourly_dims VALUES ('a', '', 'platform', 0, 'iOS', {day}, 3, 1), "
              f"('a', '', 'platform', 0, 'iOS', {day + 13 * 3600}, 2, 1), ('a', '', 'platform', 0, 'iOS', {day + 14 * 3600}, 0, 0), "
              f"('a', 'open', 'property:screen', 0, 'home', {day + 86400 + 3600}, 4, 0)")
-    shutil.copy(ROOT / "migrations" / "0015_hours_inside_daily_dims.sql", config_dir / "migrations")
-    migrate(target)
+    add_migration("0015_hours_inside_daily_dims.sql")
     rows = query(target, "SELECT event_name, dim, value, day, events, sessions, users, hours FROM daily_dims ORDER BY 1, 4")
     assert [(r["event_name"], r["dim"], r["value"], r["day"], r["events"], r["sessions"], r["users"], json.loads(r["hours"]))
             for r in rows] == [

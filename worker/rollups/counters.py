@@ -36,7 +36,7 @@ def counters_sql(chunk):
 # The names each session of the chunk did before it (its events up to the watermark, through events_app_session;
 # only sessions with a row already can have any):
 # recomputed rather than stored per session and name, which cost a row written per pair and another to purge it.
-PRIOR_NAMES = f"""prior_names AS (SELECT DISTINCT app_id, session_id, event_name FROM events INDEXED BY events_app_session
+PRIOR_NAMES = f"""prior_names AS (SELECT DISTINCT app_id, session_id, event_name FROM {SESSION_EVENTS}
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})"""
 
 

@@ -204,7 +204,7 @@ admitted AS MATERIALIZED (SELECT app_id, ev, dim, value FROM ranked r
 # The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session. Only
 # sessions with a row already can have any (`moves.old_ts`): with live traffic a session mostly arrives in one
 # request, so this reads a few sessions at a chunk's edges.
-PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM events INDEXED BY events_app_session
+PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM {SESSION_EVENTS}
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 
 

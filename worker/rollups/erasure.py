@@ -12,7 +12,8 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
   its start (where it is counted) and the names it did stay exact;
 - user sketches cannot forget a user: the hours and days touched are queued in `stale_sketches` and
   rebuilt (rollups/sketches.py) before the next fold;
-- per-user and per-app first/last seen come from the remaining events, through their indexes.
+- per-user and per-app first/last seen come from the remaining counted events: a user's through their marked
+  sessions (rollups/marks.py), an app's through each of its event names (`events_app_name`).
 """
 from rollups import activity, catalog, counters, dims, fold, marks, sessions, steps, users
 from rollups.chunk import Erasing

@@ -13,6 +13,7 @@ latest event per app, session and user, then the latest stored one where that ma
 takes unmarked events before marked ones (rollups/raw_events.oldest_by_name), so the marks it leaves still cover
 what it leaves.
 """
+from rollups.chunk import SESSION_EVENTS
 from sql import Sql
 
 
@@ -21,7 +22,8 @@ def by_marks(alias):
 
 
 def by_session(alias):
-    return f"events AS {alias} INDEXED BY events_app_session"
+    """The session index, named (rollups/chunk.py, SESSION_EVENTS), under an alias."""
+    return SESSION_EVENTS.replace("events ", f"events AS {alias} ", 1)
 
 
 def keep_marks(gone_ids):

@@ -295,8 +295,8 @@ def erase_out(erasing):
     gone = erasing.going
     # Every counted event of the touched sessions (the going ones included): the keys the sessions counted.
     touched = events_where(f"{erasing.touched_sessions} AND id <= {FOLDED}", SESSION_EVENTS)
-    # Each key's day row loses the going events, and its hours theirs (one UPDATE a row: a row updated by two
-    # statements is two rows written).
+    # Each key's day row loses the going events, its hours theirs in the same UPDATE (the hours are inside the
+    # row); then the touched sessions' starts, from another selection.
     out = [
         "WITH " + mapped_cte(gone) + f"""
 UPDATE daily_dims SET events = daily_dims.events - g.n, hours = {merged_hours('daily_dims.hours', 'g.by_hour')}

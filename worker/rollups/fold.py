@@ -62,9 +62,8 @@ async def state(db):
 
 
 async def fold_bound(db, current, received_before=None):
-    """The last id a fold may count: every id while `received_before` is None, else the last id received before it.
-    A fold step costs a row written per counter row it touches, whether it adds one event or a thousand: a fold
-    every 5 minutes of the reference app wrote 116,179 rows a day, one an hour 37,126 (README, *A Free-plan day*)."""
+    """The last id a fold may count: every id while `received_before` is None, else the last id received before it
+    (why folds wait for their interval: api/config.py, FOLD_EVERY_MINUTES)."""
     if received_before is None or not current.unfolded:
         return current.last_id
     row = await db.first(CUT_SQL, received_before, current.folded, current.last_id)

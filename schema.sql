@@ -140,24 +140,26 @@ CREATE TABLE IF NOT EXISTS daily_names (
   PRIMARY KEY (app_id, day, event_name)
 ) WITHOUT ROWID;
 
--- Who was active when: exact distinct users per hour and per day, and the source sketches are
--- rebuilt from after a deletion. `uh` is the user's HyperLogLog register and rank (worker/hll.py).
-CREATE TABLE IF NOT EXISTS hourly_users (
-  app_id TEXT NOT NULL,
-  hour INTEGER NOT NULL,
-  user_id TEXT NOT NULL,
-  uh INTEGER NOT NULL,
-  events INTEGER NOT NULL,
-  PRIMARY KEY (app_id, hour, user_id)
-) WITHOUT ROWID;
-
+-- Who was active when: exact distinct users per day and per hour, and the source sketches are rebuilt from after
+-- a deletion. One row per user and UTC day: `events` that day, `hours` the same per hour of the day, a JSON object
+-- {"<hour of the UTC day, 0-23>": events} (hours without events left out), `uh` the user's HyperLogLog register and
+-- rank (rollups/hll.py). A table of hour rows beside it (migrations/0016) cost a row written per user and hour at
+-- every fold step and another deleted at retention: 6,000 of the reference day's rows written.
 CREATE TABLE IF NOT EXISTS daily_users (
   app_id TEXT NOT NULL,
   day INTEGER NOT NULL,
   user_id TEXT NOT NULL,
   events INTEGER NOT NULL,
+  uh INTEGER,
+  hours TEXT,
   PRIMARY KEY (app_id, day, user_id)
 ) WITHOUT ROWID;
+-- The user-hours, read as rows: a read names the days that hold its hours too (`day`), the only bounds the table's
+-- key can seek by (rollups/grains.py: bounded).
+CREATE VIEW IF NOT EXISTS hourly_users AS
+  SELECT d.app_id AS app_id, d.day AS day, d.day + CAST(h.key AS INTEGER) * 3600 AS hour, d.user_id AS user_id,
+    d.uh AS uh, h.value AS events
+  FROM daily_users AS d CROSS JOIN json_each(d.hours) AS h;
 
 -- Sketches to rebuild from *_users after a deletion (HyperLogLog cannot remove a user).
 CREATE TABLE IF NOT EXISTS stale_sketches (
@@ -309,7 +311,7 @@ BEGIN
 END;
 
 -- A purge step (rollups/purge.py) forgets the sessions that ended before the cutoff and the per-user sets of whole
--- hours and days before it in one statement: each of those DELETEs read the step's events again. The statement
+-- days before it (their hours inside) in one statement: each of those DELETEs read the step's events again. The statement
 -- inserts here what goes, `target` naming it, and the trigger deletes it. Nothing is ever stored in the view.
 CREATE VIEW IF NOT EXISTS purge_rows AS
   SELECT '' AS target, app_id, '' AS session_id, event_name, dim, kind, value, day AS bucket FROM daily_dims WHERE 0;
@@ -317,7 +319,6 @@ CREATE TRIGGER IF NOT EXISTS purge_rows_insert INSTEAD OF INSERT ON purge_rows
 BEGIN
   DELETE FROM session_users WHERE NEW.target = 'session' AND app_id = NEW.app_id AND session_id = NEW.session_id;
   DELETE FROM sessions WHERE NEW.target = 'session' AND app_id = NEW.app_id AND session_id = NEW.session_id;
-  DELETE FROM hourly_users WHERE NEW.target = 'hour' AND app_id = NEW.app_id AND hour = NEW.bucket;
   DELETE FROM daily_users WHERE NEW.target = 'day' AND app_id = NEW.app_id AND day = NEW.bucket;
   DELETE FROM daily_user_dims WHERE NEW.target = 'day' AND app_id = NEW.app_id AND day = NEW.bucket;
 END;

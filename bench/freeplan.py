@@ -229,7 +229,7 @@ class FreePlanDay:
 
 # Tables whose rows identify a user or a session, or are raw events: kept as long as the raw events.
 GOES_WITH_RAW_EVENTS = {"events", "sessions", "session_users", "users", "identity_links",
-                        "hourly_users", "daily_users", "daily_user_dims", "erase_chunk"}
+                        "daily_users", "daily_user_dims", "erase_chunk"}
 
 
 def table_sizes(database):

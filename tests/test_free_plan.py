@@ -58,7 +58,7 @@ def rows_naming(worker, user_id):
     """{table: rows} of every table that holds user ids, for `user_id`, read from the local D1 itself."""
     from scripts.migrate import query
 
-    tables = ("events", "sessions", "session_users", "users", "hourly_users", "daily_users", "daily_user_dims")
+    tables = ("events", "sessions", "session_users", "users", "daily_users", "daily_user_dims")
     # One row of scalar subqueries: D1 refuses a compound SELECT of that many terms.
     sql = "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {table} WHERE user_id = '{user_id}') AS {table}" for table in tables)
     row = query(["--local", "--persist-to", str(worker.state_dir)], sql)[0]
@@ -112,8 +112,9 @@ def test_live_traffic_folds_without_a_row_per_session_and_key(api, app_id):
     # per-session rows and the former expansion of every key: 6.6 and 474; with one statement per breakdown rollup
     # and per grain (the chunk expanded into its keys six times, each counter family read twice): 2.3 and 300.
     # With a session's only user kept in `sessions` alone (no session_users row): 1.52 and 172; with the breakdown
-    # hours inside their day rows (no hourly_dims row per key and hour): 1.04 and 171.
-    assert written / events <= 1.3 and read / events <= 200
+    # hours inside their day rows (no hourly_dims row per key and hour): 1.04 and 171; with the user-hours inside
+    # the users' day rows (no hourly_users row per user and hour): 0.96 and 169.
+    assert written / events <= 1.1 and read / events <= 200
 
 
 def session_user_rows(worker, app_id):
@@ -198,6 +199,61 @@ def test_breakdown_hours_live_inside_the_day_rows(api, worker, app_id):
     assert_rollups_match_events(api, app_id, {"from": "2026-03-11", "to": "2026-03-14"})
 
 
+def test_user_hours_live_inside_the_day_rows(api, worker, app_id):
+    """Who was active in each hour is inside the user's day row (`daily_users.hours`, {hour of the UTC day: events}):
+    a table of user-hour rows cost a row written per user and hour beside the day row, and another deleted at
+    retention. Users per hour, and distinct users over a local day (whose ends are hours), stay exact, before and
+    after a deletion empties an hour."""
+    from scripts.migrate import query
+
+    # A fold step each: the second adds one hour to u1's day row (set by its path), the last two hours at once (the
+    # stored and the new hours merged).
+    sent = [[("s1", "u1", "2026-03-12T22:30:00Z")], [("s1", "u1", "2026-03-12T23:10:00Z")],
+            [("s2", "u2", "2026-03-12T23:40:00Z")], [("s3", "u1", "2026-03-13T09:00:00Z")],
+            [("s3", "u1", "2026-03-13T09:30:00Z"), ("s3", "u1", "2026-03-13T10:00:00Z")]]
+    for events in sent:
+        assert api.track({"events": [event(app_id, "open", session, user_id=user, timestamp=at)
+                                     for session, user, at in events]}).status_code == 200
+        api.fold_all()
+
+    def stored():
+        rows = query(["--local", "--persist-to", str(worker.state_dir)],
+                     f"SELECT user_id, day, events, hours FROM daily_users WHERE app_id = '{app_id}' ORDER BY 1, 2")
+        return [(r["user_id"], r["day"], r["events"], json.loads(r["hours"])) for r in rows]
+
+    def berlin(path, **params):
+        # Berlin is UTC+1 on 2026-03-13: the local day is 2026-03-12T23:00Z to 2026-03-13T23:00Z.
+        return api.read(path, app_id=app_id, tz="Europe/Berlin", **{"from": "2026-03-13", "to": "2026-03-13"}, **params)
+
+    def hourly_users():
+        """Users per hour as the `hourly` counters hold them (the fold counts an hour's user once, from the hours)."""
+        rows = query(["--local", "--persist-to", str(worker.state_dir)],
+                     f"SELECT hour, users FROM hourly WHERE app_id = '{app_id}' AND users != 0 ORDER BY 1")
+        return {str(r["hour"] % 86400 // 3600): r["users"] for r in rows}
+
+    day12, day13 = 1_773_273_600, 1_773_360_000
+    assert stored() == [("u1", day12, 2, {"22": 1, "23": 1}), ("u1", day13, 3, {"9": 2, "10": 1}),
+                        ("u2", day12, 1, {"23": 1})]
+    assert query(["--local", "--persist-to", str(worker.state_dir)],
+                 "SELECT type FROM sqlite_master WHERE name = 'hourly_users'") == [{"type": "view"}]
+    assert hourly_users() == {"22": 1, "23": 2, "9": 1, "10": 1}
+    # The local day: u1 at 23:10 and from 09:00, u2 at 23:40 (not u1's 22:30, the day before in Berlin).
+    assert berlin("/stats/overview")["users"] == 2 and berlin("/stats/active")["dau"] == 2
+    late = next(e for e in api.read("/events", app_id=app_id, limit=10, **{"from": "2026-03-12", "to": "2026-03-13"})["events"]
+                if e["timestamp"].startswith("2026-03-12T23:40"))
+    assert api.request("DELETE", f"/admin/events/{late['id']}", key=KEYS["AUTH_KEY"]).status_code == 200
+    assert stored() == [("u1", day12, 2, {"22": 1, "23": 1}), ("u1", day13, 3, {"9": 2, "10": 1})]
+    assert hourly_users() == {"22": 1, "23": 1, "9": 1, "10": 1}
+    assert berlin("/stats/overview")["users"] == 1 and berlin("/stats/active")["dau"] == 1
+    first = next(e for e in api.read("/events", app_id=app_id, limit=10, **{"from": "2026-03-12", "to": "2026-03-13"})["events"]
+                 if e["timestamp"].startswith("2026-03-12T23:10"))
+    assert api.request("DELETE", f"/admin/events/{first['id']}", key=KEYS["AUTH_KEY"]).status_code == 200
+    assert stored() == [("u1", day12, 1, {"22": 1}), ("u1", day13, 3, {"9": 2, "10": 1})]
+    assert hourly_users() == {"22": 1, "9": 1, "10": 1}
+    assert berlin("/stats/overview")["users"] == 1
+    assert_rollups_match_events(api, app_id, {"from": "2026-03-11", "to": "2026-03-14"})
+
+
 def test_breakdown_user_sets_are_a_row_per_user_and_day(api, worker, app_id):
     """Who had each breakdown value is one row per user and day, its values inside (daily_user_dims): a row per user,
     day and value was written again at every fold step that saw the user (1.3 rows per event of the reference
@@ -215,7 +271,7 @@ def test_breakdown_user_sets_are_a_row_per_user_and_day(api, worker, app_id):
     send("s2", 10)  # a second fold step for the same user and day
     # Each session's one user is its sessions.user_id: no session_users row (test below).
     assert rows_naming(worker, "u-many") == {"events": 24, "sessions": 2, "users": 1,
-                                             "hourly_users": 2, "daily_users": 1, "daily_user_dims": 1}
+                                             "daily_users": 1, "daily_user_dims": 1}
     window = {"from": "2026-03-09", "to": "2026-03-11"}
     by_version = api.read("/stats/breakdown", app_id=app_id, by="app_version", **window)["values"]
     assert {v["value"]: v["users"] for v in by_version} == {"1.9": 1, "1.10": 1}

@@ -222,3 +222,25 @@ def test_breakdown_hours_move_inside_the_day_rows(tmp_path):
         ("open", "property:screen", "home", day + 86400, 4, 0, 0, {"1": [4, 0]}),
     ]
     assert query(target, "SELECT name FROM sqlite_master WHERE name = 'hourly_dims'") == []
+
+
+def test_user_hours_move_inside_the_day_rows(tmp_path):
+    """Migration 0016: hourly_users rows become the `hours` of their user's daily_users row ({hour of the day:
+    events}) with the user's register `uh`, a user with hour rows and no day row gets one, and `hourly_users` becomes
+    a view of those hours: the same user-hours as before, as rows."""
+    target, add_migration = database_before(tmp_path, "0016")
+    day = 86400 * 20000
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command",
+             f"INSERT INTO daily_users VALUES ('a', {day}, 'u1', 5), ('a', {day}, 'u2', 1); "
+             f"INSERT INTO hourly_users VALUES ('a', {day}, 'u1', 77, 3), ('a', {day + 13 * 3600}, 'u1', 77, 2), "
+             f"('a', {day + 23 * 3600}, 'u2', 12, 1), ('b', {day + 86400 + 3600}, 'u\"x', 5, 4)")
+    before = query(target, "SELECT app_id, hour, user_id, uh, events FROM hourly_users ORDER BY 1, 2, 3")
+    add_migration("0016_user_hours_inside_daily_users.sql")
+    rows = query(target, "SELECT app_id, day, user_id, events, uh, hours FROM daily_users ORDER BY 1, 2, 3")
+    assert [(r["app_id"], r["day"], r["user_id"], r["events"], r["uh"], json.loads(r["hours"])) for r in rows] == [
+        ("a", day, "u1", 5, 77, {"0": 3, "13": 2}),
+        ("a", day, "u2", 1, 12, {"23": 1}),
+        ("b", day + 86400, 'u"x', 4, 5, {"1": 4}),
+    ]
+    assert query(target, "SELECT type FROM sqlite_master WHERE name = 'hourly_users'") == [{"type": "view"}]
+    assert query(target, "SELECT app_id, hour, user_id, uh, events FROM hourly_users ORDER BY 1, 2, 3") == before

@@ -70,3 +70,29 @@ def test_the_guard_sees_the_plans_that_read_whole_apps(db):
     unnamed = [Sql(statement.text.replace(SESSION_EVENTS, "events"), statement.params)
                for statement in STATEMENTS["delete an event"]]
     assert len(whole_app_reads(db, unnamed)) >= 8
+
+
+def user_set_reads():
+    """Reads of who was active, by day and by hour, as the routes and the sketch rebuild make them."""
+    from rollups import read, sketches
+    from routes import active
+
+    hour = CUTOFF_MS // 1000 - CUTOFF_MS // 1000 % 3600
+    day = hour - hour % 86400
+    for app_id in ("a", None):
+        scope = type("Scope", (), {"app_id": app_id, "debug": False})
+        yield read.union(scope, hour + 3600, hour + 3 * 86400 + 7200, "t.user_id AS user_id", lambda grain: grain.users)
+        yield active.over_units(scope, {"hour": [[hour, hour + 7200, 0]], "day": [[day, day + 86400, 1]]},
+                                "json_group_array(DISTINCT t.user_id)", lambda grain: grain.users)
+    yield Sql(sketches.HOUR_USERS_SQL, ["[]"])
+
+
+def test_user_hours_are_read_through_the_days_that_hold_them(db):
+    """`hourly_users` is a view of the hours inside daily_users rows: a read of hours must also bound the days (its
+    `d`, or `t` for daily_users itself), or it would read every user-day of the app."""
+    for statement in user_set_reads():
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + statement.text, statement.params)]
+        user_days = [line for line in plan if re.match(r"(SEARCH|SCAN) (d|t) ", line + " ")]
+        assert user_days, plan
+        assert all(re.fullmatch(r"SEARCH (d|t) USING PRIMARY KEY \(app_id=\? AND day>\? AND day<\?\)", line)
+                   for line in user_days), plan

@@ -290,7 +290,7 @@ def fold(chunk, hashes):
 
 
 def erase_out(erasing):
-    """Subtract the chunk's counted events and take the touched sessions out. Runs before hourly_users rows
+    """Subtract the chunk's counted events and take the touched sessions out. Runs before daily_users rows
     go: the users' samples are read from there."""
     gone = erasing.going
     # Every counted event of the touched sessions (the going ones included): the keys the sessions counted.
@@ -311,11 +311,11 @@ FROM (SELECT app_id, {KEY}, day, SUM(n) AS n, json_group_object(h, json_array(0,
 WHERE {_key_match('daily_dims', 'g')} AND daily_dims.day = g.day""",
     ]
     day = DAILY.bucket("m.ts")
-    # The going events' keys per user-day, with the users' samples (from hourly_users, still there).
+    # The going events' keys per user-day, with the users' samples (from daily_users, still there).
     with_gone_keys = "WITH " + mapped_cte(gone) + f""",
 gone_keys AS MATERIALIZED (SELECT m.app_id, m.event_name, m.dim, m.kind, m.value, {day} AS day,
-    {sample_of('hu.uh')} AS sample, m.user_id, {user_key('m')} AS k, COUNT(*) AS n
-  FROM mapped m JOIN hourly_users hu ON hu.app_id = m.app_id AND hu.hour = {HOURLY.bucket('m.ts')} AND hu.user_id = m.user_id
+    {sample_of('du.uh')} AS sample, m.user_id, {user_key('m')} AS k, COUNT(*) AS n
+  FROM mapped m JOIN daily_users du ON du.app_id = m.app_id AND du.day = {day} AND du.user_id = m.user_id
   WHERE m.users_kept GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)"""
     same_day = ("{t}.app_id = g.app_id AND {t}.day = g.day AND {t}.sample = g.sample AND {t}.user_id = g.user_id")
     touched_days = "(app_id, day, sample, user_id) IN (SELECT app_id, day, sample, user_id FROM gone_keys)"

@@ -81,7 +81,7 @@ def chunk_statements(selection, chunk=CHUNK):
     pin = "INSERT INTO erase_chunk (id) " + selection.chunk(chunk)
     return [
         Sql("DELETE FROM erase_chunk"), pin,
-        *dims.erase_out(erasing),  # reads the users' samples from hourly_users and the sessions' starts
+        *dims.erase_out(erasing),  # reads the users' samples from daily_users and the sessions' starts
         *counters.erase_out(erasing),
         *activity.erase_sessions(erasing),  # reads the touched sessions before they go
         *users.leave_sessions(erasing),

@@ -2,7 +2,7 @@
 
 p = 14: 16,384 registers, standard error 0.81% (linear counting below 2.5 x 16,384 users, more exact
 still). A user's register and rank are packed into one integer `uh` (register << 6 | rank), computed
-once at fold time and stored in `hourly_users`, so sketches can be rebuilt without hashing again.
+once at fold time and stored in `daily_users` (`uh`), so sketches can be rebuilt without hashing again.
 
 Sketches are stored as text: "s" + base64 of 3-byte (register << 6 | rank) entries while at most
 SPARSE_MAX registers are set, else "d" + base64 of the 16,384 register bytes. Merging dense sketches uses

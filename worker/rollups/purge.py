@@ -2,7 +2,7 @@
 `POST /admin/purge`.
 
 By default history survives: raw events older than the cutoff go, and with them whatever names a user or a session
-(the sessions they ended in, the per-user sets of those hours and days, users left without events); the anonymous
+(the sessions they ended in, the per-user sets of those days, users left without events); the anonymous
 aggregates stay (events, sessions and user counts per hour, day, name and breakdown value, session lengths, new
 users, the users sketches), so last year's charts still work. The horizon is kept in `meta` (`purged_before`):
 figures that need the per-user sets (exact distinct users, breakdown users) know where those stop. With
@@ -13,7 +13,7 @@ A purge step deletes what it forgets in one transaction per chunk of events; onl
 event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
 """
 from rollups import erasure, fold, links, sessions, steps
-from rollups.grains import DAILY, HOURLY
+from rollups.grains import DAILY
 from rollups.raw_events import oldest_by_name
 from sql import Sql
 from tz.timeutil import DAY, HOUR, MS, to_iso
@@ -43,7 +43,8 @@ def horizon_of(rows):
 
 
 async def horizon(db):
-    """The purge horizon, epoch seconds: raw events and per-user sets before it are gone (0: none purged)."""
+    """The purge horizon, epoch seconds: raw events before it are gone, and the per-user sets that reach before it
+    are not whole (0: none purged)."""
     return horizon_of(await db.query(HORIZON_SQL))
 
 
@@ -67,7 +68,7 @@ def record_raw_cutoff(cutoff):
 
 def forget_statements(cutoff, chunk=CHUNK):
     """One purge step that keeps the aggregates: the next `chunk` folded events before `cutoff` (ms) go, with the
-    sessions that ended before it, the user sets of whole hours and days before it, and users with no later
+    sessions that ended before it, the user sets of whole days before it, and users with no later
     event. The chunk is the same selection in every statement (nothing before the last one changes `events`)."""
     gone = "id IN (" + oldest_by_name(cutoff, chunk) + ")"
     cutoff_s = cutoff // MS
@@ -87,16 +88,14 @@ def forget_statements(cutoff, chunk=CHUNK):
         + per_user,
         # What goes with the step, in one statement through the view `purge_rows` (schema.sql), whose trigger
         # deletes each row it is given: the sessions that ended before the cutoff (with who was in them), the
-        # user sets of the whole hours and days before it that the step touched (a day: its users and their
-        # breakdown keys, daily_users and daily_user_dims). Each of those DELETEs read the
-        # step's events again. With a trigger on the target, SQLite computes the whole SELECT before the first
-        # delete: the sessions are chosen before any of them goes.
+        # user sets of the whole days before it that the step touched (a day: its users with their hours and their
+        # breakdown keys, daily_users and daily_user_dims; the hours of the cutoff's own day go with that day). Each
+        # of those DELETEs read the step's events again. With a trigger on the target, SQLite computes the whole
+        # SELECT before the first delete: the sessions are chosen before any of them goes.
         with_gone + ",\ngone_days AS (SELECT DISTINCT app_id, " + DAILY.bucket("ts") + " AS day FROM gone_events WHERE "
         + Sql(f"{DAILY.bucket('ts')} + {DAY} <= ?)\n", [cutoff_s])
         + "INSERT INTO purge_rows (target, app_id, session_id, event_name, dim, kind, value, bucket)\n"
         + "SELECT 'session', app_id, session_id, '', '', 0, '', 0 FROM sessions WHERE " + ended_sessions
-        + "\nUNION ALL SELECT DISTINCT 'hour', app_id, '', '', '', 0, '', " + HOURLY.bucket("ts")
-        + Sql(f" FROM gone_events WHERE {HOURLY.bucket('ts')} + {HOUR} <= ?", [cutoff_s])
         + "\nUNION ALL SELECT 'day', app_id, '', '', '', 0, '', day FROM gone_days",
         # A user with no event after the cutoff: every trace of them goes (their counts stay in the aggregates).
         with_gone + "\nDELETE FROM users WHERE (user_id, app_id) IN (SELECT user_id, app_id FROM gone_events "

@@ -8,12 +8,12 @@ from collections import namedtuple
 
 import debug_apps
 from rollups import fold, hll, purge
-from rollups.grains import DAILY, HOURLY
+from rollups.grains import DAILY, HOURLY, bounded
 from rollups.raw_events import EVENT_APPS
 from sql import Sql
 from tz.timeutil import DAY, HOUR
 
-# Below this many user-buckets, distinct users are counted exactly from hourly_users/daily_users.
+# Below this many user-buckets, distinct users are counted exactly from daily_users (hourly_users: their hours).
 EXACT_USERS_MAX = 3000
 
 
@@ -46,6 +46,7 @@ def union(scope, start, end, select, table_of, extra_on=""):
     parts = [f"SELECT a.app_id AS app_id, {select} FROM " + app_source(scope)
              + f" CROSS JOIN {table_of(grain)} AS t ON t.app_id = a.app_id" + extra_on
              + Sql(f" AND t.{grain.column} >= ? AND t.{grain.column} < ?", [lo, hi])
+             + bounded(table_of(grain), "t", lo, hi)
              for grain, lo, hi in pieces(start, end)]
     return Sql.join(" UNION ALL ", parts) if parts else Sql("SELECT NULL AS app_id WHERE false")
 

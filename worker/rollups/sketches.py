@@ -11,7 +11,7 @@ import json
 from d1 import D1Error
 from rollups import hll
 from rollups.chunk import guard, lost_race, release
-from rollups.grains import DAILY, HOURLY
+from rollups.grains import DAILY, HOURLY, bounded
 from sql import Sql
 
 TABLES = ("stale_sketches",)
@@ -65,7 +65,8 @@ async def fold_step(db, folded, upto):
 
 STALE_SQL = "SELECT app_id, grain, bucket FROM stale_sketches WHERE grain = ? LIMIT ?"
 HOUR_USERS_SQL = f"""SELECT json_group_array(json_array(k.app_id, k.bucket, u.uh)) AS users
-FROM {KEYS} JOIN hourly_users u ON u.app_id = k.app_id AND u.hour = k.bucket"""
+FROM {KEYS} JOIN hourly_users u ON u.app_id = k.app_id AND u.hour = k.bucket""" + bounded(
+    HOURLY.users, "u", "k.bucket", "k.bucket + 1").text
 DAY_HOURS_SQL = f"""SELECT json_group_array(json_array(k.app_id, k.bucket, h.sketch)) AS sketches
 FROM {KEYS} JOIN hourly h ON h.app_id = k.app_id AND h.hour >= k.bucket AND h.hour < k.bucket + {DAILY.seconds}
   AND h.users > 0"""

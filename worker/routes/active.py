@@ -19,7 +19,7 @@ from collections import namedtuple
 from api.params import Scope, check_bucket_count, choice_param
 from api.web import ok
 from rollups import hll, purge, read
-from rollups.grains import GRAINS
+from rollups.grains import GRAINS, bounded
 from sql import Sql
 from tz import zones
 from tz.localtime import date_label, hour_offset, local_midnight
@@ -99,7 +99,8 @@ def over_units(scope, ranges, aggregate, table_of, per_app=True):
         else:
             rows = Sql(f"{table_of(grain)} AS t WHERE")
         parts.append(f"SELECT r.unit AS unit, (SELECT {aggregate} FROM " + rows
-                     + f" t.{grain.column} >= r.lo AND t.{grain.column} < r.hi) AS value FROM "
+                     + f" t.{grain.column} >= r.lo AND t.{grain.column} < r.hi"
+                     + bounded(table_of(grain), "t", "r.lo", "r.hi") + ") AS value FROM "
                      + unit_ranges_of(ranges[grain.name]))
     return Sql.join(" UNION ALL ", parts)
 

@@ -17,6 +17,7 @@ from api.params import Scope, choice_param, int_param, local_segments, text_para
 from api.web import ok
 from errors import BadRequest, detail
 from rollups import purge, read
+from rollups.grains import HOURLY, bounded
 from rollups.raw_events import MAX_ROWS, capped_rows, json_batches
 from sql import Sql
 from tz import zones
@@ -120,7 +121,8 @@ async def hour_activity(db, scope, segments):
         raise refuse_large("active user-hours")
     return await walk(db, "WITH " + local_segments(segments) + """
 SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN """ + read.app_source(scope) + """
-  CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end""",
+  CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end"""
+                      + bounded(HOURLY.users, "t", "segment_start", "segment_end"),
                       "active user-hours", segments[0][0], segments[-1][1])
 
 

@@ -1,4 +1,6 @@
 """Altair charts: quiet axes, one accent colour, tooltips with exact figures."""
+import functools
+
 import altair as alt
 import pandas as pd
 
@@ -12,6 +14,20 @@ SERIES = {"Events": ACCENT, "Sessions": SECONDARY, "Active users": ACTIVE_COLOUR
 SERIES_COLUMNS = {"events": "Events", "sessions": "Sessions", "active": "Active users"}
 
 
+def checked_in_tests(build):
+    """Each chart this builds converts to its Vega-Lite spec without Altair's validation against the JSON schema:
+    Streamlit converts every chart on every run, and that validation took ~30 ms a chart (a tenth of a cold Overview,
+    which draws three) for shapes fixed in this module. tests/unit/test_charts.py validates every chart instead."""
+    @functools.wraps(build)
+    def unchecked(*args, **kwargs):
+        chart = build(*args, **kwargs)
+        # Altair's SchemaBase keeps attributes it is given as spec properties: bypass its __setattr__.
+        object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
+        return chart
+    unchecked.validated = build  # the same chart, validated when converted (the unit tests)
+    return unchecked
+
+
 def wall_clock(values, tz):
     # Vega-Lite shows datetimes in the browser's zone; naive values keep the wall clock of `tz` everywhere.
     return pd.to_datetime(values, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
@@ -23,6 +39,7 @@ def _frame(buckets, tz, columns=("events", "sessions")):
     return frame
 
 
+@checked_in_tests
 def timeline(buckets, interval, tz="UTC", unfinished=False, previous=None, active=None):
     """Events (area) and sessions per bucket, straight segments between the real counts (a smoothed curve
     invents shapes); when the last bucket is still running, the segment into it is dashed. `previous`
@@ -77,6 +94,7 @@ def _lines(frame, x, y, series, columns, dashed=False):
     return alt.Chart(long).mark_line(**mark).encode(x=x, y=y, color=series)
 
 
+@checked_in_tests
 def heatmap(cells, tz="UTC"):
     frame = pd.DataFrame(cells, columns=["weekday", "day", "hour", "events"])
     return alt.Chart(frame).mark_rect(cornerRadius=3, stroke="white", strokeWidth=2).encode(
@@ -88,6 +106,7 @@ def heatmap(cells, tz="UTC"):
     ).properties(height=230).configure_view(strokeWidth=0)
 
 
+@checked_in_tests
 def user_activity(events, tz="UTC"):
     frame = pd.DataFrame(events, columns=["timestamp", "event", "session_id", "app_id"])
     frame["timestamp"] = wall_clock(frame["timestamp"], tz)
@@ -105,6 +124,7 @@ def user_activity(events, tz="UTC"):
 MONTH_STARTS = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
 
 
+@checked_in_tests
 def calendar(cells):
     """A year of daily active users, GitHub style: a column per week, a row per weekday (Sunday first)."""
     return alt.Chart(cells).mark_rect(cornerRadius=2, stroke="white", strokeWidth=1.5).encode(
@@ -117,6 +137,7 @@ def calendar(cells):
     ).properties(height=150).configure_view(strokeWidth=0)
 
 
+@checked_in_tests
 def bars(frame, label, value="events", title="Events"):
     """Horizontal bars in the frame's order, labels whole (Vega cuts them at 180 px by default)."""
     return alt.Chart(frame).mark_bar(color=ACCENT, cornerRadiusEnd=3).encode(
@@ -126,6 +147,7 @@ def bars(frame, label, value="events", title="Events"):
     ).properties(height=alt.Step(30)).configure_view(strokeWidth=0)
 
 
+@checked_in_tests
 def funnel(frame):
     base = alt.Chart(frame).encode(
         y=alt.Y("step:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),
@@ -138,6 +160,7 @@ def funnel(frame):
     return alt.layer(bars_layer, labels).properties(height=alt.Step(44)).configure_view(strokeWidth=0)
 
 
+@checked_in_tests
 def retention(frame, cohort_title):
     """Cohorts (labelled with their size) by period; a period still running is a grey cell marked "…"."""
     base = alt.Chart(frame).encode(
@@ -160,6 +183,7 @@ def retention(frame, cohort_title):
     return alt.layer(cells, running, labels).properties(height=alt.Step(28)).configure_view(strokeWidth=0)
 
 
+@checked_in_tests
 def histogram(rows):
     frame = pd.DataFrame(rows, columns=["label", "sessions"])
     return alt.Chart(frame).mark_bar(color=SECONDARY, cornerRadiusEnd=3).encode(

@@ -8,7 +8,7 @@ exactly what the erased folded events added; touched sessions leave their start 
 rollups/sessions.py rebuilt them, from what remains.
 """
 from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, into_counts, moved
-from rollups.grains import DAILY, GRAINS, HOURLY
+from rollups.grains import DAILY, GRAINS, HOURLY, hour_of_day
 from sql import UPSERT_WHERE, Sql
 from tz.timeutil import DAY
 
@@ -16,16 +16,11 @@ from tz.timeutil import DAY
 TABLES = (*(table for grain in GRAINS for table in (grain.counters, grain.names)), DAILY.users)
 
 
-def hour_key(bucket_sql):
-    """SQL: the key in `daily_users.hours` of an hour bucket (epoch seconds): its hour of the UTC day, as text."""
-    return f"CAST(({bucket_sql} % {DAILY.seconds}) / {HOURLY.seconds} AS TEXT)"
-
-
 def counters_sql(chunk):
     """events in the bucket; sessions starting in it (a session whose start moves leaves its old bucket);
     users: user-buckets not seen before (a user's day row; for an hour, with that hour inside). Both grains in one
     statement."""
-    seen_in_hour = f" AND json_extract(x.hours, '$.\"' || {hour_key('c.bucket')} || '\"') IS NOT NULL"
+    seen_in_hour = f" AND json_extract(x.hours, '$.\"' || {hour_of_day('c.bucket')} || '\"') IS NOT NULL"
     contributions = []
     for grain in GRAINS:
         b = grain.bucket
@@ -97,7 +92,7 @@ def fold_user_buckets(chunk, hashes):
     hashes for the join instead of scanning the JSON once per event."""
     return ["WITH " + chunk + ", hashes AS MATERIALIZED (SELECT key AS user_id, value AS uh FROM json_each("
             + hashes + f""")),
-per_hour AS (SELECT c.app_id, {DAILY.bucket('c.ts')} AS day, {hour_key(HOURLY.bucket('c.ts'))} AS hour_key,
+per_hour AS (SELECT c.app_id, {DAILY.bucket('c.ts')} AS day, {hour_of_day(HOURLY.bucket('c.ts'))} AS hour_key,
     c.user_id, h.uh, COUNT(*) AS n FROM chunk c JOIN hashes h ON h.user_id = c.user_id GROUP BY 1, 2, 3, 4)
 INSERT INTO daily_users (app_id, day, user_id, events, uh, hours)
 SELECT app_id, day, user_id, SUM(n), MAX(uh), json_group_object(hour_key, n) FROM per_hour {UPSERT_WHERE}
@@ -144,27 +139,27 @@ def users_out(grain, counted):
     count it, and the last statement removes it."""
     # The erased events' users and days only: the day's other users cannot have emptied (and reading them all, their
     # hours included, would cost every user of the day).
-    days = (f"(app_id, day, user_id) IN (SELECT app_id, {DAILY.bucket('ts')}, user_id FROM events WHERE {counted}"
-            " AND user_id IS NOT NULL)")
+    user_days = (f"(app_id, day, user_id) IN (SELECT app_id, {DAILY.bucket('ts')}, user_id FROM events WHERE {counted}"
+                 " AND user_id IS NOT NULL)")
     if grain is DAILY:
         return (f"""UPDATE daily_users SET events = daily_users.events - g.n
 FROM (SELECT app_id, {DAILY.bucket('ts')} AS day, user_id, COUNT(*) AS n FROM events WHERE {counted} AND user_id IS NOT NULL
       GROUP BY 1, 2, 3) AS g
 WHERE daily_users.app_id = g.app_id AND daily_users.day = g.day AND daily_users.user_id = g.user_id""",
                 f"""UPDATE daily SET users = daily.users - g.n
-FROM (SELECT app_id, day, COUNT(*) AS n FROM daily_users WHERE events <= 0 AND {days} GROUP BY 1, 2) AS g
+FROM (SELECT app_id, day, COUNT(*) AS n FROM daily_users WHERE events <= 0 AND {user_days} GROUP BY 1, 2) AS g
 WHERE daily.app_id = g.app_id AND daily.day = g.day""",
-                f"DELETE FROM daily_users WHERE events <= 0 AND {days}")
+                f"DELETE FROM daily_users WHERE events <= 0 AND {user_days}")
     return (f"""UPDATE daily_users SET hours = {merged_hours('daily_users.hours', 'g.by_hour')}
 FROM (SELECT app_id, day, user_id, json_group_object(h, -n) AS by_hour FROM (
-      SELECT app_id, {DAILY.bucket('ts')} AS day, {hour_key(HOURLY.bucket('ts'))} AS h, user_id, COUNT(*) AS n
+      SELECT app_id, {DAILY.bucket('ts')} AS day, {hour_of_day(HOURLY.bucket('ts'))} AS h, user_id, COUNT(*) AS n
       FROM events WHERE {counted} AND user_id IS NOT NULL GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3) AS g
 WHERE daily_users.app_id = g.app_id AND daily_users.day = g.day AND daily_users.user_id = g.user_id""",
             f"""UPDATE hourly SET users = hourly.users - g.n
-FROM (SELECT app_id, hour, COUNT(*) AS n FROM hourly_users WHERE events <= 0 AND {days} GROUP BY 1, 2) AS g
+FROM (SELECT app_id, hour, COUNT(*) AS n FROM hourly_users WHERE events <= 0 AND {user_days} GROUP BY 1, 2) AS g
 WHERE hourly.app_id = g.app_id AND hourly.hour = g.hour""",
             f"""UPDATE daily_users SET hours = (SELECT json_group_object(key, value) FROM json_each(daily_users.hours)
-  WHERE value > 0) WHERE {days} AND EXISTS (SELECT 1 FROM json_each(daily_users.hours) WHERE value <= 0)""")
+  WHERE value > 0) WHERE {user_days} AND EXISTS (SELECT 1 FROM json_each(daily_users.hours) WHERE value <= 0)""")
 
 
 def erase_in(erasing):

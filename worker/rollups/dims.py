@@ -28,7 +28,7 @@ written per key at every fold step that saw the user; now the step writes the us
 (`json_each` of the old object, billed as rows read: ~17 a user) and `json_extract` finds one key without that.
 """
 from rollups.chunk import FOLDED, MOVES_CTE, SESSION_EVENTS, events_where
-from rollups.grains import DAILY, HOURLY
+from rollups.grains import DAILY, HOURLY, hour_of_day
 from sql import UPSERT_WHERE, Sql
 
 VALUE_CAP = 50
@@ -74,11 +74,6 @@ def user_key(alias):
 def key_path(key_sql):
     """SQL: the JSON path of a user_key (a quoted label: the key is letters, digits, '_' and ':')."""
     return f"('$.\"' || {key_sql} || '\"')"
-
-
-def hour_of_day(bucket_sql):
-    """SQL: the key in `daily_dims.hours` of an hour bucket (epoch seconds): its hour of the UTC day, as text."""
-    return f"CAST(({bucket_sql} % {DAILY.seconds}) / {HOURLY.seconds} AS TEXT)"
 
 
 def merged_hours(old, delta):

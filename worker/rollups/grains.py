@@ -35,6 +35,12 @@ DAILY = Grain("day", DAY, ("daily", "daily_names", "daily_users", "daily_dims", 
 GRAINS = (HOURLY, DAILY)
 
 
+def hour_of_day(bucket_sql):
+    """SQL: the key, in a day row's `hours` JSON (daily_dims, daily_users), of an hour bucket (epoch seconds): its
+    hour of the UTC day, as text."""
+    return f"CAST(({bucket_sql} % {DAILY.seconds}) / {HOURLY.seconds} AS TEXT)"
+
+
 def bounded(table, alias, lo, hi):
     """Sql to add to a read of `table` (as `alias`) over the hours [lo, hi): for `hourly_users`, a view of the hours
     inside the daily_users rows (schema.sql), the days holding them, the only bounds its key can seek by (an `hour`

@@ -12,8 +12,11 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
 
 -- Raw events. Ingest writes only this table (one statement); stats read the rollups below.
 -- user_mark: 1 on one event per app, session and user in each request (its latest), NULL on the others: a user's
--- sessions are found through those marks (events_user_marks), their events through the session index. Every
+-- sessions are found through those marks (events_user_marks), their events through the session spans. Every
 -- event of a user in a session has a mark of that session at or after its time (api/ingest.py, rollups/marks.py).
+-- span_first: set on one event per app and session in each request (its head: the latest, whose id is the run's
+-- last), the first id of that run of consecutive ids, NULL on the others: a session's events are the id ranges
+-- [span_first, id] of its heads (the view session_events; rollups/spans.py).
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,        -- increasing: rollups are folded in from a watermark on id
   event_id TEXT,                 -- optional client idempotency key
@@ -27,22 +30,37 @@ CREATE TABLE IF NOT EXISTS events (
   app_version TEXT,
   country TEXT,                  -- two-letter code from request.cf; the IP is never stored
   properties TEXT                -- JSON object
-, user_mark INTEGER);
+, user_mark INTEGER, span_first INTEGER);
 -- Each index costs a row written per event: only what exactly-once ingest, the explorer's filters
 -- (one page read through an index) and deletions need. There is no index on (app_id, ts): a read by time alone
 -- (the explorer's unfiltered page, a purge, the first and last event of an app) goes name by name through
 -- events_app_name, the app's names found by a loose walk of that index (migrations/0012_no_time_index.sql).
--- There is no index on (user_id, ts) either: a user's events are their sessions' (migrations/0013_user_marks.sql).
--- A session's events, for the fold, erasure and the explorer; and exactly-once ingest, with no index of its own:
--- an SDK retry sends the same app, session, time and event_id again (NULL event_ids never collide). Events whose
--- time is the moment they were received (no timestamp, or one ahead of the worker's clock) get a new time on every
--- retry: only those are also unique on (app_id, event_id), in a partial index the others never write.
-CREATE UNIQUE INDEX IF NOT EXISTS events_app_session ON events (app_id, session_id, ts, event_id);
+-- There is no index on (user_id, ts) either: a user's events are their sessions' (migrations/0013_user_marks.sql),
+-- nor one entry per event on (app_id, session_id): a session's events are its spans' (migrations/0017).
+-- Exactly once: an SDK retry sends the same app, session, time and event_id again, and ingest looks for the first copy
+-- among the session's spans that end at or after that time (api/ingest.py; NULL event_ids never collide). Events
+-- whose time is the moment they were received (no timestamp, or one ahead of the worker's clock) get a new time on
+-- every retry: only those are also unique on (app_id, event_id), in a partial index the others never write.
 CREATE UNIQUE INDEX IF NOT EXISTS events_received_event_id ON events (app_id, event_id)
   WHERE event_id IS NOT NULL AND ts = received_at;
 CREATE INDEX IF NOT EXISTS events_app_name ON events (app_id, event_name, ts);
 -- A user's sessions: an entry per request and session the user sent events in, not per event.
 CREATE INDEX IF NOT EXISTS events_user_marks ON events (user_id, ts, app_id, session_id) WHERE user_mark = 1;
+-- A session's spans: an entry per request and session, not per event; `ts` is the span's latest time (covering: a span
+-- is read from its entry, then its rows).
+CREATE INDEX IF NOT EXISTS events_session_spans ON events (app_id, session_id, ts, span_first)
+  WHERE span_first IS NOT NULL;
+-- A session's events, read as rows: each head's span by id (a range of the table itself), its rows of the session.
+-- Columns app_id and session_id are the head's, so a condition on them seeks events_session_spans; `span_ts` is the
+-- head's time, the latest of its span: `span_ts >= t` skips spans that end before t.
+CREATE VIEW IF NOT EXISTS session_events AS
+  SELECT e.id AS id, e.event_id AS event_id, h.app_id AS app_id, e.event_name AS event_name,
+    h.session_id AS session_id, e.user_id AS user_id, e.ts AS ts, e.received_at AS received_at,
+    e.platform AS platform, e.app_version AS app_version, e.country AS country, e.properties AS properties,
+    e.user_mark AS user_mark, e.span_first AS span_first, h.ts AS span_ts
+  FROM events AS h INDEXED BY events_session_spans CROSS JOIN events AS e NOT INDEXED
+    ON e.id BETWEEN h.span_first AND h.id AND e.app_id = h.app_id AND e.session_id = h.session_id
+  WHERE h.span_first IS NOT NULL;
 
 -- Folding: every event with id <= folded is counted in the rollups; `version` changes with every
 -- transaction that changes rollups, so a fold computed from a snapshot commits only onto that snapshot

@@ -394,21 +394,25 @@ def test_unfiltered_explorer_pages_go_name_by_name_without_a_time_index(api, app
     assert max(costs) <= costs[0] + 2, costs
 
 
-def test_ingest_writes_three_rows_per_event_and_a_mark_per_request_session_and_user(api, worker, app_id):
-    """The row, the session and name indexes: 3 rows written per event; and one entry of events_user_marks per app,
-    session and user in a request (rollups/marks.py). There is no index on (app_id, ts) nor on (user_id, ts)."""
+def test_ingest_writes_two_rows_per_event_and_a_span_and_a_mark_per_request_session_and_user(api, worker, app_id):
+    """The row and the name index: 2 rows written per event; one entry of events_session_spans per app and session in a
+    request (rollups/spans.py) and one of events_user_marks per app, session and user (rollups/marks.py). There is
+    no index on (app_id, ts), nor on (user_id, ts), nor one entry per event on (app_id, session_id)."""
     from scripts.migrate import query
 
     state = ["--local", "--persist-to", str(worker.state_dir)]
     indexes = {row["name"] for row in query(state, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
-    assert not {"events_app_ts", "events_user_ts"} & indexes
-    assert {"events_app_name", "events_app_session", "events_user_marks"} <= indexes
+    assert not {"events_app_ts", "events_user_ts", "events_app_session"} & indexes
+    assert {"events_app_name", "events_session_spans", "events_user_marks"} <= indexes
     body = {"events": [event(app_id, f"n{n % 3}", f"s{n % 2}", user_id="u", timestamp=1_714_557_600 + n * 60,
                              event_id=f"e{n}") for n in range(10)]}
-    # Two sessions of one user: 10 rows and 20 index entries, and two marks (the latest event of each session).
-    assert int(api.track(body).headers["x-d1-rows-written"]) == 3 * 10 + 2
-    marked = query(state, f"SELECT session_id, ts FROM events WHERE app_id = '{app_id}' AND user_mark = 1 ORDER BY session_id")
-    assert [(row["session_id"], row["ts"]) for row in marked] == [("s0", 1_714_558_080_000), ("s1", 1_714_558_140_000)]
+    # Two sessions of one user: 10 rows and 10 name index entries; two spans and two marks, both on the latest event
+    # of each session (its head).
+    assert int(api.track(body).headers["x-d1-rows-written"]) == 2 * 10 + 2 + 2
+    marked = query(state, f"SELECT session_id, ts, id - span_first AS others FROM events WHERE app_id = '{app_id}' "
+                          "AND user_mark = 1 AND span_first IS NOT NULL ORDER BY session_id")
+    assert [(row["session_id"], row["ts"], row["others"]) for row in marked] == [
+        ("s0", 1_714_558_080_000, 4), ("s1", 1_714_558_140_000, 4)]
     # A retry of the whole request is refused and marks nothing; its events stay findable by user.
     again = api.track(body)
     assert again.json()["duplicates"] == 10 and int(again.headers["x-d1-rows-written"]) == 0
@@ -433,8 +437,8 @@ def test_a_refused_mark_is_put_on_the_latest_stored_event_of_the_session_and_use
 
 @pytest.mark.parametrize("sessions", [12, 301], ids=["merged", "past-the-merge"])
 def test_a_users_events_are_their_marked_sessions_newest_first(api, app_id, sessions):
-    """There is no (user_id, ts) index: ?user_id= merges the user's marked sessions' ranges of the session index
-    (past 300 sessions, a page per session). Every event of the user comes once, newest first; others' do not."""
+    """There is no (user_id, ts) index: ?user_id= reads the user's marked sessions through their spans (rollups/spans.py),
+    sorted newest first. Every event of the user comes once, newest first; others' do not."""
     sent = [event(app_id, "E", f"s{n % sessions}", user_id="walker" if n % 4 else "other",
                   timestamp=1_714_557_600 + n * 7 % 900, event_id=f"e{n}") for n in range(620)]
     for start in range(0, len(sent), 100):
@@ -444,9 +448,11 @@ def test_a_users_events_are_their_marked_sessions_newest_first(api, app_id, sess
     assert sorted(e[3] for e in walk) == sorted(e["event_id"] for e in sent if e["user_id"] == "walker")
     assert walk == sorted(walk, key=lambda e: (e[0], e[1]), reverse=True)
     if sessions <= 300:
-        # A range holds 3 of the walker's events for 1 other's: 35 index rows for a page of 26. And the walker's
-        # marks, one per request and session (7 requests), read twice (the walk, and the GROUP BY's sorter).
-        assert max(costs) <= merged_page_rows(35, sessions) + 2 * 7 * sessions, costs
+        # The walker's sessions are read whole for each page (their spans are not in time order: rollups/spans.py):
+        # every event sent, each span's entry (one per request and session, 7 requests), and the events again for
+        # the page's sort. And the walker's marks, one per request and session, read twice (the walk, and the GROUP
+        # BY's sorter). Through a session index in time order a page read ~35 rows per 5 sessions.
+        assert max(costs) <= 2 * len(sent) + 7 * sessions + 2 * 7 * sessions, costs
 
 
 def test_deleting_a_users_marked_event_marks_the_latest_one_left(api, app_id):

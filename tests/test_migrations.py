@@ -244,3 +244,28 @@ def test_user_hours_move_inside_the_day_rows(tmp_path):
     ]
     assert query(target, "SELECT type FROM sqlite_master WHERE name = 'hourly_users'") == [{"type": "view"}]
     assert query(target, "SELECT app_id, hour, user_id, uh, events FROM hourly_users ORDER BY 1, 2, 3") == before
+
+
+def test_sessions_are_cut_into_spans(tmp_path):
+    """Migration 0017: the events' unique session index gives way to spans (rollups/spans.py). Existing events are cut
+    into runs of consecutive ids of one app and session whose time does not decrease; each run's last event is its
+    head (span_first: the run's first id), marked if it has a user; session_events then gives every session's events.
+    (A retry after the upgrade is refused: test_a_version_1_database_upgrades_with_its_data.)"""
+    target, add_migration = database_before(tmp_path, "0017")
+    rows = [  # id, session, user, ts
+        (1, "s1", "u1", 100), (2, "s1", None, 200), (3, "s1", "u1", 150),  # time goes back: a run ends at 2
+        (4, "s2", None, 100), (5, "s1", "u1", 300), (6, "s1", "u2", 300), (8, "s2", "u3", 50), (9, "s2", None, 60)]
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command", "INSERT INTO events (id, event_id, app_id, event_name, "
+             "session_id, user_id, ts, received_at, user_mark) VALUES " + ", ".join(
+                 f"({i}, 'e{i}', 'a', 'Opened', '{s}', {'NULL' if u is None else repr(u)}, {ts}, {ts}, NULL)"
+                 for i, s, u, ts in rows))
+    add_migration("0017_session_spans.sql")
+    stored = query(target, "SELECT id, IFNULL(span_first, 0) AS first, IFNULL(user_mark, 0) AS mark FROM events ORDER BY id")
+    assert [(r["id"], r["first"], r["mark"]) for r in stored] == [
+        (1, 0, 0), (2, 1, 0), (3, 3, 1), (4, 4, 0), (5, 0, 0), (6, 5, 1), (8, 0, 0), (9, 8, 0)]
+    for session in ("s1", "s2"):
+        through_spans = query(target, f"SELECT id FROM session_events WHERE app_id = 'a' AND session_id = '{session}' "
+                                      "ORDER BY id")
+        assert [r["id"] for r in through_spans] == [i for i, s, _, _ in rows if s == session]
+    indexes = {r["name"] for r in query(target, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "events_session_spans" in indexes and "events_app_session" not in indexes

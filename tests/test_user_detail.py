@@ -63,9 +63,9 @@ def test_one_user_over_two_apps(api, app_id):
         "approximate": False,
     }
     # The fold check, one row per app of the user, the user's marks (one per request and session: 3) twice (the
-    # walk, then grouping), and their sessions' events about 5 times (the merge of the sessions' ranges, billed again
-    # by each query level above it, and the grouping): measured 45.
-    assert int(response.headers["x-d1-rows-read"]) <= 50
+    # walk, then grouping), and their sessions' events about 6 times (each span's entry and rows, the sort, billed
+    # again by each query level above it, and the grouping): measured 45 through a session index, 58 through spans.
+    assert int(response.headers["x-d1-rows-read"]) <= 60
 
 
 def test_the_query_form_answers_the_same_and_carries_ids_a_path_cannot(api, app_id):

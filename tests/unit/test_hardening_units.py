@@ -5,6 +5,7 @@ import json
 import pytest
 
 from routes import events
+from rollups.ranges import BY_NAME, BY_SESSION
 from api import ratelimit
 from tz import zones
 from api.auth import configuration_problem
@@ -211,5 +212,7 @@ def test_a_page_stops_at_the_byte_budget_but_is_never_empty():
 
 
 def test_each_filter_reads_through_its_own_index():
-    assert [events.chosen_index(f) for f in [set(), {"event"}, {"session_id", "event"}, {"user_id", "event"}]] == \
-        [None, "events_app_name", "events_app_session", "events_app_session"]
+    assert [events.chosen_source(f) for f in [set(), {"event"}, {"session_id", "event"}, {"user_id", "event"}]] == \
+        [None, BY_NAME, BY_SESSION, BY_SESSION]
+    assert BY_NAME.source("events") == "events AS events INDEXED BY events_app_name"
+    assert BY_SESSION.source() == "session_events"

@@ -12,7 +12,7 @@ import pytest
 import sqlean
 
 from api import ingest
-from rollups import erasure, fold, links, marks, purge
+from rollups import erasure, fold, links, marks, purge, spans
 from rollups.chunk import SESSION_EVENTS
 from sql import Sql
 
@@ -62,6 +62,33 @@ def whole_app_reads(db, statements):
 @pytest.mark.parametrize("name", STATEMENTS)
 def test_no_statement_reads_a_whole_app_of_raw_events(db, name):
     assert whole_app_reads(db, STATEMENTS[name]) == []
+
+
+def span_reads(db, statements):
+    """The plan lines of every read of `session_events`' events (alias e inside the view) that are not a range of ids."""
+    wide = []
+    for statement in statements:
+        for row in db.execute("EXPLAIN QUERY PLAN " + statement.text, statement.params):
+            if "session_events" in statement.text and re.match(r"(SEARCH|SCAN) e( |$)", row[3]) and \
+                    row[3] != "SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)":
+                wide.append(row[3])
+    return wide
+
+
+@pytest.mark.parametrize("name", STATEMENTS)
+def test_a_sessions_events_are_read_as_ranges_of_ids(db, name):
+    """session_events (schema.sql) seeks each span's head, then reads [span_first, head id] of the table: without
+    NOT INDEXED on its `e`, SQLite searched the span's events through events_app_name by app_id alone."""
+    assert any("session_events" in s.text for s in STATEMENTS[name]) or name == "purge step"
+    assert span_reads(db, STATEMENTS[name]) == []
+
+
+def test_a_departing_head_finds_its_successor_in_its_span(db):
+    """spans.keep_spans reads the span's ids below the head, not the app's events."""
+    statement = spans.keep_spans("SELECT 5")
+    plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + statement.text)]
+    assert "SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+    assert not [line for line in plan if "(app_id=?)" in line], plan
 
 
 def test_the_guard_sees_the_plans_that_read_whole_apps(db):

@@ -256,7 +256,7 @@ def normalise_event(raw, index, now_ms, country):
 
 
 def dedupe(rows):
-    """Drop repeats of an event inside one batch, as the unique indexes would (schema.sql, events_app_session):
+    """Drop repeats of an event inside one batch, as ingest's check would (api/ingest.py, INSERT_SQL):
     the same app, session, time and event_id, or for an event stamped on arrival the same app and event_id.
     Returns (rows, duplicates)."""
     seen = set()

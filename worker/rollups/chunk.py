@@ -15,11 +15,11 @@ def folding(folded, upto):
     return Sql("chunk AS (SELECT * FROM events WHERE id > ? AND id <= ?)", [folded, upto])
 
 
-# The events of given sessions, through their index. Named, not left to the planner: for
-# `(app_id, session_id) IN (SELECT ...)` the SQLite of workerd (3.47) searched `events_app_ts` (since dropped) by
-# app_id alone and filtered, reading every event of the app (deleting one event of a 20,000-event app read 293,370
-# rows); any index that starts with app_id invites the same plan.
-SESSION_EVENTS = "events INDEXED BY events_app_session"
+# The events of given sessions, through their spans (schema.sql, session_events; rollups/spans.py). The view names
+# its index, not left to the planner: for `(app_id, session_id) IN (SELECT ...)` the SQLite of workerd (3.47)
+# searched `events_app_ts` (since dropped) by app_id alone and filtered, reading every event of the app (deleting one
+# event of a 20,000-event app read 293,370 rows); any index that starts with app_id invites the same plan.
+SESSION_EVENTS = "session_events"
 
 
 def events_where(condition, source="events"):

@@ -15,7 +15,7 @@ transaction), every rollup family taking out what it counted (`chunk_statements`
 - per-user and per-app first/last seen come from the remaining counted events: a user's through their marked
   sessions (rollups/marks.py), an app's through each of its event names (`events_app_name`).
 """
-from rollups import activity, catalog, counters, dims, fold, marks, sessions, steps, users
+from rollups import activity, catalog, counters, dims, fold, marks, sessions, spans, steps, users
 from rollups.chunk import Erasing
 from rollups.raw_events import oldest_by_name
 from sql import Sql
@@ -50,7 +50,7 @@ def by_id(event_id):
 
 
 def by_user(user_id, app_id=None):
-    # The user's marked sessions, then their events of the user through the session index: there is no index on
+    # The user's marked sessions, then their events of the user through the sessions' spans: there is no index on
     # (user_id, ts) (rollups/marks.py). Unfolded events are marked too. Each step reads all the user's marks.
     in_app = None if app_id is None else Sql("m.app_id = ?", [app_id])
     sessions = marks.sessions_of(user_id, app_condition=in_app)
@@ -95,6 +95,7 @@ def chunk_statements(selection, chunk=CHUNK):
         *activity.new_users_in(erasing),  # after users.first_seen changed
         *counters.erase_emptied(erasing),
         marks.keep_marks(Erasing.gone_ids),  # before the events go (or a link moves them)
+        spans.keep_spans(Erasing.gone_ids),  # before the events go
         EMPTIED_APPS, DELETE_EVENTS,
         Sql("UPDATE fold_state SET version = version + 1 WHERE id = 1"),
         Sql("DELETE FROM erase_chunk"),

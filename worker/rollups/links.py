@@ -32,15 +32,19 @@ MAX_SESSION_EVENTS = 1000
 # Links the retention period forgets per purge step.
 FORGET_CHUNK = 1000
 
-# The moved events get ids above every id and above the watermark, in their old order, without gaps: as the
-# insert of routes/track.py would give them (ids then stay far below limits.MAX_BIND_INT).
-# The latest moved event of each session carries the identified user's mark there (rollups/marks.py), the others none:
-# the moved events are then covered as the user's, and keep_marks (before the move) covered what stays anonymous.
-MOVE_SQL = """UPDATE events SET user_id = ?, id = m.new_id, user_mark = m.mark
-FROM (SELECT c.id AS old_id, b.base + ROW_NUMBER() OVER (ORDER BY c.id) AS new_id,
-    CASE WHEN ROW_NUMBER() OVER (PARTITION BY e.app_id, e.session_id ORDER BY e.ts DESC, e.id DESC) = 1 THEN 1 END AS mark
-  FROM erase_chunk AS c JOIN events AS e ON e.id = c.id,
-  (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), folded) AS base FROM fold_state WHERE id = 1) AS b) AS m
+# The moved events get ids above every id and above the watermark, without gaps, by app, session and time: as the
+# insert of routes/track.py would give them (ids then stay far below limits.MAX_BIND_INT), each session's moved
+# events one span (rollups/spans.py), whose head (their latest) carries the identified user's mark there
+# (rollups/marks.py), the others none: the moved events are then covered as the user's, and keep_marks and keep_spans
+# (before the move) covered what stays.
+MOVE_SQL = """UPDATE events SET user_id = ?, id = m.new_id, user_mark = m.head,
+  span_first = CASE WHEN m.head = 1 THEN m.first_id END
+FROM (SELECT o.old_id, o.new_id, o.head, MIN(o.new_id) OVER (PARTITION BY o.app_id, o.session_id) AS first_id
+  FROM (SELECT c.id AS old_id, e.app_id, e.session_id,
+      b.base + ROW_NUMBER() OVER (ORDER BY e.app_id, e.session_id, e.ts, e.id) AS new_id,
+      CASE WHEN ROW_NUMBER() OVER (PARTITION BY e.app_id, e.session_id ORDER BY e.ts DESC, e.id DESC) = 1 THEN 1 END AS head
+    FROM erase_chunk AS c JOIN events AS e ON e.id = c.id,
+    (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), folded) AS base FROM fold_state WHERE id = 1) AS b) AS o) AS m
 WHERE events.id = m.old_id"""
 
 CLAIM_SQL = """INSERT INTO identity_links (app_id, anonymous_id, user_id, linked_at, moved) VALUES (?, ?, ?, ?, 0)

@@ -3,7 +3,7 @@
 There is no index on (user_id, ts). In each request, the latest event of each app, session and user carries
 `user_mark = 1`, and only those are in `events_user_marks (user_id, ts, app_id, session_id)`: the reference app
 writes an entry per request, not per event. A user's events are their marked sessions' events with their user_id,
-read through the session index. Every writer keeps one rule:
+read through the session's spans (rollups/spans.py). Every writer keeps one rule:
 
     each event of a user in a session has a mark of that app, session and user at or after its time,
 
@@ -11,7 +11,8 @@ so the sessions marked at or after a time hold every event of the user from then
 latest event per app, session and user, then the latest stored one where that mark was refused as a duplicate
 (api/ingest.py). A deletion or a link marks the latest remaining event where a mark goes (`keep_marks`). A purge
 takes unmarked events before marked ones (rollups/raw_events.oldest_by_name), so the marks it leaves still cover
-what it leaves.
+what it leaves. A span's head is marked whenever it has a user (rollups/spans.py), so unmarked heads never hold a
+user's event either.
 """
 from rollups.chunk import SESSION_EVENTS
 from sql import Sql
@@ -22,8 +23,8 @@ def by_marks(alias):
 
 
 def by_session(alias):
-    """The session index, named (rollups/chunk.py, SESSION_EVENTS), under an alias."""
-    return SESSION_EVENTS.replace("events ", f"events AS {alias} ", 1)
+    """A session's events through its spans (rollups/chunk.py, SESSION_EVENTS), under an alias."""
+    return f"{SESSION_EVENTS} AS {alias}"
 
 
 def keep_marks(gone_ids):
@@ -56,7 +57,7 @@ def sessions_of(user_id, since_ms=None, app_condition=None, walk=None):
 
 def user_events(user_id, sessions, columns="e.id", extra=None):
     """Sql selecting `columns` of the user's events in `sessions` (Sql selecting app_id, session_id), through the
-    session index. `extra`: Sql condition on `e`."""
+    sessions' spans. `extra`: Sql condition on `e`."""
     condition = Sql(" AND e.user_id = ?", [user_id]) + ("" if extra is None else " AND " + extra)
     return ("SELECT " + columns + " FROM (" + sessions + f") AS s CROSS JOIN {by_session('e')}"
             " ON e.app_id = s.app_id AND e.session_id = s.session_id" + condition)

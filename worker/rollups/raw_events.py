@@ -47,13 +47,20 @@ def oldest_by_name(cutoff_ms, chunk, folded_only=True):
     """Sql: the ids of up to `chunk` events before `cutoff_ms`, name by name through
     events_app_name: there is no index on (app_id, ts). Without ORDER BY each walk streams and stops at the LIMIT:
     about `chunk` rows read, plus a seek per name; in the same order every time it runs on the same events, so every
-    statement of a step takes the same chunk. Events without a user mark go before marked ones (rollups/marks.py):
-    a mark then goes only once no unmarked event before the cutoff is left, so the marks left still cover every
-    event left, and a purge writes no new mark."""
+    statement of a step takes the same chunk. Events without a user mark that are not a span's head go first, then
+    marked ones before heads (rollups/marks.py, rollups/spans.py; heads with a user are marked): a mark goes only
+    once no unmarked event before the cutoff is left, and a head once no other event before it is (its span's events
+    all are: the head is their latest), so the marks and spans left still cover every event left, and a purge writes
+    neither. The marked and head events (about one per request and session) are sorted, not walked in two more
+    passes: each pass reads every event before the cutoff again, in each statement of the step."""
     folded = " AND e.id <= (SELECT folded FROM fold_state WHERE id = 1)" if folded_only else ""
-    walk = (f"SELECT e.id FROM {EVENT_NAMES} AS n CROSS JOIN events AS e INDEXED BY events_app_name "
-            f"ON e.app_id = n.app_id AND e.event_name = n.event_name AND e.ts < ?{folded} AND e.user_mark IS ")
-    return Sql(f"SELECT id FROM ({walk}NULL UNION ALL {walk}NOT NULL) LIMIT {int(chunk)}", [cutoff_ms, cutoff_ms])
+    walk = (f"FROM {EVENT_NAMES} AS n CROSS JOIN events AS e INDEXED BY events_app_name "
+            f"ON e.app_id = n.app_id AND e.event_name = n.event_name AND e.ts < ?{folded} AND ")
+    plain = f"SELECT e.id {walk}e.user_mark IS NULL AND e.span_first IS NULL"
+    kept = (f"SELECT e.id AS id, e.span_first IS NOT NULL AS head {walk}(e.user_mark IS NOT NULL "
+            "OR e.span_first IS NOT NULL) ORDER BY head, id")
+    return Sql(f"SELECT id FROM ({plain} UNION ALL SELECT id FROM ({kept})) LIMIT {int(chunk)}",
+               [cutoff_ms, cutoff_ms])
 
 
 MAX_ROWS = 20_000

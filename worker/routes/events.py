@@ -1,13 +1,13 @@
 """GET /events: raw events, newest first, keyset-paginated on (ts, id).
 
-Every page reads O(page) rows through an index. Filtered by session or name, one range of (app_id, session_id, ts)
-or (app_id, event_name, ts); without `app_id`, the same page is taken from each app in turn (apps x page rows) and
-merged. Unfiltered, or by user, a page merges many ranges: there is no index on (app_id, ts) nor on (user_id, ts)
-(each was a row written per event): each name of the scope's apps is a range of (app_id, event_name, ts), each
-session a user's marks name (rollups/marks.py) a range of (app_id, session_id, ts), and SQLite merges those
-ranges newest first (a compound SELECT with ORDER BY and LIMIT is a merge of ordered ranges that stops at the
-LIMIT; D1 allows 5 terms per compound, so compounds of compounds): a page reads about a page of rows per 5 ranges,
-plus a seek per range. A page is bounded by bytes as well as rows: events carry up to 10 KB of properties, and
+Every page reads O(page) rows through an index. Filtered by name, one range of (app_id, event_name, ts); by session,
+the session's spans (rollups/spans.py: every event of the session, sorted by time; a session holds few); without
+`app_id`, the same page is taken from each app in turn (apps x page rows) and merged. Unfiltered, a page merges
+many ranges: there is no index on (app_id, ts) (each was a row written per event): each name of the scope's apps is
+a range of (app_id, event_name, ts), and SQLite merges those ranges newest first (a compound SELECT with ORDER BY
+and LIMIT is a merge of ordered ranges that stops at the LIMIT; D1 allows 5 terms per compound, so compounds of
+compounds): a page reads about a page of rows per 5 ranges, plus a seek per range. By user, the sessions the user's
+marks name (rollups/marks.py), read whole through their spans (there is no index on (user_id, ts)). A page is bounded by bytes as well as rows: events carry up to 10 KB of properties, and
 1,000 of them would be a 10 MB body.
 """
 import debug_apps
@@ -55,14 +55,14 @@ def event_json(row):
 MAX_USER_MARKS = 10_000
 
 
-def chosen_index(filtered):
-    """The index that reads one page for these filters: one range of it (`page_sql`), or for a user or for none, a
-    range per session or per name, merged (rollups/ranges.py). Named, not left to the planner: D1 keeps no
+def chosen_source(filtered):
+    """Where one page for these filters is read (rollups/ranges.py: an index, or a session's spans): one range of it
+    (`page_sql`), or for a user or for none, the user's sessions read whole or a range per name, merged. Named, not left to the planner: D1 keeps no
     statistics, and SQLite then preferred a wider index for ?event=, reading the whole range."""
     if "user_id" in filtered or "session_id" in filtered:
-        return BY_SESSION.index
+        return BY_SESSION
     if "event" in filtered:
-        return BY_NAME.index
+        return BY_NAME
     return None
 
 
@@ -101,16 +101,16 @@ WHERE bytes_through - row_bytes < ?""", [take, MAX_PAGE_BYTES]))
 
 
 def page_sql(scope, where, filtered, take):
-    """The newest `take` events matching a session or name filter, read through its index (`chosen_index`)."""
-    index = chosen_index(filtered)
+    """The newest `take` events matching a session or name filter, through its index or spans (`chosen_source`)."""
+    chosen = chosen_source(filtered)
     if scope.app_id is not None:
-        # One app: one range of one index.
-        source = f"events INDEXED BY {index} WHERE " + where + scope.app_filter("app_id")
+        # One app: one range of one index, or one session's spans.
+        source = f"{chosen.source('events')} WHERE " + where + scope.app_filter("app_id")
     else:
         # One page per app through that app's part of the index, then the newest of those: apps x page
         # rows, never the whole range. Release apps, or their debug twins.
         source = (f"{EVENT_APPS} AS apps CROSS JOIN events ON " + debug_apps.condition("apps.app_id", scope.debug)
-                  + f" AND events.id IN (SELECT id FROM events INDEXED BY {index} "
+                  + f" AND events.id IN (SELECT id FROM {chosen.source()} "
                   "WHERE app_id = apps.app_id AND " + where + Sql(" ORDER BY ts DESC, id DESC LIMIT ?)", [take]))
     return budgeted(source, take)
 
@@ -172,7 +172,7 @@ async def list_events(ctx):
         found, walked = await merged_pages(ctx.db, where, BY_SESSION, sessions, limit + 1)
         if sum(row["marks"] for row in walked) >= MAX_USER_MARKS:
             declared = {"approximate": True, "approximate_figures": ["events"]}
-    elif chosen_index(filtered) is None:
+    elif chosen_source(filtered) is None:
         found, _ = await merged_pages(ctx.db, where, BY_NAME, names_sql(scope), limit + 1)
     else:
         found = await ctx.db.query(page_sql(scope, where, filtered, limit + 1))

@@ -13,9 +13,10 @@ table itself. Every writer keeps three rules:
 - a head with a user is marked (rollups/marks.py): a purge, which takes unmarked events first, then marked ones,
   then heads (rollups/raw_events.oldest_by_name), can then keep both rules at every step.
 
-A deletion moves a head that goes to the latest remaining event of its span (`keep_spans`). A link changes users,
-not sessions or times. migrations/0017 cut the existing events into spans the same way: runs of consecutive ids of one
-app and session whose time does not decrease.
+A deletion moves a head that goes to the latest remaining event of its span (`keep_spans`). A link moves events to
+new ids above every other, each session's moved events in time order, as one span of their own (rollups/links.py,
+MOVE_SQL; keep_spans first covers what stays). migrations/0017 cut the existing events into spans the same way:
+runs of consecutive ids of one app and session whose time does not decrease.
 """
 from sql import Sql
 

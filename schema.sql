@@ -234,7 +234,8 @@ CREATE TABLE IF NOT EXISTS daily_dims (
 
 -- Who had which breakdown keys each UTC day (kept for the fields of any event: platform, version, country, event
 -- name, group): one row per user and day, `dims` a JSON object {key: the user's events with it that day}, the key
--- spelled `dim:kind:HEX(value)` (rollups/dims.py: user_key; hex makes any value a plain JSON path). One row per
+-- a letter per field, the kind and the value, "e0=App Opened", or its hex where it has other characters than
+-- [A-Za-z0-9 ._-], "e0#C3A9" (rollups/dims.py: user_key_of; no value can spell a JSON path; migrations/0018). One row per
 -- user, day *and key* cost a row written per key whenever a fold step saw the user (1.3 per event) and a deletion
 -- per key at retention: together a fifth of the reference day's rows written. `sample` (0..63, from the user's hash) comes
 -- before the user, so a range too large to count exactly reads only the users of a few samples.

@@ -125,14 +125,16 @@ def test_the_check_costs_a_row_read_per_distinct_event_name_of_the_batch(fresh):
     """Measured: a 25-event /track of 5 known names read 77 rows before the caps and 82 with them (written 125). Since
     sessions are found through spans (rollups/spans.py) the insert reads ~8 rows per event (api/ingest.INSERT_SQL:
     its window and its materialized first copies are billed as rows read), and the user marks' check after it
-    (api/ingest.INGEST_FIX_SQL) ~3 per session and user of the batch: here each event is a session of its own, 25
-    of them (written: the row, the name index, and a span and a mark each, 100)."""
+    (api/ingest.INGEST_FIX_SQL) ~3 per session and user of the batch, and the session cap's count
+    (api/session_cap.py) a span per request that stored events in the session before: here each event is a session
+    of its own, 25 of them, each sent once before (written: the row, the name index, and a span and a mark each,
+    100)."""
     body = {"events": [event("app-002", f"Steady {n % 5}", f"s{n}", user_id="u", properties={"plan": "pro"})
                        for n in range(25)]}
     assert fresh.track(body).status_code == 200
     fresh.fold_all()
     read, written = rows(fresh.track(body))
-    assert read <= 9 * 25 + 5 + 3 + 3 * 25 and written <= 100
+    assert read <= 9 * 25 + 5 + 3 + 3 * 25 + 25 and written <= 100
 
 
 def test_erasing_an_app_frees_its_place_once_its_debug_twin_is_gone_too(fresh):
@@ -149,3 +151,29 @@ def test_erasing_an_app_frees_its_place_once_its_debug_twin_is_gone_too(fresh):
         assert fresh.track(event("after-erasure-2")).status_code == 200
     finally:
         assert set_limits(fresh, max_apps=None).status_code == 200
+
+
+def test_a_session_past_its_cap_of_events_is_refused_and_a_new_session_is_not(api, app_id):
+    """A session holds at most MAX_SESSION_EVENTS events (api/session_cap.py): every read of a session, and every
+    fold step that sees it, reads it whole. A request into a session at the cap is refused whole (400, each of its
+    events of that session named); the same events in a new session are stored. What a session holds is counted
+    from its spans: one index entry per request that stored events in it."""
+    from api.session_cap import MAX_SESSION_EVENTS
+
+    batches = MAX_SESSION_EVENTS // 1000
+    for batch in range(batches):
+        body = {"events": [event(app_id, "Tick", "long", timestamp=1_714_556_400 + batch * 1000 + n)
+                           for n in range(1000)]}
+        assert api.track(body).json()["count"] == 1000
+    over = api.track({"events": [event(app_id, "Tick", "other", timestamp=1_714_566_500),
+                                 event(app_id, "Tick", "long", timestamp=1_714_566_501),
+                                 event(app_id, "Tick", "long", timestamp=1_714_566_502)]})
+    assert over.status_code == 400, over.text
+    body = over.json()
+    assert [(d["index"], d["field"]) for d in body["details"]] == [(1, "session_id"), (2, "session_id")]
+    assert f"{MAX_SESSION_EVENTS:,} events" in body["error"] and "nothing was stored" in body["error"]
+    # Counting the long session read its spans: one per request, not one per event.
+    assert rows(over)[0] <= 3 * batches, rows(over)
+    assert total_events(api, app_id) == MAX_SESSION_EVENTS
+    assert api.track(event(app_id, "Tick", "next", timestamp=1_714_566_501)).json()["count"] == 1
+    assert total_events(api, app_id) == MAX_SESSION_EVENTS + 1

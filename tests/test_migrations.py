@@ -269,3 +269,34 @@ def test_sessions_are_cut_into_spans(tmp_path):
         assert [r["id"] for r in through_spans] == [i for i, s, _, _ in rows if s == session]
     indexes = {r["name"] for r in query(target, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "events_session_spans" in indexes and "events_app_session" not in indexes
+
+
+def test_user_keys_become_plain_text_where_the_value_allows(tmp_path):
+    """Migration 0018 rewrites daily_user_dims' keys from `dim:kind:HEX(value)` to what the fold now writes
+    (rollups/dims.py: user_key_of): the value as text where it is letters, digits and ' ._-', hex otherwise. The
+    migration and the helper agree on hostile values, and D1 finds every migrated key through key_path. Applied twice
+    it changes nothing."""
+    from rollups.dims import key_path, user_key_of
+
+    target, add_migration = database_before(tmp_path, "0018")
+    triples = [("platform", 0, "iOS"), ("event", 0, "App Opened"), ("app_version", 0, "1.2.0-beta_3"),
+               ("group", 1, ""), ("platform", 2, ""), ("event", 0, 'Open "x".y'), ("event", 0, "Größe"),
+               ("event", 0, "a=b#c"), ("event", 0, "back\\slash"), ("group", 0, "$.x[0]"), ("country", 0, "'; --")]
+    old = {f"{dim}:{kind}:{value.encode().hex().upper()}": n for n, (dim, kind, value) in enumerate(triples, 1)}
+    literal = lambda value: "'" + json.dumps(value, ensure_ascii=False).replace("'", "''") + "'"  # noqa: E731
+    wrangler("d1", "execute", "oddlytics-db", *target, "--command",
+             f"INSERT INTO daily_user_dims VALUES ('a', 86400, 5, 'u1', {literal(old)}), "
+             f"('b', 86400, 9, 'u2', '{{\"platform:0:694F53\": 4}}')")
+    add_migration("0018_plain_user_keys.sql", again=True)
+
+    field = lambda i: f"json_extract(t.value, '$[{i}]')"  # noqa: E731
+    key = user_key_of(field(0), field(1), field(2))
+    expected = query(target, f"SELECT {key} AS k FROM json_each({literal(triples)}) AS t ORDER BY t.key")
+    rows = {r["app_id"]: json.loads(r["dims"]) for r in query(target, "SELECT app_id, dims FROM daily_user_dims")}
+    assert rows == {"a": {r["k"]: n for n, r in enumerate(expected, 1)}, "b": {"p0=iOS": 4}}
+    assert [r["k"] for r in expected[:5]] == ["p0=iOS", "e0=App Opened", "v0=1.2.0-beta_3", "g1=", "p2="]
+    assert [r["k"] for r in expected[5:7]] == ["e0#" + 'Open "x".y'.encode().hex().upper(),
+                                              "e0#" + "Größe".encode().hex().upper()]
+    found = query(target, f"SELECT json_extract(d.dims, {key_path(key)}) AS n FROM daily_user_dims AS d "
+                          f"CROSS JOIN json_each({literal(triples)}) AS t WHERE d.app_id = 'a' ORDER BY t.key")
+    assert [r["n"] for r in found] == list(range(1, len(triples) + 1))

@@ -5,6 +5,16 @@ import time
 import pytest
 
 from conftest import event
+from scripts.devserver import wrangler
+from scripts.migrate import query
+
+
+def local_state(worker):
+    return ["--local", "--persist-to", str(worker.state_dir)]
+
+
+def execute_sql(worker, sql):
+    wrangler("d1", "execute", "oddlytics-db", *local_state(worker), "--command", sql)
 
 WIDE = {"from": "2000-01-01", "to": "2100-01-01"}
 
@@ -87,6 +97,47 @@ def test_a_retry_of_an_event_stamped_ahead_of_the_clock_is_stored_once(api, app_
     time.sleep(max(0.0, ahead - time.time()) + 0.5)
     assert api.track(body).json() == {"success": True, "count": 0, "duplicates": 1}
     assert len(stored(api, app_id)) == 1
+
+
+SHAPED_IDS = [
+    "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",  # our SDK: str(uuid4()), stored as 16 bytes
+    "3F2A9C1E-5B7D-4E8F-9A0B-1C2D3E4F5A6B",  # Swift's uuidString: the same UUID upper case, another id
+    "3f2a9c1e5b7d4e8f9a0b1c2d3e4f5a6b",  # 32 hex digits
+    "3F2A9C1E5B7D4E8F9A0B1C2D3E4F5A6B",
+    "12345678-1234-1234-1234-123456789012",  # digits only: either case's shape, back the same
+    "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5A6b",  # mixed case: kept as text
+    "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6",  # one digit short: text
+    "=cmd|' /C calc'!A0", "e-1", "x" * 64]
+
+
+def test_event_ids_come_back_as_sent_whatever_their_shape(worker, api, app_id):
+    """UUIDs and 32-hex-digit ids are stored as bytes (api/event_ids.py): each comes back as sent, ids differing
+    only in case stay two events, and a retry of each shape is a duplicate."""
+    body = {"events": [event(app_id, session_id=f"s{i}", event_id=eid, timestamp=1714556400 + i)
+                       for i, eid in enumerate(SHAPED_IDS)]}
+    assert api.track(body).json() == {"success": True, "count": len(SHAPED_IDS), "duplicates": 0}
+    assert api.track(body).json() == {"success": True, "count": 0, "duplicates": len(SHAPED_IDS)}
+    assert sorted(row["event_id"] for row in stored(api, app_id)) == sorted(SHAPED_IDS)
+    # The same by session, through its spans, and stored smaller: 16 bytes for our SDK's, the text for others.
+    page = api.read("/events", app_id=app_id, session_id="s0", **WIDE)["events"]
+    assert [row["event_id"] for row in page] == [SHAPED_IDS[0]]
+    sizes = query(local_state(worker), f"SELECT typeof(event_id) AS type, length(event_id) AS size FROM events "
+                                       f"WHERE app_id = '{app_id}' ORDER BY session_id")
+    assert [(r["type"], r["size"]) for r in sizes] == [
+        ("blob", 16), ("blob", 17), ("blob", 17), ("blob", 17), ("blob", 16), ("text", 36), ("text", 35),
+        ("text", 18), ("text", 3), ("text", 64)]
+
+
+def test_a_retry_of_an_event_stored_with_a_text_id_is_still_a_duplicate(worker, api, app_id):
+    """An event an earlier version stored with its UUID as text (a head of its own span, as migration 0017 leaves
+    it): ingest asks for the id in both forms, so the SDK's retry after the upgrade is refused."""
+    eid, ts = "0b8e6f3a-2c4d-4e5f-8a9b-0c1d2e3f4a5b", 1714556400000
+    execute_sql(worker, "INSERT INTO events (id, event_id, app_id, event_name, session_id, ts, received_at, "
+                        f"span_first) SELECT n, '{eid}', '{app_id}', 'App Opened', 's1', {ts}, {ts + 5}, n FROM (SELECT "
+                        "MAX((SELECT MAX(id) FROM events), (SELECT folded FROM fold_state WHERE id = 1)) + 1 AS n)")
+    again = api.track(event(app_id, event_id=eid, timestamp=ts / 1000))
+    assert again.json() == {"success": True, "count": 0, "duplicates": 1}
+    assert [row["event_id"] for row in stored(api, app_id)] == [eid]
 
 
 def test_the_same_event_id_in_another_session_or_time_is_another_event(api, app_id):

@@ -7,13 +7,14 @@ NOW_MS = 1_765_000_000_000
 START = 1_764_000_000 - 1_764_000_000 % DAY
 
 
-def totals(buckets, apps=("a",)):
-    return {app: {"events": 10, "sessions": 2, "user_buckets": buckets} for app in apps}
+def totals(buckets, apps=("a",), exact_rows=None):
+    return {app: {"events": 10, "sessions": 2, "user_buckets": buckets,
+                  "exact_rows": buckets if exact_rows is None else exact_rows} for app in apps}
 
 
-def plan(buckets, start=START, end=START + 7 * DAY, app_id="a", by_app=False):
+def plan(buckets, start=START, end=START + 7 * DAY, app_id="a", by_app=False, exact_rows=None):
     scope = Scope({"app_id": app_id} if app_id else {}, NOW_MS)
-    return DistinctUsers(scope, start, end, totals(buckets), by_app)
+    return DistinctUsers(scope, start, end, totals(buckets, exact_rows=exact_rows), by_app)
 
 
 def test_no_users_and_one_whole_day_of_one_app_need_no_query():
@@ -37,3 +38,12 @@ def test_many_user_buckets_read_sketches_without_asking_the_horizon():
     assert not many.needs_horizon and many.kind == "sketch"
     users, approximate = many.answer([])
     assert users == {"a": 0} and approximate
+
+
+def test_what_the_exact_count_would_read_decides_not_the_ranges_own_user_hours():
+    """The last 24 hours hold few user-hours, but counting them exactly reads the two whole days holding them
+    (`exact_rows`, from counter_totals_query): past EXACT_USERS_MAX of those, sketches answer."""
+    last_day = (START + 7 * DAY + 5 * HOUR, START + 8 * DAY + 5 * HOUR)
+    assert plan(2_000, *last_day, exact_rows=EXACT_USERS_MAX).needs_horizon
+    costly = plan(2_000, *last_day, exact_rows=EXACT_USERS_MAX + 1)
+    assert not costly.needs_horizon and costly.kind == "sketch"

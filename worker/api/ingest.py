@@ -2,7 +2,7 @@
 (`routes/aptabase.py`) share. Takes the database as a parameter, so it imports no runtime."""
 import json
 
-from api import caps
+from api import caps, event_ids, session_cap
 from d1 import D1Error
 from sql import Sql
 
@@ -25,9 +25,18 @@ MAX_PAYLOAD_BYTES = 700 * 1024
 # its copy. NOT EXISTS asks that index too: one probe per event with an event_id. Both are asked before the insert,
 # not left to ON CONFLICT: each session's head (its latest new event) must be a row that goes in, as must the first id
 # of its span. Rows come sorted by app, session and time (`in_spans`): each session's new rows take consecutive ids.
+# Event ids are stored compactly (api/event_ids.py); one an earlier version stored as text is found as sent.
 # Reads ~8 rows per event (the window and the materialized `stored` are billed as rows read; the batch is parsed
 # twice instead, NOT MATERIALIZED: 207 rows read for 25 events against 232), a retry ~6.
-FIELD_SQL = ", ".join(f"json_extract(batch.value, '$[{i}]') AS {name}" for i, name in enumerate(FIELDS))
+def field_sql(position, name):
+    """SQL: field `name` of a bound row; the event_id in its stored form (api/event_ids.py) and as sent."""
+    value = f"json_extract(batch.value, '$[{position}]')"
+    if name == "event_id":
+        return f"{event_ids.stored(value)} AS event_id, {value} AS sent_event_id"
+    return f"{value} AS {name}"
+
+
+FIELD_SQL = ", ".join(field_sql(position, name) for position, name in enumerate(FIELDS))
 INSERT_SQL = f"""WITH batch_rows AS NOT MATERIALIZED (SELECT batch.key AS key, {FIELD_SQL} FROM json_each(?) AS batch),
 stored AS MATERIALIZED (SELECT s.app_id, s.session_id, s.ts, s.event_id
   FROM (SELECT app_id, session_id, MIN(ts) AS since FROM batch_rows WHERE event_id IS NOT NULL GROUP BY 1, 2) AS b
@@ -41,9 +50,11 @@ SELECT base.id + n.key + 1, n.event_id, n.app_id, n.event, n.session_id, n.user_
   CASE WHEN n.key = n.last_key THEN base.id + n.first_key + 1 END
 FROM (SELECT r.*, MIN(r.key) OVER spans AS first_key, MAX(r.key) OVER spans AS last_key FROM batch_rows AS r
   WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.app_id = r.app_id AND stored.session_id = r.session_id
-      AND stored.ts = r.ts AND stored.event_id = r.event_id)
+      AND stored.ts = r.ts AND stored.event_id IN (r.event_id, r.sent_event_id))
     AND NOT EXISTS (SELECT 1 FROM events AS first INDEXED BY events_received_event_id
       WHERE first.app_id = r.app_id AND first.event_id = r.event_id AND first.ts = first.received_at)
+    AND NOT EXISTS (SELECT 1 FROM events AS first INDEXED BY events_received_event_id
+      WHERE first.app_id = r.app_id AND first.event_id = r.sent_event_id AND first.ts = first.received_at)
   WINDOW spans AS (PARTITION BY r.app_id, r.session_id)) AS n,
   (SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), (SELECT folded FROM fold_state WHERE id = 1)) AS id) AS base
 WHERE true
@@ -117,12 +128,16 @@ async def store(db, rows):
     inserts = [Sql(INSERT_SQL, [payload]) for payload in chunks]
     triples = ingest_triples(rows)
     fix = [Sql(INGEST_FIX_SQL, [json.dumps(triples, ensure_ascii=False)])] if triples else []
-    # The caps' guard goes first in the same batch: one subrequest, and no insert survives a refusal.
+    # The guards go first in the same batch (the deployment's caps, then the session cap): one subrequest, and no
+    # insert survives a refusal.
+    guards = [caps.guard(rows), session_cap.guard(rows)]
     try:
-        results = await db.batch([caps.guard(rows)] + inserts + fix)
+        results = await db.batch(guards + inserts + fix)
     except D1Error as error:
+        if session_cap.refused(error):
+            session_cap.raise_refusal(await db.query(session_cap.diagnosis(rows)), rows)
         setting = caps.refused(error)
         if setting is None:
             raise
         caps.raise_refusal(setting, await db.first(caps.diagnosis(rows, setting)), rows)
-    return sum(int(result["meta"].get("changes", 0)) for result in results[1:1 + len(inserts)])
+    return sum(int(result["meta"].get("changes", 0)) for result in results[len(guards):len(guards) + len(inserts)])

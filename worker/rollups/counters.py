@@ -38,7 +38,7 @@ def counters_sql(chunk):
          "GROUP BY app_id, bucket" for grain in GRAINS])
 
 
-# The names each session of the chunk did before it (its events up to the watermark, through events_app_session;
+# The names each session of the chunk did before it (its events up to the watermark, through their spans;
 # only sessions with a row already can have any):
 # recomputed rather than stored per session and name, which cost a row written per pair and another to purge it.
 PRIOR_NAMES = f"""prior_names AS (SELECT DISTINCT app_id, session_id, event_name FROM {SESSION_EVENTS}

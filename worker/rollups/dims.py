@@ -20,7 +20,7 @@ sessions that had the key counted at the session's start, and inside each row th
 local-zone range read. A table of hour rows (`hourly_dims`) cost a row written per key and hour beside the day row each
 fold step touches, and half the storage of two years of aggregates (issue 16). Which keys a session had is not stored
 (a row per session and key was half the fold's writes and a third of the storage): it is recomputed from the
-session's raw events, which the fold and erasure reach through `events_app_session`.
+session's raw events, which the fold and erasure reach through their spans (the view session_events).
 `daily_user_dims` holds who had which keys each UTC day: a row per user and day, its keys (`user_key`) in a JSON
 object with the user's events under each, and `sample` = 6 bits of the user's hash, so a range too big to count
 exactly is counted over a fraction of the samples (routes/breakdown.py). A row per user, day and key cost a row
@@ -65,14 +65,31 @@ SCALAR_TYPES = "('text', 'integer', 'real', 'true', 'false')"
 ATOM_TEXT = "CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({a} AS TEXT) END"
 
 
+# A user-day's keys (daily_user_dims.dims) are one letter per field (user sets keep only these five), the kind, then
+# the value: as it is after '=' when it has no character outside [A-Za-z0-9 ._-] (most values: "e0=App Opened"), else
+# as hex after '#' ("e0#C3A9"). Neither form can spell the other ('=' and '#' are not hex digits), and a key is
+# letters, digits and ' ._-=#' only: a JSON path label needs no escaping. Hex for every value (migrations/0011)
+# doubled each key: the keys were half of daily_user_dims, which took 33 bytes per event of the reference app (18
+# since: migrations/0018).
+USER_DIM_LETTERS = {"platform": "p", "app_version": "v", "country": "c", "event": "e", "group": "g"}
+UNSAFE_VALUE_GLOB = "*[^A-Za-z0-9 ._-]*"
+
+
+def user_key_of(dim_sql, kind_sql, value_sql):
+    """SQL: the key of (dim, kind, value) in daily_user_dims' JSON. Values are event data (any text, quotes and dots
+    included): a JSON path is never read from them. migrations/0018 spells the same expression."""
+    letters = " ".join(f"WHEN '{dim}' THEN '{letter}'" for dim, letter in USER_DIM_LETTERS.items())
+    return (f"(CASE {dim_sql} {letters} ELSE {dim_sql} || ':' END || {kind_sql} || "
+            f"CASE WHEN {value_sql} GLOB '{UNSAFE_VALUE_GLOB}' THEN '#' || hex({value_sql}) ELSE '=' || {value_sql} END)")
+
+
 def user_key(alias):
-    """SQL: the key of `alias`'s (dim, kind, value) in daily_user_dims' JSON: `dim:kind:HEX(value)`. Hex, because a
-    value is event data: any text, quotes and dots included, and a JSON path must not be read from it."""
-    return f"({alias}.dim || ':' || {alias}.kind || ':' || hex({alias}.value))"
+    """SQL: the key of `alias`'s (dim, kind, value) in daily_user_dims' JSON (`user_key_of`)."""
+    return user_key_of(f"{alias}.dim", f"{alias}.kind", f"{alias}.value")
 
 
 def key_path(key_sql):
-    """SQL: the JSON path of a user_key (a quoted label: the key is letters, digits, '_' and ':')."""
+    """SQL: the JSON path of a user_key (a quoted label: the key holds no quote or backslash)."""
     return f"('$.\"' || {key_sql} || '\"')"
 
 
@@ -196,9 +213,9 @@ admitted AS MATERIALIZED (SELECT app_id, ev, dim, value FROM ranked r
       WHERE k.app_id = r.app_id AND k.event_name = r.ev AND {is_property('k.dim')})))"""
 
 
-# The chunk's sessions' events counted before it (ids up to the watermark), found through events_app_session. Only
-# sessions with a row already can have any (`moves.old_ts`): with live traffic a session mostly arrives in one
-# request, so this reads a few sessions at a chunk's edges.
+# The chunk's sessions' events counted before it (ids up to the watermark), found through their spans
+# (session_events). Only sessions with a row already can have any (`moves.old_ts`): with live traffic a session
+# mostly arrives in one request, so this reads a few sessions at a chunk's edges.
 PRIOR_EVENTS = Sql(f"""prior_chunk AS (SELECT * FROM {SESSION_EVENTS}
   WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM moves WHERE old_ts IS NOT NULL) AND id <= {FOLDED})""")
 

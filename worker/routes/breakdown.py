@@ -122,14 +122,19 @@ async def user_counts(db, scope, event_name, dim, keys):
     # Per user (over days and apps), whether they had each key: one pass over the user-days, a column per key, the
     # key's JSON path built as the fold builds it (rollups/dims.py: user_key).
     had = ", ".join(
-        f"MAX(json_extract(t.dims, '$.\"' || p.dim || ':' || json_extract(p.keys, '$[{i}][0]') || ':' || "
-        f"hex(json_extract(p.keys, '$[{i}][1]')) || '\"') IS NOT NULL) AS had{i}" for i in range(len(keys)))
+        f"MAX(json_extract(t.dims, {dims.key_path(dims.user_key_of('p.dim', pick(i, 0), pick(i, 1)))}) IS NOT NULL) "
+        f"AS had{i}" for i in range(len(keys)))
     totals = ", ".join(f"SUM(had{i}) AS users{i}" for i in range(len(keys)))
     counted = await db.first(
         Sql(f"SELECT {totals} FROM (SELECT {had} FROM (SELECT ? AS keys, ? AS dim) AS p CROSS JOIN ",
             [keys_json, dim]) + source + days + " GROUP BY t.user_id)")
     return ({key: round((counted[f"users{i}"] or 0) * dims.SAMPLES / samples) for i, key in enumerate(keys)},
             samples < dims.SAMPLES)
+
+
+def pick(i, field):
+    """SQL: field `field` (0 kind, 1 value) of key `i` in the bound keys JSON `p.keys`."""
+    return f"json_extract(p.keys, '$[{i}][{field}]')"
 
 
 async def day_user_counts(db, scope, event_name, dim, keys_json, day):

@@ -12,6 +12,7 @@ marks name (rollups/marks.py), read whole through their spans (there is no index
 """
 import debug_apps
 from api import cursor as cursors
+from api import event_ids
 from api.params import Scope, int_param, text_param
 from api.web import load_stored_json, ok
 from rollups import marks, purge
@@ -29,8 +30,10 @@ MAX_LIMIT = 1000
 # A page stops before this many bytes of event JSON (estimated in SQL: the stored text plus a fixed
 # allowance for names and timestamps), and always holds at least one event.
 MAX_PAGE_BYTES = 1024 * 1024
+# Event ids are stored compactly (api/event_ids.py): a page shows them as sent.
+SHOWN_EVENT_ID = event_ids.shown("events.event_id")
 ROW_BYTES = ("(300 + length(CAST(events.event_name || events.app_id || events.session_id || "
-             "COALESCE(events.user_id, '') || COALESCE(events.event_id, '') || COALESCE(events.platform, '') || "
+             f"COALESCE(events.user_id, '') || COALESCE({SHOWN_EVENT_ID}, '') || COALESCE(events.platform, '') || "
              "COALESCE(events.app_version, '') || COALESCE(events.properties, '') AS BLOB)))")
 
 
@@ -92,7 +95,8 @@ ORDER = "ORDER BY events.ts DESC, events.id DESC"
 def budgeted(source, take):
     """The newest `take` events of `source` (Sql after FROM), as far as MAX_PAGE_BYTES: every row that starts
     below the budget, so the one that crosses it says whether more remain."""
-    columns = ", ".join(f"events.{name}" for name in COLUMN_NAMES)
+    columns = ", ".join(SHOWN_EVENT_ID + " AS event_id" if name == "event_id" else f"events.{name}"
+                        for name in COLUMN_NAMES)
     # A running sum streams under LIMIT; COUNT(*) OVER () would not (it made D1 read the whole range).
     return (f"""SELECT * FROM (
   SELECT {columns}, {ROW_BYTES} AS row_bytes, SUM({ROW_BYTES}) OVER ({ORDER} ROWS UNBOUNDED PRECEDING) AS bytes_through

@@ -40,7 +40,7 @@ async def periods_figures(db, scope, periods):
 
 def _sum(totals):
     totals = list(totals)
-    return {name: sum(t[name] for t in totals) for name in ("events", "sessions", "user_buckets")}
+    return {name: sum(t[name] for t in totals) for name in ("events", "sessions", "user_buckets", "exact_rows")}
 
 
 async def overview(ctx):

@@ -178,7 +178,8 @@ def test_a_step_past_the_cap_is_refused_with_a_400(api, app_id):
         assert api.track({"events": sent}).json()["count"] == 1000
     response = api.get("/stats/funnel", params={"app_id": app_id, **JUNE, "steps": "Tap,Tap", "by": "session"})
     assert response.status_code == 400, response.text
-    assert "shorter range" in response.json()["error"]
+    # One app is chosen already: the answer does not ask for one.
+    assert "shorter range" in response.json()["error"] and "one app" not in response.json()["error"]
     assert int(response.headers["x-d1-rows-read"]) <= 20_001 + 2
     hour = api.get("/stats/funnel", params={"app_id": app_id, "from": "2024-06-01T00:00:00Z",
                                             "to": "2024-06-01T01:00:00Z", "steps": "Tap,Tap", "by": "session",

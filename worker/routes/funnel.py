@@ -135,10 +135,12 @@ def step_sql(scope, by, name, start_ms, end_ms):
     ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""", [name, start_ms, end_ms]))
 
 
-def too_many_events(name):
+def too_many_events(name, scope):
+    # "or one app" only where it would help: a read of every app.
     return BadRequest(
         f"step {name[:60]!r} has more than {MAX_ROWS:,} events in the range and the window after it; "
-        "choose a shorter range or one app", [detail(None, "from", f"at most {MAX_ROWS} events per step")])
+        "choose a shorter range" + (" or one app" if scope.app_id is None else ""),
+        [detail(None, "from", f"at most {MAX_ROWS} events per step")])
 
 
 async def step_rows(db, scope, by, name, start_ms, end_ms):
@@ -146,9 +148,9 @@ async def step_rows(db, scope, by, name, start_ms, end_ms):
     named = Sql(" AND t.event_name = ?", [name])
     if await folded_at_least(db, scope, start_ms // MS, end_ms // MS, "t.events", lambda grain: grain.names,
                              named) > MAX_ROWS:
-        raise too_many_events(name)
+        raise too_many_events(name, scope)
     rows = await capped_rows(db, step_sql(scope, by, name, start_ms, end_ms), ("e", "ts", "id"),
-                             lambda: too_many_events(name), split=("ts", start_ms, end_ms))
+                             lambda: too_many_events(name, scope), split=("ts", start_ms, end_ms))
     if scope.app_id is None and by == "user":
         # App by app, each in (ts, id) order; a user spans apps, so merge (runs of sorted rows: cheap).
         rows.sort(key=BY_TIME)

@@ -92,15 +92,17 @@ def too_many_cohorts(cohort):
                       [detail(None, "cohort", f"at most {MAX_COHORTS} {cohort}s in the range")])
 
 
-def refuse_large(what):
-    return BadRequest(f"more than {MAX_ROWS:,} {what} to read; choose a shorter range, fewer periods or one app",
+def refuse_large(what, scope):
+    # "or one app" only where it would help: a read of every app.
+    choices = "a shorter range, fewer periods or one app" if scope.app_id is None else "a shorter range or fewer periods"
+    return BadRequest(f"more than {MAX_ROWS:,} {what} to read; choose {choices}",
                       [detail(None, "from", f"at most {MAX_ROWS} rows per walk")])
 
 
-async def walk(db, rows, what, low, high):
-    """(user, time) rows of a capped walk (Sql), times (`v`) about [low, high); users NULL (raw events without
-    one) dropped."""
-    return await capped_rows(db, rows, ("u", "v"), lambda: refuse_large(what), split=("v", low, high))
+async def walk(db, scope, rows, what, low, high):
+    """(user, time) rows of a capped walk (Sql) over `scope`, times (`v`) about [low, high); users NULL (raw events
+    without one) dropped."""
+    return await capped_rows(db, rows, ("u", "v"), lambda: refuse_large(what, scope), split=("v", low, high))
 
 
 async def day_activity(db, scope, start, end):
@@ -108,8 +110,8 @@ async def day_activity(db, scope, start, end):
     # The whole days inside: `daily.users` counts their daily_users rows (refused first from those, cheaply).
     if await read.folded_at_least(db, scope, start - start % DAY, end - end % DAY, "t.users",
                                   lambda grain: grain.counters) > MAX_ROWS:
-        raise refuse_large("active user-days")
-    return await walk(db, "SELECT t.user_id AS u, t.day AS v FROM " + read.app_source(scope) + Sql("""
+        raise refuse_large("active user-days", scope)
+    return await walk(db, scope, "SELECT t.user_id AS u, t.day AS v FROM " + read.app_source(scope) + Sql("""
   CROSS JOIN daily_users AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?""", [start - start % DAY, end]),
                       "active user-days", start, end)
 
@@ -118,8 +120,8 @@ async def hour_activity(db, scope, segments):
     """(user, local wall-clock hour) from hourly_users over the segments (each segment one key range per app)."""
     if await read.folded_at_least(db, scope, segments[0][0], segments[-1][1], "t.users", lambda grain: grain.counters,
                                   hourly_only=True) > MAX_ROWS:
-        raise refuse_large("active user-hours")
-    return await walk(db, "WITH " + local_segments(segments) + """
+        raise refuse_large("active user-hours", scope)
+    return await walk(db, scope, "WITH " + local_segments(segments) + """
 SELECT t.user_id AS u, t.hour + shift AS v FROM local_segments CROSS JOIN """ + read.app_source(scope) + """
   CROSS JOIN hourly_users AS t ON t.app_id = a.app_id AND t.hour >= segment_start AND t.hour < segment_end"""
                       + bounded(HOURLY.users, "t", "segment_start", "segment_end"),
@@ -130,8 +132,8 @@ async def event_activity(db, scope, event, start, end, clock):
     """(user, local seconds) of each `event` through events_app_name."""
     if await read.folded_at_least(db, scope, start, end, "t.events", lambda grain: grain.names,
                                   Sql(" AND t.event_name = ?", [event])) > MAX_ROWS:
-        raise refuse_large(f"{event[:60]!r} events")
-    rows = await walk(db, "SELECT events.user_id AS u, events.ts / 1000 AS v FROM " + read.app_source(scope, raw=True) + Sql("""
+        raise refuse_large(f"{event[:60]!r} events", scope)
+    rows = await walk(db, scope, "SELECT events.user_id AS u, events.ts / 1000 AS v FROM " + read.app_source(scope, raw=True) + Sql("""
   CROSS JOIN events INDEXED BY events_app_name
     ON events.app_id = a.app_id AND events.event_name = ? AND events.ts >= ? AND events.ts < ?""",
                       [event, start * MS, end * MS]), f"{event[:60]!r} events", start, end)

@@ -22,7 +22,7 @@ import json
 
 import debug_apps
 from errors import BadRequest, Forbidden, ServiceUnavailable, detail
-from sql import Sql
+from sql import Sql, bound_pairs
 
 MAX_APPS = "max_apps"
 MAX_EVENT_NAMES = "max_event_names"
@@ -42,19 +42,9 @@ def _release(column):
                [debug_apps.PREFIX, debug_apps.PREFIX_END, len(debug_apps.PREFIX) + 1])
 
 
-# Up to this many pairs are bound as a VALUES list (a json_each element is billed as a row read; D1 binds at
-# most 100 parameters a statement); more travel as one JSON parameter.
-MAX_BOUND_PAIRS = 40
-
-
 def batch_pairs(rows):
     """SQL rows (app_id, name): the batch's distinct (stored app id, event name) pairs."""
-    pairs = sorted({(row["app_id"], row["event"]) for row in rows})
-    if len(pairs) <= MAX_BOUND_PAIRS:
-        return Sql("SELECT * FROM (VALUES " + ", ".join(["(?, ?)"] * len(pairs)) + ")",
-                   [value for pair in pairs for value in pair])
-    return Sql("SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
-               [json.dumps(pairs, ensure_ascii=False)])
+    return bound_pairs(sorted({(row["app_id"], row["event"]) for row in rows}), "app_id", "name")
 
 
 def _ctes(rows):

@@ -20,15 +20,10 @@ left out of a span still count until the span is cut again: the count is never b
 The check runs in the insert's batch (one transaction, no extra subrequest): past the cap it inserts a text rowid
 into fold_guard, whose `datatype mismatch` rolls the batch back (api/caps.py uses the table's two other failures).
 """
-import json
-
 from errors import BadRequest, ServiceUnavailable, detail
-from sql import Sql
+from sql import bound_pairs
 
 MAX_SESSION_EVENTS = 10_000
-# Up to this many sessions are bound as a VALUES list (a json_each element is billed as a row read; D1 binds at most
-# 100 parameters a statement); more travel as one JSON parameter.
-MAX_BOUND_SESSIONS = 40
 REFUSAL = "datatype mismatch"
 
 HELD = """(SELECT COALESCE(SUM(h.id - h.span_first + 1), 0) FROM events AS h INDEXED BY events_session_spans
@@ -38,13 +33,7 @@ HELD = """(SELECT COALESCE(SUM(h.id - h.span_first + 1), 0) FROM events AS h IND
 def batch_sessions(rows):
     """SQL rows (app_id, session_id): the batch's distinct sessions, as `b`."""
     sessions = sorted({(row["app_id"], row["session_id"]) for row in rows})
-    if len(sessions) <= MAX_BOUND_SESSIONS:
-        values = Sql("SELECT column1 AS app_id, column2 AS session_id FROM (VALUES "
-                     + ", ".join(["(?, ?)"] * len(sessions)) + ")", [value for pair in sessions for value in pair])
-    else:
-        values = Sql("SELECT json_extract(value, '$[0]') AS app_id, json_extract(value, '$[1]') AS session_id "
-                     "FROM json_each(?)", [json.dumps(sessions, ensure_ascii=False)])
-    return "(" + values + ") AS b"
+    return "(" + bound_pairs(sessions, "app_id", "session_id") + ") AS b"
 
 
 def guard(rows):

@@ -81,9 +81,8 @@ def counter_totals_query(scope, start, end, by_app=False):
     parts = []
     for grain, lo, hi in pieces(start, end):
         if grain is DAILY:
-            parts.append(f"SELECT a.app_id AS app_id, t.events AS events, t.sessions AS sessions, t.users AS users, "
-                         f"t.users AS exact_rows FROM " + app_source(scope) + f" CROSS JOIN {DAILY.counters} AS t ON "
-                         + Sql("t.app_id = a.app_id AND t.day >= ? AND t.day < ?", [lo, hi]))
+            parts.append(union(scope, lo, hi, "t.events AS events, t.sessions AS sessions, t.users AS users, "
+                                              "t.users AS exact_rows", lambda grain: grain.counters))
             continue
         # The whole days holding the piece: one, or two for a range of hours across midnight (pieces).
         first_day, end_day = lo - lo % DAY, -(-hi // DAY) * DAY

@@ -435,7 +435,8 @@ def route_rows(results):
 
 def cpu_rows(results, large_label):
     rows = [Section(f"CPU ms per request at {large_label}: V8-sampled JS+Wasm+GC (with \"(program)\") | "
-                     "workerd process CPU unprofiled, incl. local D1; the lower is judged")]
+                     "workerd process CPU unprofiled; then both less the D1 duration the replies report (local D1 runs on the "
+                     "worker's thread); the lower of those is judged")]
     for label, cpu in results.cpu.items():
         judged = label != BASELINE_CPU
         rows.append(Row(label, large="n/a" if cpu is None else str(cpu), target=f"<= {TARGET_CPU_MS}" if judged else "",

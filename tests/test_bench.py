@@ -1,9 +1,11 @@
 """The bench's parts that need the real runtime: the JS baseline, the batch-size fallback, CPU profiles."""
+import time
 import uuid
 
 import pytest
 
 from bench.client import Client
+from bench.cpu import d1_duration_ms
 from bench.synthetic import SyntheticEvents, single_bodies
 from conftest import KEYS
 from scripts.bench import BaselineWorker, Loader, expect_ok, fold, inspect, stored_size
@@ -46,3 +48,18 @@ def test_inspector_profiles_cpu_per_request(server, request):
         cpu = inspector.cpu_per_request(lambda: expect_ok(client.post("/track", next(bodies)), "POST /track"), 5)
     assert 0 < cpu.busy <= cpu.with_program
     assert cpu.process is not None and cpu.process >= 0
+
+
+def test_replies_say_how_long_d1_executed_which_the_cpu_figures_subtract(worker):
+    """Local D1 runs on the worker's thread, so its SQLite time is in both CPU figures unless subtracted: each reply
+    says D1's own duration (meta.duration summed). A fold of 1,500 fresh events reads ~250k rows: it takes D1
+    measurable time, and never more than the request took."""
+    prefix = f"d1ms-{uuid.uuid4().hex[:8]}-"
+    client = Client(worker.url, KEYS["AUTH_KEY"])
+    Loader(worker, SyntheticEvents(1500, days=1, apps=1, app_prefix=prefix), 100, 2, KEYS["AUTH_KEY"]).load(1500)
+    started = time.perf_counter()
+    reply = expect_ok(client.post("/admin/fold?chunks=1"), "POST /admin/fold")
+    wall_ms = (time.perf_counter() - started) * 1000
+    assert reply.rows("read") > 10_000
+    assert 0 < d1_duration_ms(reply) <= wall_ms
+    fold(worker, KEYS["AUTH_KEY"])

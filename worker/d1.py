@@ -55,10 +55,15 @@ class Database:
         self.rows_written = 0
         # Calls made (a batch is one): D1 allows 50 per invocation on the Free plan (fold.catch_up stops short of it).
         self.calls = 0
+        # Milliseconds D1 says it spent executing (each result's meta.duration). Local D1 runs on the worker's own
+        # thread under wrangler dev, so the process's CPU and the V8 profile count it too; in production it is D1's
+        # time, not the worker's: the bench subtracts it (bench/cpu.py).
+        self.duration_ms = 0.0
 
     def _count(self, meta):
         self.rows_read += int(meta.get("rows_read") or 0)
         self.rows_written += int(meta.get("rows_written") or 0)
+        self.duration_ms += float(meta.get("duration") or 0)
         return meta
 
     async def query(self, sql, *params):

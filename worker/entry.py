@@ -82,6 +82,8 @@ async def on_fetch(js_request, env):
     response.headers["x-d1-rows-written"] = str(db.rows_written)
     # D1 calls made (a batch is one): the Free plan allows 50 per invocation.
     response.headers["x-d1-calls"] = str(db.calls)
+    # Milliseconds D1 spent executing them (meta.duration): not the worker's CPU, though locally on its thread.
+    response.headers["x-d1-duration-ms"] = f"{db.duration_ms:.3f}"
     # A dict would become a JS Map, which the Response constructor rejects: pass header pairs.
     return JsResponse.new(response.body or None, status=response.status, headers=list(response.headers.items()))
 

@@ -3,7 +3,7 @@ import json
 import os
 import subprocess
 
-from bench.cpu import CpuPerRequest, process_cpu_ms, runtime_pid, sampled_ms
+from bench.cpu import CpuPerRequest, d1_duration_ms, process_cpu_ms, runtime_pid, sampled_ms
 from bench.report import Row, Section, percentile, render
 from bench.synthetic import SyntheticEvents, batch_bodies, single_bodies
 
@@ -101,3 +101,33 @@ def test_report_marks_targets_and_counts_them():
     assert lines[3].split() == ["ratio", "0.95", ">=", "0.9", "PASS"]
     assert lines[4].split() == ["rows", "5.00", "<=", "4", "FAIL"]
     assert lines[-1] == "targets met: 1 of 2"
+
+
+def test_what_local_d1_executed_is_not_the_workers_cpu():
+    # Measured: a request whose Python only awaited a 3M-row query sampled 1,394 ms busy and used 1,390 ms of process
+    # CPU, while D1 reported 1,296 ms of duration: both figures held D1's SQLite, which runs on the worker's thread.
+    cpu = CpuPerRequest({"busy": 2 * 1394.0, "program": 5.0, "idle": 0.0}, 2, process_ms=2 * 1390.0,
+                        d1_sampled_ms=2 * 1296.0, d1_process_ms=2 * 1295.0)
+    assert (cpu.own_sampled, cpu.own_process) == (98.0, 95.0)
+    assert cpu.bound == 95.0
+    assert str(cpu) == "1394.0 (1396.5) | 1390.0; less D1's 1296.0 | 1295.0: 98.0 | 95.0"
+
+
+def test_d1_time_outside_the_sampled_frames_is_taken_from_program():
+    # D1's time fell into "(program)": the sampled figure is then what "(program)" and the rest hold beyond it.
+    cpu = CpuPerRequest({"busy": 2.4, "program": 149.8, "idle": 0.0}, 1, process_ms=130.0,
+                        d1_sampled_ms=120.0, d1_process_ms=118.0)
+    assert round(cpu.own_sampled, 1) == 32.2 and cpu.own_process == 12.0
+    assert cpu.bound == 12.0
+    # Measured for a purge invocation: 60.4 sampled, 450 of process, D1 49.0 and 422: 11.4 and 28.0 of its own.
+    purge = CpuPerRequest({"busy": 60.4, "program": 3.7, "idle": 0.0}, 1, process_ms=450.0,
+                          d1_sampled_ms=49.0, d1_process_ms=422.0)
+    assert round(purge.bound, 1) == 11.4
+
+
+def test_a_reply_says_its_d1_duration():
+    class Reply:
+        headers = {"x-d1-duration-ms": "12.000"}
+    assert d1_duration_ms(Reply()) == 12.0
+    assert d1_duration_ms(None) == 0.0
+    assert d1_duration_ms(type("Baseline", (), {"headers": {}})()) == 0.0

@@ -63,3 +63,37 @@ def test_a_densified_sketch_has_the_same_registers_and_merges_the_same():
     mixed = hll.Sketch().merge(sketch_of(users(30000, "big-")).encode())
     mixed.add_all(hll.user_register(u) for u in users(500, "small-"))
     assert bytes(hll.Sketch().merge_sketches([mixed]).densify().registers()) == bytes(mixed.registers())
+
+
+def reference_registers(texts):
+    """Registers of stored sketches by the plainest means: one Python step per register and per entry."""
+    registers = bytearray(hll.M)
+    for text in texts:
+        raw = __import__("base64").b64decode(text[1:])
+        if text[0] == "d":
+            for register, rank in enumerate(raw):
+                registers[register] = max(registers[register], rank)
+        else:
+            for i in range(0, len(raw), 3):
+                entry = int.from_bytes(raw[i:i + 3], "big")
+                registers[entry >> 6] = max(registers[entry >> 6], entry & 63)
+    return registers
+
+
+def test_merging_straight_into_registers_equals_the_sparse_merge():
+    # Overlapping users (the same user in several hours repeats an entry), sparse hours and a dense day.
+    rng = random.Random(3)
+    pool = users(5000, "m-")
+    hours = [sketch_of(rng.sample(pool, rng.randrange(20, 400))).encode() for _ in range(24)]
+    day = sketch_of(pool[:3000]).encode()
+    assert day.startswith("d") and all(h.startswith("s") for h in hours)
+    for texts in (hours, hours + [day], [day]):
+        expected = reference_registers(texts)
+        sparse = hll.Sketch().merge_all(texts)
+        dense = hll.Sketch().merge_all(texts, dense_from=hll.DENSE_FROM)
+        assert sparse.registers() == expected and dense.registers() == expected
+        assert dense.estimate() == sparse.estimate()
+        assert dense.dense and not dense.sparse  # past DENSE_FROM entries, or with a dense sketch among them
+    few = hll.Sketch().merge_all(hours[:1], dense_from=10**6)
+    assert few.registers() == reference_registers(hours[:1]) and few.sparse and not few.dense  # below dense_from the sparse form stays, so an estimate reads no registers
+    assert hll.Sketch().merge_all([], dense_from=1).estimate() == 0

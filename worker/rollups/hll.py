@@ -16,7 +16,7 @@ import hashlib
 import math
 import sys
 from array import array
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from itertools import chain, repeat
 from operator import and_, lshift, or_, rshift
 
@@ -27,6 +27,9 @@ RANK_BITS = 64 - P
 # a few hundred users at most for apps of the Free plan's size, so their sketches stay ~30x smaller; sparse
 # entries are decoded and merged in bulk (C loops), a dense merge is one SWAR step.
 SPARSE_MAX = 512
+# Merges that are only estimated or merged again go dense from this many distinct entries (Sketch.merge_all): below
+# it a sparse estimate (a Counter of the entries' ranks) is cheaper than 16 KB of registers.
+DENSE_FROM = 256
 DECODED_CACHE_SIZE = 256  # dense sketches as integers, 16 KB each
 _HIGH_BITS = int.from_bytes(b"\x80" * M, "big")
 _ALPHA = 0.7213 / (1 + 1.079 / M)
@@ -85,6 +88,26 @@ def _dense_int(text):
     return value
 
 
+def _scatter(entries):
+    """Distinct packed entries, in any order -> their registers as one M-byte integer, each register's highest rank.
+    One Python step per entry, the cheapest way measured (CPython, 2,000 entries with repeats): sorting them first
+    and assigning through `map` took 1.5x as long, building the sparse dict and then walking it 3.5x."""
+    registers = bytearray(M)
+    for entry in entries:
+        register, rank = entry >> 6, entry & 63
+        if rank > registers[register]:
+            registers[register] = rank
+    return int.from_bytes(registers, "big")
+
+
+def _sparse_int(sparse):
+    """Sparse {register: rank} -> one M-byte integer of registers."""
+    registers = bytearray(M)
+    for register, rank in sparse.items():
+        registers[register] = rank
+    return int.from_bytes(registers, "big")
+
+
 def _swar_max(a, b):
     """Bytewise max of two M-byte big-endian integers whose bytes are all < 128."""
     # Each lane computes 128 + a - b, which never borrows from its neighbour; its top bit says a >= b.
@@ -120,16 +143,29 @@ class Sketch:
             self._add_packed(_unpack(base64.b64decode(text[1:])))
         return self
 
-    def merge_all(self, texts):
+    def merge_all(self, texts, dense_from=None):
         """Merge many stored sketches. Sparse entries are decoded and reduced in bulk (C loops, ~0.1 µs an
-        entry) where `merge` takes a Python step for each: local days read 24 sparse hours per app."""
+        entry) where `merge` takes a Python step for each: local days read 24 sparse hours per app.
+
+        `dense_from`: for callers that only estimate the result or merge it further (never encode it: a stored
+        sketch keeps its sparse form while it can). With a dense sketch among `texts`, or at least that many
+        distinct entries, the entries go into registers at once (`_scatter`, one Python step each) instead of
+        into a sorted sparse dict that is walked again to estimate or to densify: those steps per entry were
+        most of a 30-local-day `/stats/active` (CPython: 11.7 → 8.7 ms a request)."""
         payloads = []
         for text in texts:
             if text and text[0] == "d":
                 self.merge(text)
             elif text:
                 payloads.append(base64.b64decode(text[1:]))
-        return self._add_packed(_unpack(b"".join(payloads)))
+        # A user active in several hours of a day repeats the same entry: dropped by the set (a C loop).
+        entries = set(chain(_packed(self.sparse), _unpack(b"".join(payloads))))
+        if dense_from is not None and entries and (self.dense or len(entries) >= dense_from):
+            scattered = _scatter(entries)
+            self.dense = _swar_max(self.dense, scattered) if self.dense else scattered
+            self.sparse = {}
+            return self
+        return self._set_sparse(sorted(entries))
 
     def merge_sketches(self, others):
         """Merge Sketches being built (not stored text), the same way."""
@@ -139,31 +175,32 @@ class Sketch:
         return self._add_packed(chain.from_iterable(_packed(other.sparse) for other in others))
 
     def densify(self):
-        """Move the sparse entries into the dense registers, in a C loop (bytearray item assignment through map):
-        merging dense sketches is then one SWAR step each, where sparse ones sort every entry again at each
-        merge (a 30-day window of local days held ~30,000 entries at 1,000 daily users)."""
+        """Move the sparse entries into the dense registers (`_sparse_int`): merging dense sketches is then
+        one SWAR step each, where sparse ones sort every entry again at each merge (a 30-day window of local days
+        held ~30,000 entries at 1,000 daily users)."""
         if not self.sparse:
             return self
-        registers = bytearray(M)
-        deque(map(registers.__setitem__, self.sparse.keys(), self.sparse.values()), maxlen=0)
-        dense = int.from_bytes(registers, "big")
+        dense = _sparse_int(self.sparse)
         self.dense = _swar_max(self.dense, dense) if self.dense else dense
         self.sparse = {}
         return self
 
     def _add_packed(self, entries):
         # A user active in several hours of a day repeats the same entry: dropped before the sort (C loops).
-        entries = sorted(set(chain(_packed(self.sparse), entries)))
+        return self._set_sparse(sorted(set(chain(_packed(self.sparse), entries))))
+
+    def _set_sparse(self, entries):
         # Sorted, a register's entries come together, highest rank last: dict() keeps that one.
         self.sparse = dict(zip(map(rshift, entries, repeat(6)), map(and_, entries, repeat(63))))
         return self
 
     def registers(self):
-        registers = bytearray(self.dense.to_bytes(M, "big"))
-        for register, rank in self.sparse.items():
-            if rank > registers[register]:
-                registers[register] = rank
-        return registers
+        """The registers as bytes: the sparse entries' registers SWAR-merged with the dense part."""
+        dense = self.dense
+        if self.sparse:
+            scattered = _sparse_int(self.sparse)
+            dense = _swar_max(dense, scattered) if dense else scattered
+        return bytearray(dense.to_bytes(M, "big"))
 
     def encode(self):
         if not self.dense and len(self.sparse) <= SPARSE_MAX:

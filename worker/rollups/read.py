@@ -168,7 +168,7 @@ class DistinctUsers:
         texts = {}
         for row in rows:
             texts.setdefault(row["app_id"], []).append(row["sketch"])
-        sketches = {app_id: hll.Sketch().merge_all(stored) for app_id, stored in texts.items()}
+        sketches = {app_id: hll.Sketch().merge_all(stored, dense_from=hll.DENSE_FROM) for app_id, stored in texts.items()}
         return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
 
 

@@ -69,7 +69,8 @@ async def folded_at_least(db, scope, start, end, column, table_of, extra_on="", 
 
 
 def counter_totals_query(scope, start, end, by_app=False):
-    """The statement of counter_totals, for callers that batch it with others (totals_of reads its rows).
+    """Events, sessions and user-buckets over [start, end) (per app with `by_app`), for a caller's batch (`totals_of`
+    reads its rows).
 
     Beside the sums, `exact_rows`: about what counting the range's users exactly would read (DistinctUsers). A whole
     day's users are its daily_users rows, one per user; the users of hours at either end are read from the whole
@@ -106,16 +107,15 @@ def totals_of(rows):
             for row in rows if row["events"]}
 
 
-async def counter_totals(db, scope, start, end, by_app=False):
-    """{app_id or None: {"events", "sessions", "user_buckets"}} over [start, end)."""
-    return totals_of(await db.query(counter_totals_query(scope, start, end, by_app)))
-
-
 class DistinctUsers:
     """How distinct users over [start, end) are counted, decided from the totals and, only where the exact path is
     open, the purge horizon (`needs_horizon`; then `decide(horizon)`): `query` (None when the totals answer alone),
     and `answer(rows)` turning its rows into ({app_id or None: users}, approximate). Apart from D1, so a route can
-    batch the queries of several periods into one call (each D1 call costs the worker ~1-2 ms of CPU under Pyodide)."""
+    batch the queries of several periods into one call (each D1 call costs the worker ~1-2 ms of CPU under Pyodide).
+
+    Exact (COUNT DISTINCT over hourly_users/daily_users) while that reads at most EXACT_USERS_MAX rows and the range
+    starts after the purge horizon, or when the range is one whole UTC day of one app; otherwise merged HyperLogLog
+    sketches (error <= 2%, declared)."""
 
     def __init__(self, scope, start, end, totals, by_app=False):
         self.scope, self.start, self.end, self.totals = scope, start, end, totals
@@ -172,19 +172,6 @@ class DistinctUsers:
         return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
 
 
-async def distinct_users(db, scope, start, end, totals, by_app=False):
-    """({app_id or None: users}, approximate) over [start, end). `totals` from counter_totals (same by_app).
-
-    Exact (COUNT DISTINCT over hourly_users/daily_users) while that reads at most EXACT_USERS_MAX rows and the
-    range starts after the purge horizon (before it those sets are gone), or when the range is one whole UTC day
-    of one app; otherwise merged HyperLogLog sketches (error <= 2%, declared).
-    """
-    counting = DistinctUsers(scope, start, end, totals, by_app)
-    if counting.needs_horizon:
-        counting.decide(await purge.horizon(db))
-    return counting.answer(await db.query(counting.query) if counting.query is not None else ())
-
-
 class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes")):
     """What a read found not folded: events (by id), whether sketches are stale, and how often events are folded."""
 
@@ -194,6 +181,22 @@ async def fold_tail(ctx):
     the cron folds the same, so a read adds no fold step of its own. Returns a Pending."""
     unfolded, stale = await fold.try_catch_up(ctx.db, received_before=ctx.settings.fold_received_before(ctx.now_ms))
     return Pending(unfolded, stale, ctx.settings.fold_every_minutes)
+
+
+async def fold_tail_and(ctx, statements):
+    """`fold_tail`, then `statements` (the route's first reads, which must not depend on anything but the rollups):
+    in one D1 call when there is nothing to fold, the common case between folds, where they took two or more (the
+    state, with an interval the cut's binary search, then the reads; each D1 call costs the worker ~1-2 ms of CPU
+    under Pyodide). The batch is one transaction, so its reads see the state it read. When there is something to
+    fold, the fold runs as in `fold_tail` and the statements are read again after it. Returns (Pending, results)."""
+    received_before = ctx.settings.fold_received_before(ctx.now_ms)
+    results = await ctx.db.batch([Sql(fold.READ_STATE_SQL), *statements])
+    row = results[0]["rows"][0]
+    current = fold.state_of(row)
+    if fold.nothing_to_fold(current, row["next_received"], received_before):
+        return Pending(current.unfolded, current.stale, ctx.settings.fold_every_minutes), results[1:]
+    pending = await fold_tail(ctx)
+    return pending, await ctx.db.batch(statements)
 
 
 def freshness(pending, users_approximate=None):

@@ -5,7 +5,8 @@ DAU / WAU / MAU: users active in the range's last local day, and in the 7 and 30
 Everything is counted over "units": the local days of [MAU window start or range start, range end), with
 the day holding the range's start split there. Each unit reads whole UTC days from the daily rollups and
 its remaining hours from the hourly ones (read.pieces); all units go in one bound JSON parameter per
-query, so a request makes two or three queries whatever the number of buckets:
+query, so a request makes three or four queries in two or three D1 calls whatever the number of buckets (1 and 3
+go in one batch with the fold state and the purge horizon: read.fold_tail_and):
 1. per unit, its user-buckets (`users` of hourly/daily) and their HyperLogLog sketches;
 2. if at most read.EXACT_USERS_MAX user-buckets in all, their ids (hourly_users/daily_users): exact
    distinct users; otherwise the sketches, merged once per unit and then unit by unit into buckets and the
@@ -102,13 +103,13 @@ def over_units(scope, ranges, aggregate, table_of, per_app=True):
                      + f" t.{grain.column} >= r.lo AND t.{grain.column} < r.hi"
                      + bounded(table_of(grain), "t", "r.lo", "r.hi") + ") AS value FROM "
                      + unit_ranges_of(ranges[grain.name]))
-    return Sql.join(" UNION ALL ", parts)
+    # No rows to read (no unit reaches a rollup row): a statement all the same, so a batch keeps its shape.
+    return Sql.join(" UNION ALL ", parts) if parts else Sql("SELECT NULL AS unit, NULL AS value WHERE false")
 
 
 async def per_unit(db, scope, ranges, aggregate, table_of, **options):
     """[(unit index, value)], a unit appearing once per grain it reads."""
-    query = over_units(scope, ranges, aggregate, table_of, **options)
-    return [(row["unit"], row["value"]) for row in await db.query(query)] if query else []
+    return unit_values(await db.query(over_units(scope, ranges, aggregate, table_of, **options)))
 
 
 # Per unit: its user-buckets, the rows holding them, and their sketches (rows a deletion emptied keep an
@@ -137,8 +138,9 @@ class ActiveUsers:
         self.sets = None
         self.sketches = None
 
-    async def load(self, db, scope, ranges):
-        for unit, value in await per_unit(db, scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters):
+    async def load(self, db, scope, ranges, unit_rows, horizon):
+        """`unit_rows`: the rows of `users_query` (read in the route's first batch); `horizon`: the purge horizon."""
+        for unit, value in unit_rows:
             if value == NO_USERS:
                 continue  # most of a year's units, for a young app: no JSON to parse (Pyodide: ~10 µs each)
             user_rows, rows, sketches = json.loads(value)
@@ -146,7 +148,7 @@ class ActiveUsers:
             self.rows[unit] += rows
             self.sketch_texts[unit] += sketches
         # The user sets are gone before the purge horizon: sketches then (rollups/purge.py).
-        if sum(self.user_rows) <= read.EXACT_USERS_MAX and min(u.start for u in self.units) >= await purge.horizon(db):
+        if sum(self.user_rows) <= read.EXACT_USERS_MAX and min(u.start for u in self.units) >= horizon:
             self.sets = [set() for _ in self.units]
             for unit, value in await per_unit(db, scope, ranges, "json_group_array(DISTINCT t.user_id)",
                                               lambda grain: grain.users):
@@ -179,13 +181,28 @@ class ActiveUsers:
         return figures
 
 
-async def new_users(db, scope, ranges):
-    """{unit index: new users}: first seen in the app, or in any app when no app is asked for. The any-app rollup
-    counts release apps only; over every debug twin, new users are summed app by app."""
+def users_query(scope, ranges):
+    """Per unit, its user-buckets, rows with users and their sketches (USERS_AND_SKETCHES)."""
+    return over_units(scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters)
+
+
+def new_users_query(scope, ranges):
+    """Per unit, new users: first seen in the app, or in any app when no app is asked for. The any-app rollup counts
+    release apps only; over every debug twin, new users are summed app by app."""
     per_app = scope.app_id is not None or getattr(scope, "debug", False)
     table_of = (lambda grain: grain.new_users) if per_app else (lambda grain: grain.new_users_any)
+    return over_units(scope, ranges, "COALESCE(SUM(t.users), 0)", table_of, per_app=per_app)
+
+
+def unit_values(rows):
+    """An `over_units` query's rows -> [(unit index, value)], a unit appearing once per grain it reads."""
+    return [(row["unit"], row["value"]) for row in rows]
+
+
+def new_users(unit_rows):
+    """{unit index: new users} from new_users_query's [(unit, users)]."""
     counts = {}
-    for unit, users in await per_unit(db, scope, ranges, "COALESCE(SUM(t.users), 0)", table_of, per_app=per_app):
+    for unit, users in unit_rows:
         counts[unit] = counts.get(unit, 0) + users
     return counts
 
@@ -203,12 +220,16 @@ async def active(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     interval = choice_param(ctx.query, "interval", ("day", "week"), "day")
     check_bucket_count(scope, "day", interval)
-    unfolded = await read.fold_tail(ctx)
     units, last_day = plan(scope)
+    ranges = unit_ranges(units)
+    new_ranges = unit_ranges([u if u.in_range else u._replace(end=u.start) for u in units])
+    # Two D1 calls when there is nothing to fold (three with exact user sets): the fold state, the units' user-buckets
+    # and sketches, the purge horizon and the new users in one batch (there were four or five, one at a time).
+    unfolded, (unit_result, horizon_result, new_result) = await read.fold_tail_and(
+        ctx, [users_query(scope, ranges), Sql(purge.HORIZON_SQL), new_users_query(scope, new_ranges)])
     users = ActiveUsers(units)
-    await users.load(ctx.db, scope, unit_ranges(units))
-    new_by_unit = await new_users(ctx.db, scope, unit_ranges([u if u.in_range else u._replace(end=u.start)
-                                                               for u in units]))
+    await users.load(ctx.db, scope, ranges, unit_values(unit_result["rows"]), purge.horizon_of(horizon_result["rows"]))
+    new_by_unit = new_users(unit_values(new_result["rows"]))
     estimated, buckets = set(), []
     for key, indexes in buckets_of(units, interval):
         count, exact = users.count(indexes)

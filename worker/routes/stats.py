@@ -16,26 +16,28 @@ from tz.localtime import date_label, day_starts
 from tz.timeutil import DAY, HOUR, seconds_to_iso
 
 
-async def periods_figures(db, scope, periods):
+async def periods_figures(ctx, scope, periods):
     """Per [start, end) of `periods`: events, sessions (started in it), users (distinct), apps; and whether users
-    is a sketch estimate. Two D1 calls whatever the number of periods (the totals and the purge horizon in one
-    batch, then the distinct users): under Pyodide each call costs the worker ~1-2 ms of CPU, and the overview
-    asks about two periods (it made 5 to 7 calls, one at a time)."""
-    batch = await db.batch([read.counter_totals_query(scope, start, end, by_app=True) for start, end in periods]
-                           + [Sql(purge.HORIZON_SQL)])
+    is a sketch estimate; and what the read found not folded (read.Pending). Two D1 calls whatever the number of
+    periods, when there is nothing to fold: the fold state, the totals and the purge horizon in one batch, then the
+    distinct users (under Pyodide each call costs the worker ~1-2 ms of CPU, and the overview asks about two
+    periods: it made 5 to 7 calls, one at a time)."""
+    pending, batch = await read.fold_tail_and(
+        ctx, [read.counter_totals_query(scope, start, end, by_app=True) for start, end in periods]
+        + [Sql(purge.HORIZON_SQL)])
     horizon = purge.horizon_of(batch[-1]["rows"])
     totals = [read.totals_of(result["rows"]) for result in batch[:-1]]
     sums = [_sum(by_app.values()) for by_app in totals]
     counts = [read.DistinctUsers(scope, start, end, {None: summed}).settle(horizon)
               for (start, end), summed in zip(periods, sums)]
     queries = [counting.query for counting in counts if counting.query is not None]
-    answers = iter(await db.batch(queries) if queries else [])
+    answers = iter(await ctx.db.batch(queries) if queries else [])
     figures = []
     for counting, summed, by_app in zip(counts, sums, totals):
         users, approximate = counting.answer(next(answers)["rows"] if counting.query is not None else ())
         figures.append(({"events": summed["events"], "sessions": summed["sessions"], "users": users[None],
                          "apps": len(by_app)}, approximate))
-    return figures
+    return pending, figures
 
 
 def _sum(totals):
@@ -45,10 +47,9 @@ def _sum(totals):
 
 async def overview(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
-    unfolded = await read.fold_tail(ctx)
     previous_range = scope.range.previous()
-    (current, current_approximate), (previous, previous_approximate) = await periods_figures(
-        ctx.db, scope, [(scope.range.start, scope.range.end), (previous_range.start, previous_range.end)])
+    unfolded, ((current, current_approximate), (previous, previous_approximate)) = await periods_figures(
+        ctx, scope, [(scope.range.start, scope.range.end), (previous_range.start, previous_range.end)])
     return ok({**current, "previous": {**previous, **previous_range.as_json()}, "range": scope.as_json(),
                **read.freshness(unfolded, current_approximate or previous_approximate)})
 
@@ -63,29 +64,29 @@ async def timeline(ctx):
     interval = choice_param(ctx.query, "interval", ("day", "hour"), "day")
     event = text_param(ctx.query, "event")
     check_bucket_count(scope, interval)
-    unfolded = await read.fold_tail(ctx)
     source = read.app_source(scope)
     if interval == "hour" or scope.whole_utc_days():
         # UTC buckets: hours, or whole UTC days read from the daily tables.
         grain = HOURLY if interval == "hour" else DAILY
         table, on = event_table(event, grain)
-        rows = await ctx.db.query(
-            f"SELECT t.{grain.column} AS t, SUM(t.events) AS events, SUM(t.sessions) AS sessions\nFROM " + source
-            + f" CROSS JOIN {table} AS t ON t.app_id = a.app_id" + on
-            + Sql(f" AND t.{grain.column} >= ? AND t.{grain.column} < ?\nGROUP BY 1",
-                  [scope.range.start - scope.range.start % grain.seconds, scope.range.end]))
+        query = (f"SELECT t.{grain.column} AS t, SUM(t.events) AS events, SUM(t.sessions) AS sessions\nFROM " + source
+                 + f" CROSS JOIN {table} AS t ON t.app_id = a.app_id" + on
+                 + Sql(f" AND t.{grain.column} >= ? AND t.{grain.column} < ?\nGROUP BY 1",
+                       [scope.range.start - scope.range.start % grain.seconds, scope.range.end]))
         size = HOUR if interval == "hour" else DAY
         starts = [(t, t) for t in range(scope.range.start - scope.range.start % size, scope.range.end, size)]
     else:
         # Local days: each rollup hour joined to its zone offset, grouped by local midnight (wall-clock seconds).
         segments = scope.segments()
         table, on = event_table(event, HOURLY)
-        rows = await ctx.db.query(
-            "WITH " + local_segments(segments) + f"""
+        query = ("WITH " + local_segments(segments) + f"""
 SELECT (t.hour + shift) - (t.hour + shift) % {DAY} AS t, SUM(t.events) AS events, SUM(t.sessions) AS sessions
 FROM local_segments CROSS JOIN """ + source + f" CROSS JOIN {table} AS t\n  ON t.app_id = a.app_id" + on
-            + " AND t.hour >= segment_start AND t.hour < segment_end\nGROUP BY 1")
+                 + " AND t.hour >= segment_start AND t.hour < segment_end\nGROUP BY 1")
         starts = day_starts(segments)
+    # One D1 call when there is nothing to fold: the fold state and the series in one batch.
+    unfolded, (result,) = await read.fold_tail_and(ctx, [query])
+    rows = result["rows"]
     counts = {row["t"]: row for row in rows}
     buckets = [
         {"t": seconds_to_iso(t), **({"date": date_label(key)} if interval == "day" else {}),
@@ -100,7 +101,6 @@ FROM local_segments CROSS JOIN """ + source + f" CROSS JOIN {table} AS t\n  ON t
 async def top_events(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     limit = int_param(ctx.query, "limit", 20, 1, 1000)
-    unfolded = await read.fold_tail(ctx)
     source = read.app_source(scope)
     parts = []
     for grain, lo, hi in read.pieces(scope.range.start, scope.range.end):
@@ -111,10 +111,12 @@ async def top_events(ctx):
             rows_of = (" CROSS JOIN event_names AS n ON n.app_id = a.app_id CROSS JOIN hourly_names AS t "
                        "ON t.app_id = n.app_id AND t.event_name = n.event_name AND t.hour >= ? AND t.hour < ?")
         parts.append("SELECT t.event_name, t.events, t.sessions FROM " + source + Sql(rows_of, [lo, hi]))
-    rows = []
-    if parts:
-        rows = await ctx.db.query(
-            "SELECT event_name AS event, SUM(events) AS count, SUM(sessions) AS sessions\nFROM ("
-            + Sql.join(" UNION ALL ", parts) + Sql(""") GROUP BY event_name HAVING SUM(events) > 0
-ORDER BY count DESC, event LIMIT ?""", [limit]))
+    if not parts:
+        return ok({"range": scope.as_json(), "events": [], **read.freshness(await read.fold_tail(ctx))})
+    # One D1 call when there is nothing to fold: the fold state and the names in one batch.
+    unfolded, (result,) = await read.fold_tail_and(ctx, [
+        "SELECT event_name AS event, SUM(events) AS count, SUM(sessions) AS sessions\nFROM ("
+        + Sql.join(" UNION ALL ", parts) + Sql(""") GROUP BY event_name HAVING SUM(events) > 0
+ORDER BY count DESC, event LIMIT ?""", [limit])])
+    rows = result["rows"]
     return ok({"range": scope.as_json(), "events": rows, **read.freshness(unfolded)})

@@ -58,11 +58,11 @@ async def list_users(ctx):
     search = text_param(ctx.query, "search")
     after_text = text_param(ctx.query, "cursor", max_length=cursors.MAX_LENGTH)
     after = cursors.decode(after_text, (int, str)) if after_text is not None else None
-    unfolded = await read.fold_tail(ctx)
-    # Two D1 calls after the fold's: the page's candidates with the total's first statements, then the page's
-    # figures with the total's last (each D1 call costs the worker ~1-2 ms of CPU under Pyodide).
+    # Two D1 calls when there is nothing to fold: the fold state with the page's candidates and the total's first
+    # statements, then the page's figures with the total's last (each D1 call costs the worker ~1-2 ms of CPU under
+    # Pyodide).
     total_first = total_statements(scope, search)
-    first = await ctx.db.batch([candidates_query(scope, search, after, limit), *total_first])
+    unfolded, first = await read.fold_tail_and(ctx, [candidates_query(scope, search, after, limit), *total_first])
     found = first[0]["rows"]
     counting = total_counting(scope, search, [result["rows"] for result in first[1:]])
     second = await ctx.db.batch([user_figures_query(scope, {row["user_id"] for row in found}),

@@ -50,17 +50,17 @@ async def horizon(db):
     return horizon_of(await db.query(HORIZON_SQL))
 
 
-async def raw_since(db):
-    """Epoch ms from which raw events are kept (the cutoff of the latest purge), or None when none ever ran."""
-    row = await db.first(RAW_SINCE_SQL)
-    return int(row["ms"]) if row and row["ms"] else None
+def raw_since_json_of(rows):
+    """RAW_SINCE_SQL's rows (run in a caller's batch) -> the `raw_since` fields of a route that reads raw events (or
+    per-user rows, which go with them): how far back its answer can reach. ISO like every time the API gives, and
+    epoch ms."""
+    ms = int(rows[0]["ms"]) if rows and rows[0]["ms"] else None
+    return {"raw_since": to_iso(ms) if ms else None, "raw_since_ms": ms}
 
 
 async def raw_since_json(db):
-    """The `raw_since` fields of a route that reads raw events (or per-user rows, which go with them): how far
-    back its answer can reach. ISO like every time the API gives, and epoch ms."""
-    ms = await raw_since(db)
-    return {"raw_since": to_iso(ms) if ms else None, "raw_since_ms": ms}
+    """`raw_since_json_of`, read on its own."""
+    return raw_since_json_of(await db.query(RAW_SINCE_SQL))
 
 
 def record_raw_cutoff(cutoff):

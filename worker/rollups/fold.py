@@ -29,8 +29,9 @@ CALL_BUDGET = 44
 TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
 
-STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
-  EXISTS (SELECT 1 FROM stale_sketches) AS stale FROM fold_state WHERE id = 1"""
+STATE_COLUMNS = """folded, version, (SELECT MAX(id) FROM events) AS last_id,
+  EXISTS (SELECT 1 FROM stale_sketches) AS stale"""
+STATE_SQL = f"SELECT {STATE_COLUMNS} FROM fold_state WHERE id = 1"
 
 # The last id received before a time (?1, epoch ms), by a binary search over ids: two rows read per halving, ~34
 # for a tail of 100,000 (the recursive table may not be read in a subquery, so the probe is written twice).
@@ -51,8 +52,7 @@ SELECT MAX(low) AS cut FROM search"""
 # STATE_SQL and the receipt time of the first event not folded yet, for a read that batches its own first statements
 # with it (rollups/read.fold_tail_and): ids grow with receipt, so when that event arrived after the fold interval
 # began, no unfolded event came before it and the read has nothing to fold. One more row read: a primary-key seek.
-READ_STATE_SQL = """SELECT folded, version, (SELECT MAX(id) FROM events) AS last_id,
-  EXISTS (SELECT 1 FROM stale_sketches) AS stale,
+READ_STATE_SQL = f"""SELECT {STATE_COLUMNS},
   (SELECT received_at FROM events WHERE id > fold_state.folded ORDER BY id LIMIT 1) AS next_received
 FROM fold_state WHERE id = 1"""
 

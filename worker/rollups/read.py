@@ -186,9 +186,10 @@ async def fold_tail(ctx):
 async def fold_tail_and(ctx, statements):
     """`fold_tail`, then `statements` (the route's first reads, which must not depend on anything but the rollups):
     in one D1 call when there is nothing to fold, the common case between folds, where they took two or more (the
-    state, with an interval the cut's binary search, then the reads; each D1 call costs the worker ~1-2 ms of CPU
+    state, with an interval the cut's binary search, then the reads; each D1 call costs the worker 1-3 ms of CPU
     under Pyodide). The batch is one transaction, so its reads see the state it read. When there is something to
-    fold, the fold runs as in `fold_tail` and the statements are read again after it. Returns (Pending, results)."""
+    fold, the fold runs as in `fold_tail` and the statements are read again after it (their rows are paid twice then:
+    once per fold interval at the default). Returns (Pending, results)."""
     received_before = ctx.settings.fold_received_before(ctx.now_ms)
     results = await ctx.db.batch([Sql(fold.READ_STATE_SQL), *statements])
     row = results[0]["rows"][0]

@@ -153,13 +153,13 @@ async def merged_pages(db, where, ranges, keys_query, take, beside):
     the page needs anyway), then the ranges. -> (rows, key rows, beside's rows)"""
     first, second = ranges.keys
     keys_result, beside_result = await db.batch([keys_query, beside])
-    found = keys_result["rows"]
+    found, beside_rows = keys_result["rows"], beside_result["rows"]
     keys = [(row[first], row[second]) for row in found]
     if not keys:
-        return [], found, beside_result["rows"]
+        return [], found, beside_rows
     if len(keys) > MAX_MERGED:
-        return await db.query(each_key_page_sql(where, ranges, keys_query, take)), found, beside_result["rows"]
-    return await db.query(merged_page_sql(where, ranges, keys, take)), found, beside_result["rows"]
+        return await db.query(each_key_page_sql(where, ranges, keys_query, take)), found, beside_rows
+    return await db.query(merged_page_sql(where, ranges, keys, take)), found, beside_rows
 
 
 def within_budget(rows, limit):

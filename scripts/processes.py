@@ -177,8 +177,27 @@ def run_until_stopped(main):
             signal.signal(signum, signal.SIG_IGN)
 
 
+# miniflare 3's SynchronousFetcher (the proxy behind `wrangler d1 execute --local`'s synchronous `db.prepare`) can
+# wake without its reply and fail `assert(message?.id === id)`: seen once in ~20 full test runs. It fails while the
+# statements are prepared, before `db.batch` runs any of them (wrangler-dist/cli.js: executeLocally), so running the
+# same command again is safe, for writes and migrations too.
+PROXY_RACE = b"message?.id === id"
+PROXY_RACE_ATTEMPTS = 3
+
+
 def wrangler(*args):
-    """Run a wrangler command to completion in a process group of its own; returns its stdout."""
+    """Run a wrangler command to completion in a process group of its own; returns its stdout. Runs it again (at most
+    PROXY_RACE_ATTEMPTS in all) when it failed on miniflare's proxy race, which runs nothing."""
+    for attempt in range(1, PROXY_RACE_ATTEMPTS + 1):
+        returncode, output, errors = _run_wrangler(args)
+        if not returncode:
+            return output.decode(errors="replace")
+        if PROXY_RACE not in output + errors or attempt == PROXY_RACE_ATTEMPTS:
+            raise ServerError(f"wrangler {' '.join(map(str, args[:3]))} failed: "
+                              f"{(errors or output).decode(errors='replace').strip()[-500:]}")
+
+
+def _run_wrangler(args):
     leader = start_group(
         [str(WRANGLER), *map(str, args)],
         env={"WRANGLER_SEND_METRICS": "false", "CI": "true"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -187,7 +206,4 @@ def wrangler(*args):
         output, errors = leader.communicate()
     finally:
         stop_groups([leader])  # its workerd may linger after node exits; also reached when interrupted
-    if leader.returncode:
-        raise ServerError(f"wrangler {' '.join(map(str, args[:3]))} failed: "
-                          f"{(errors or output).decode(errors='replace').strip()[-500:]}")
-    return output.decode(errors="replace")
+    return leader.returncode, output, errors

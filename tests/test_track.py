@@ -273,3 +273,34 @@ def test_cors_preflight(api):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-API-KEY" in response.headers["Access-Control-Allow-Headers"]
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_page_shows_every_stored_form_of_properties_and_times_as_sent(worker, api, app_id):
+    """/events builds each event's JSON in D1 (routes/events.EVENT_JSON): times to the millisecond as tz.to_iso writes
+    them, properties as stored (integers past 64 bits as their digits), and rows an earlier version stored with
+    non-finite numbers, or text that is not JSON, read in Python as before, never failing the page."""
+    from tz.timeutil import to_iso
+
+    stored_forms = [
+        ('{"a": Infinity, "b": NaN, "c": 1.5}', {"a": "Infinity", "b": "NaN", "c": 1.5}),
+        ('{"n": 123456789012345678901234567890, "f": 1.10, "e": 1e-7}', {"n": 123456789012345678901234567890,
+                                                                          "f": 1.1, "e": 1e-7}),
+        ('{"s": "a\\"b\\\\c\\n\\u0001\u2028</script>=1+1"}', {"s": 'a"b\\c\n\x01\u2028</script>=1+1'}),
+        ("not json {", "not json {"),
+        (None, None),
+    ]
+    times = [946684800000, 1714556400001, 1714556400999, 1733011199999, 1733011200500]
+    terms = " UNION ALL ".join(
+        f"SELECT {k} AS k, {ts} AS ts, " + ("NULL" if text is None else "'" + text.replace("'", "''") + "'")
+        + " AS props" for k, ((text, _), ts) in enumerate(zip(stored_forms, times)))
+    execute_sql(worker, "INSERT INTO events (id, event_id, app_id, event_name, session_id, ts, received_at, span_first, "
+                        f"properties) SELECT n + k, 'legacy-' || k, '{app_id}', 'Legacy', 's' || k, ts, ts + 7, n + k, "
+                        f"props FROM (SELECT MAX((SELECT MAX(id) FROM events), (SELECT folded FROM fold_state "
+                        f"WHERE id = 1)) + 1 AS n) CROSS JOIN ({terms})")
+    page = api.read("/events", app_id=app_id, limit=10, **WIDE)["events"]
+    assert [(row["event_id"], row["timestamp"], row["received_at"], row["properties"]) for row in page] == [
+        (f"legacy-{k}", to_iso(ts), to_iso(ts + 7), expected)
+        for k, ((_, expected), ts) in reversed(list(enumerate(zip(stored_forms, times))))]
+    assert page[0]["timestamp"] == "2024-12-01T00:00:00.500Z" and page[-1]["timestamp"] == "2000-01-01T00:00:00.000Z"
+    assert {(row["app_id"], row["event"], row["user_id"], row["platform"]) for row in page} == {
+        (app_id, "Legacy", None, None)}

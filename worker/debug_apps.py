@@ -29,6 +29,12 @@ def release_id(app_id):
     return app_id[len(PREFIX):] if is_twin(app_id) else app_id
 
 
+def release_id_sql(column):
+    """SQL: release_id of an app id column (the prefix bounds are constants of this module, not data)."""
+    return (f"(CASE WHEN {column} >= '{PREFIX}' AND {column} < '{PREFIX_END}' "
+            f"THEN substr({column}, {len(PREFIX) + 1}) ELSE {column} END)")
+
+
 def condition(column, debug):
     """SQL condition on an app id column: the twins when `debug`, else every other app. Binds its bounds."""
     if debug:

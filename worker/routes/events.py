@@ -10,20 +10,20 @@ compounds): a page reads about a page of rows per 5 ranges, plus a seek per rang
 marks name (rollups/marks.py), read whole through their spans (there is no index on (user_id, ts)). A page is bounded by bytes as well as rows: events carry up to 10 KB of properties, and
 1,000 of them would be a 10 MB body.
 """
+import json
+
 import debug_apps
 from api import cursor as cursors
 from api import event_ids
 from api.params import Scope, int_param, text_param
-from api.web import load_stored_json, ok
+from api.web import load_stored_json, ok_with_rows
 from rollups import marks, purge
 from rollups.ranges import BY_NAME, BY_SESSION, MAX_MERGED, each_range_ids, newest_ids
 from rollups.raw_events import EVENT_APPS, event_names
 from sql import Sql
 from tz import zones
-from tz.timeutil import MS, to_iso
+from tz.timeutil import MS, iso_ms_sql
 
-COLUMN_NAMES = ("id", "event_id", "app_id", "event_name", "session_id", "user_id", "ts", "received_at",
-                "platform", "app_version", "country", "properties")
 # Optional equality filters: query parameter -> column. Fixed SQL, values bound.
 FILTERS = {"event": "event_name", "session_id": "session_id", "user_id": "user_id"}
 MAX_LIMIT = 1000
@@ -37,21 +37,32 @@ ROW_BYTES = ("(300 + length(CAST(events.event_name || events.app_id || events.se
              "COALESCE(events.app_version, '') || COALESCE(events.properties, '') AS BLOB)))")
 
 
-def event_json(row):
-    return {
-        "id": row["id"],
-        "event_id": row["event_id"],
-        "event": row["event_name"],
-        "app_id": debug_apps.release_id(row["app_id"]),  # a debug read says so in its range
-        "session_id": row["session_id"],
-        "user_id": row["user_id"],
-        "timestamp": to_iso(row["ts"]),
-        "received_at": to_iso(row["received_at"]),
-        "platform": row["platform"],
-        "app_version": row["app_version"],
-        "country": row["country"],
-        "properties": load_stored_json(row["properties"]) if row["properties"] else None,
-    }
+# An event as a page shows it, built by D1 (json_object) and spliced into the body as text (api/web.ok_with_rows):
+# building and serialising 50 dicts cost Pyodide ~7 ms a page (issue 16: per-row work goes to SQL). Properties stored
+# as standard JSON are embedded as they are (integers past 64 bits were stored as digits, so they come back as sent);
+# rows stored before non-finite numbers were refused (`Infinity`, `NaN`) fail json_valid(..., 1), are embedded as
+# null and come back in `odd_properties`, which Python reads as it always did (event_json_of).
+EVENT_JSON = ("json_object('id', events.id, 'event_id', " + SHOWN_EVENT_ID + ", 'event', events.event_name, "
+              "'app_id', " + debug_apps.release_id_sql("events.app_id") + ", "  # a debug read says so in its range
+              "'session_id', events.session_id, 'user_id', events.user_id, "
+              "'timestamp', " + iso_ms_sql("events.ts") + ", 'received_at', " + iso_ms_sql("events.received_at") + ", "
+              "'platform', events.platform, 'app_version', events.app_version, 'country', events.country, "
+              "'properties', CASE WHEN json_valid(events.properties, 1) THEN json(events.properties) END)")
+ODD_PROPERTIES = ("CASE WHEN events.properties IS NOT NULL AND NOT json_valid(events.properties, 1) "
+                  "THEN events.properties END")
+
+
+def event_json_of(row):
+    """A page row -> its event's JSON text. Odd properties that are not JSON at all (no version stored such text)
+    are shown as the text, rather than failing the page."""
+    if row["odd_properties"] is None:
+        return row["event"]
+    event = json.loads(row["event"])
+    try:
+        event["properties"] = load_stored_json(row["odd_properties"])
+    except ValueError:
+        event["properties"] = row["odd_properties"]
+    return json.dumps(event, ensure_ascii=False, allow_nan=False)
 
 
 # A user id sent in more requests and sessions than this is read from its newest marks (see `sessions_sql`).
@@ -95,8 +106,7 @@ ORDER = "ORDER BY events.ts DESC, events.id DESC"
 def budgeted(source, take):
     """The newest `take` events of `source` (Sql after FROM), as far as MAX_PAGE_BYTES: every row that starts
     below the budget, so the one that crosses it says whether more remain."""
-    columns = ", ".join(SHOWN_EVENT_ID + " AS event_id" if name == "event_id" else f"events.{name}"
-                        for name in COLUMN_NAMES)
+    columns = f"events.id, events.ts, {EVENT_JSON} AS event, {ODD_PROPERTIES} AS odd_properties"
     # A running sum streams under LIMIT; COUNT(*) OVER () would not (it made D1 read the whole range).
     return (f"""SELECT * FROM (
   SELECT {columns}, {ROW_BYTES} AS row_bytes, SUM({ROW_BYTES}) OVER ({ORDER} ROWS UNBOUNDED PRECEDING) AS bytes_through
@@ -189,5 +199,5 @@ async def list_events(ctx):
     candidates = sorted(found, key=lambda row: (row["ts"], row["id"]), reverse=True)
     rows = within_budget(candidates, limit)
     next_cursor = cursors.encode(rows[-1]["ts"], rows[-1]["id"]) if len(candidates) > len(rows) else None
-    return ok({"range": scope.as_json(), "events": [event_json(r) for r in rows], "next_cursor": next_cursor,
-               **purge.raw_since_json_of(since), **declared})
+    return ok_with_rows({"range": scope.as_json(), "next_cursor": next_cursor, **purge.raw_since_json_of(since),
+                         **declared}, "events", [event_json_of(row) for row in rows])

@@ -24,6 +24,12 @@ def to_iso(ms):
     return seconds_to_iso(ms // MS)[:-1] + f".{ms % MS:03d}Z"
 
 
+def iso_ms_sql(column):
+    """SQL: epoch milliseconds in `column` -> to_iso's text, computed by D1 for pages of rows. SQLite turns the
+    seconds into whole milliseconds (rounding to nearest, so `/ 1000.0` loses none) and %f prints them as SS.SSS."""
+    return f"strftime('%Y-%m-%dT%H:%M:%fZ', {column} / 1000.0, 'unixepoch')"
+
+
 def seconds_to_iso(seconds):
     """Epoch seconds -> '2024-03-20T10:00:00Z', by arithmetic (localtime.civil_date: no datetime per bucket)."""
     seconds = int(seconds)

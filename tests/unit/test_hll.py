@@ -27,7 +27,7 @@ def test_small_sets_are_exact_and_stay_sparse():
 def test_merging_stored_sketches_equals_sketching_the_union():
     ids = users(30_000)
     parts = [sketch_of(ids[i::7]).encode() for i in range(7)] + [sketch_of(ids[:50]).encode()]
-    assert any(p.startswith("d") for p in parts) and any(p.startswith("s") for p in parts)
+    assert any(p.startswith("r") for p in parts) and any(p.startswith("s") for p in parts)
     merged = hll.Sketch()
     for part in parts:
         merged.merge(part)
@@ -69,6 +69,11 @@ def reference_registers(texts):
     """Registers of stored sketches by the plainest means: one Python step per register and per entry."""
     registers = bytearray(hll.M)
     for text in texts:
+        if text[0] == "r":
+            for register, digit in enumerate(text[1:]):
+                rank = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(digit)
+                registers[register] = max(registers[register], rank)
+            continue
         raw = __import__("base64").b64decode(text[1:])
         if text[0] == "d":
             for register, rank in enumerate(raw):
@@ -86,7 +91,7 @@ def test_merging_straight_into_registers_equals_the_sparse_merge():
     pool = users(5000, "m-")
     hours = [sketch_of(rng.sample(pool, rng.randrange(20, 400))).encode() for _ in range(24)]
     day = sketch_of(pool[:3000]).encode()
-    assert day.startswith("d") and all(h.startswith("s") for h in hours)
+    assert day.startswith("r") and all(h.startswith("s") for h in hours)
     for texts in (hours, hours + [day], [day]):
         expected = reference_registers(texts)
         sparse = hll.Sketch().merge_all(texts)
@@ -97,3 +102,29 @@ def test_merging_straight_into_registers_equals_the_sparse_merge():
     few = hll.Sketch().merge_all(hours[:1], dense_from=10**6)
     assert few.registers() == reference_registers(hours[:1]) and few.sparse and not few.dense  # below dense_from the sparse form stays, so an estimate reads no registers
     assert hll.Sketch().merge_all([], dense_from=1).estimate() == 0
+
+
+def as_base64_bytes(text):
+    """A dense sketch in the form written before the digits: "d" + base64 of the register bytes."""
+    return "d" + __import__("base64").b64encode(bytes(hll.Sketch().merge(text).registers())).decode()
+
+
+def test_dense_sketches_are_one_digit_a_register_and_the_earlier_form_still_merges_the_same():
+    """"r" + a base64 digit per register (16,385 characters); sketches stored before as "d" + base64 of the bytes
+    (21,849) read as the same registers, alone, merged with the new form and with sparse ones."""
+    rng = random.Random(5)
+    pool = users(6000, "f-")
+    day = sketch_of(pool[:3000]).encode()
+    other = sketch_of(pool[2000:5000]).encode()
+    hours = [sketch_of(rng.sample(pool, rng.randrange(20, 300))).encode() for _ in range(6)]
+    assert day.startswith("r") and len(day) == hll.M + 1 and set(day[1:]) <= set(hll._DIGITS.decode())
+    old_day, old_other = as_base64_bytes(day), as_base64_bytes(other)
+    assert len(old_day) == 21_849
+    assert hll.Sketch().merge(old_day).registers() == hll.Sketch().merge(day).registers() == reference_registers([day])
+    for texts in ([day, other], [old_day, other], [old_day, old_other] + hours, [day, old_other] + hours):
+        expected = reference_registers([day, other] + hours[:len(texts) - 2])
+        assert hll.Sketch().merge_all(texts).registers() == expected
+        assert hll.Sketch().merge_all(texts, dense_from=hll.DENSE_FROM).registers() == expected
+    # The highest rank a register can hold survives the round trip.
+    top = hll.Sketch().add((hll.M - 1) << 6 | (hll.RANK_BITS + 1)).densify()
+    assert hll.Sketch().merge(top.encode()).registers()[-1] == hll.RANK_BITS + 1

@@ -5,7 +5,10 @@ still). A user's register and rank are packed into one integer `uh` (register <<
 once at fold time and stored in `daily_users` (`uh`), so sketches can be rebuilt without hashing again.
 
 Sketches are stored as text: "s" + base64 of 3-byte (register << 6 | rank) entries while at most
-SPARSE_MAX registers are set, else "d" + base64 of the 16,384 register bytes. Merging dense sketches uses
+SPARSE_MAX registers are set, else "r" + one character per register, its rank as a base64 digit (ranks are 0..51):
+16,385 characters where the earlier "d" + base64 of the register bytes (still read) took 21,849, and both ways one C
+pass (bytes.translate). Pyodide moves a read's sketch texts from JS into Python character by character: for a
+30-day users figure that conversion was the largest single cost of a request (issue 16). Merging dense sketches uses
 whole-integer arithmetic (SWAR) rather than a Python loop per register, and decoded dense sketches are
 cached per isolate (a past day's sketch rarely changes): merging is the CPU cost of a multi-day users
 figure under Pyodide. Sparse entries are packed, unpacked and reduced in bulk (C loops); the sparse form is kept
@@ -23,7 +26,7 @@ from operator import and_, lshift, or_, rshift
 P = 14
 M = 1 << P
 RANK_BITS = 64 - P
-# Entries: a sparse sketch of n users is 4n base64 characters where a dense one is ~21,800 whatever n. Hours hold
+# Entries: a sparse sketch of n users is 4n base64 characters where a dense one is 16,385 whatever n. Hours hold
 # a few hundred users at most for apps of the Free plan's size, so their sketches stay ~30x smaller; sparse
 # entries are decoded and merged in bulk (C loops), a dense merge is one SWAR step.
 SPARSE_MAX = 512
@@ -32,6 +35,10 @@ SPARSE_MAX = 512
 DENSE_FROM = 256
 DECODED_CACHE_SIZE = 256  # dense sketches as integers, 16 KB each
 _HIGH_BITS = int.from_bytes(b"\x80" * M, "big")
+DENSE_KINDS = ("r", "d")  # registers as digits; registers as base64 bytes (written before the digits)
+_DIGITS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_DIGIT_OF_RANK = _DIGITS + bytes(256 - len(_DIGITS))  # translate tables have 256 entries; ranks stay below 64
+_RANK_OF_DIGIT = bytes(_DIGITS.index(byte) if byte in _DIGITS else 0 for byte in range(256))
 _ALPHA = 0.7213 / (1 + 1.079 / M)
 
 
@@ -79,7 +86,8 @@ def _dense_int(text):
     """A stored dense sketch -> its registers as one integer; the latest DECODED_CACHE_SIZE are kept."""
     value = _decoded.get(text)
     if value is None:
-        value = int.from_bytes(base64.b64decode(text[1:]), "big")
+        raw = text[1:].encode("ascii")
+        value = int.from_bytes(raw.translate(_RANK_OF_DIGIT) if text[0] == "r" else base64.b64decode(raw), "big")
         _decoded[text] = value
         if len(_decoded) > DECODED_CACHE_SIZE:
             _decoded.popitem(last=False)
@@ -137,7 +145,7 @@ class Sketch:
         """Merge a stored sketch (see encode); '' and None are empty."""
         if not text:
             return self
-        if text[0] == "d":
+        if text[0] in DENSE_KINDS:
             self.dense = _swar_max(self.dense, _dense_int(text)) if self.dense else _dense_int(text)
         else:
             self._add_packed(_unpack(base64.b64decode(text[1:])))
@@ -154,7 +162,7 @@ class Sketch:
         most of a 30-local-day `/stats/active` (CPython: 11.7 → 8.7 ms a request)."""
         payloads = []
         for text in texts:
-            if text and text[0] == "d":
+            if text and text[0] in DENSE_KINDS:
                 self.merge(text)
             elif text:
                 payloads.append(base64.b64decode(text[1:]))
@@ -205,7 +213,7 @@ class Sketch:
     def encode(self):
         if not self.dense and len(self.sparse) <= SPARSE_MAX:
             return "s" + base64.b64encode(_pack3(sorted(_packed(self.sparse)))).decode()
-        return "d" + base64.b64encode(bytes(self.registers())).decode()
+        return "r" + bytes(self.registers()).translate(_DIGIT_OF_RANK).decode("ascii")
 
     def rank_counts(self):
         """{rank: registers holding it}, zeros included; without a dense part, from the sparse entries alone."""

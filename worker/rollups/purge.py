@@ -112,16 +112,28 @@ def removed_by(results):
     return int(results[-1]["meta"].get("changes", 0))
 
 
+def after_expiry(cutoff):
+    """Links older than the events they moved, and where raw events now start (routes say how far back they reach)."""
+    return [*links.forget(before_ms=cutoff), record_raw_cutoff(cutoff)]
+
+
 async def forget_expired(db, cutoff):
     """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event; a
-    slow one makes the next smaller (rollups/steps.py)."""
-    await fold.try_catch_up(db)
+    slow one makes the next smaller (rollups/steps.py). Three D1 calls when nothing is left to fold (each costs the
+    worker 1-3 ms of CPU under Pyodide): the fold state with the step size, the step (with `after_expiry`, which
+    changes no event), and the step size when it changes."""
+    state_result, size_result = await db.batch([Sql(fold.STATE_SQL), Sql(f"SELECT {steps.stored_sql('purge')} AS size")])
+    current = fold.state_of(state_result["rows"][0])
+    if current.unfolded or current.stale:
+        await fold.try_catch_up(db)
+    stored = size_result["rows"][0]["size"]
 
     async def forget(size):
         statements, delete_events = forget_statements(cutoff, size)
-        return await db.batch([*statements, delete_events])
+        return await db.batch([*statements, *after_expiry(cutoff), delete_events])
 
-    results, chunk, _ = await steps.run(db, "purge", forget, MAX_CHUNK, initial=CHUNK, handled=removed_by)
+    results, chunk, _ = await steps.run(db, "purge", forget, MAX_CHUNK, initial=CHUNK, handled=removed_by,
+                                        stored=int(stored) if stored else CHUNK)
     removed = removed_by(results)
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 
@@ -133,6 +145,5 @@ async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
         result = await forget_expired(db, cutoff)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
-    # Links older than the events they moved, and where raw events now start (routes say how far back they reach).
-    await db.batch([*links.forget(before_ms=cutoff), record_raw_cutoff(cutoff)])
+        await db.batch(after_expiry(cutoff))
     return {**result, "cutoff_ms": cutoff, "aggregates_kept": keep_aggregates}

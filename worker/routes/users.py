@@ -12,11 +12,11 @@ import json
 
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
-from api.web import ok
+from api.web import ok_with_rows
 from rollups import purge, read
 from sql import Sql
 from tz import zones
-from tz.timeutil import HOUR, MS, to_iso
+from tz.timeutil import HOUR, MS, iso_ms_sql
 
 
 def candidate_filter(scope, search, after):
@@ -78,19 +78,21 @@ async def list_users(ctx):
         next_cursor = cursors.encode(figures[page[-1]]["last_seen"], page[-1])
     total, approximate = total_answer(first[1]["rows"], counting, second[1]["rows"] if len(second) > 1 else ())
     past_range = scope.range.end * MS < ctx.now_ms - HOUR * MS
-    users = [{"user_id": user, "events": figures[user]["events"], "sessions": figures[user]["sessions"],
-              "apps": figures[user]["apps"], "first_seen": to_iso(figures[user]["first_seen"]),
-              "last_seen": to_iso(figures[user]["last_seen"])} for user in page]
-    return ok({"range": scope.as_json(), "search": search, "total": total, "users": users, "next_cursor": next_cursor,
-               **read.freshness(unfolded, approximate or past_range)})
+    return ok_with_rows({"range": scope.as_json(), "search": search, "total": total, "next_cursor": next_cursor,
+                         **read.freshness(unfolded, approximate or past_range)},
+                        "users", [figures[user]["user"] for user in page])
 
 
 def user_figures_query(scope, user_ids):
+    """Per user, the figures the page orders by and the user as the page shows it, built by D1 (json_object: per-row
+    work stays out of Pyodide, see routes/events.EVENT_JSON)."""
     app_filter = scope.app_filter("app_id")
-    return (Sql("""SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
+    return (Sql(f"""SELECT user_id, last_seen, json_object('user_id', user_id, 'events', events, 'sessions', sessions,
+  'apps', apps, 'first_seen', {iso_ms_sql('first_seen')}, 'last_seen', {iso_ms_sql('last_seen')}) AS user
+FROM (SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
   MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
 FROM users WHERE user_id IN (SELECT value FROM json_each(?))""", [json.dumps(sorted(user_ids), ensure_ascii=False)])
-            + app_filter + " GROUP BY user_id")
+            + app_filter + " GROUP BY user_id)")
 
 
 def total_statements(scope, search):

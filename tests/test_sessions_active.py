@@ -167,6 +167,15 @@ def test_many_users_read_bounded_rows_and_declare_estimates(api, app_id):
     berlin = api.get("/stats/active", params={**window, "tz": "Europe/Berlin"})
     assert berlin.json()["approximate"] is True
     assert int(berlin.headers["x-d1-rows-read"]) <= 2 * 30 * (24 + 2) + 50  # local days read hours
+    # Days outside the DAU/WAU/MAU windows and weeks are counted from their one rollup row, their sketches not read
+    # (routes/active.sketch_wanted): a range to the end of March shows January's days as exactly, its windows empty.
+    # Local days hold several rows: their sketches are read all the same, and merge to the same estimates.
+    later = api.read("/stats/active", **{**window, "to": "2025-03-31"})
+    assert [b["active"] for b in later["buckets"][:30]] == [134] * 10 + [133] * 20 and later["mau"] == 0
+    assert later["approximate_figures"] == ["wau", "mau"]  # merged windows, of empty sketches here
+    berlin_later = api.read("/stats/active", **{**window, "to": "2025-03-31", "tz": "Europe/Berlin"})
+    assert berlin_later["buckets"][:30] == berlin.json()["buckets"] and berlin_later["mau"] == 0
+    assert berlin_later["approximate_figures"] == ["active", "returning", "wau", "mau"]
     lengths = api.get("/stats/sessions", params=window)
     assert lengths.json()["sessions"] == users and lengths.json()["one_event_sessions"] == users
     assert int(lengths.headers["x-d1-rows-read"]) <= 30 * 2 + 50  # a row per day and length bucket

@@ -152,8 +152,7 @@ class DistinctUsers:
                           + ") GROUP BY 1")
         else:
             self.kind = "sketch"
-            with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
-            self.query = f"SELECT {self.group} AS app_id, sketch FROM (" + with_users + ")"
+            self.query = sketches_query(scope, start, end, self.group == "app_id")
         return self
 
     def answer(self, rows=()):
@@ -170,6 +169,13 @@ class DistinctUsers:
             texts.setdefault(row["app_id"], []).append(row["sketch"])
         sketches = {app_id: hll.Sketch().merge_all(stored, dense_from=hll.DENSE_FROM) for app_id, stored in texts.items()}
         return {key: sketches[key].estimate() if key in sketches else 0 for key in totals}, True
+
+
+def sketches_query(scope, start, end, by_app=False):
+    """The users sketches of [start, end) (DistinctUsers' "sketch" path), for a caller that batches it before the
+    totals decide: a few rows per day, each already read by the totals."""
+    with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
+    return f"SELECT {'app_id' if by_app else 'NULL'} AS app_id, sketch FROM (" + with_users + ")"
 
 
 class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes")):

@@ -31,9 +31,10 @@ MONDAY = 4 * DAY  # 1970-01-05, the first Monday of the epoch
 
 
 def unit_ranges_of(ranges):
-    """FROM item `r`: the bound [[lo, hi, unit], ...] of one grain."""
+    """FROM item `r`: the bound [[lo, hi, unit, sketch wanted], ...] of one grain."""
     return Sql("(SELECT json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi, "
-               "json_extract(value, '$[2]') AS unit FROM json_each(?)) AS r", [json.dumps(ranges)])
+               "json_extract(value, '$[2]') AS unit, json_extract(value, '$[3]') AS sketch "
+               "FROM json_each(?)) AS r", [json.dumps(ranges)])
 
 Unit = namedtuple("Unit", "day start end in_range")
 
@@ -78,13 +79,23 @@ def plan(scope):
     return [u for u in units if u.in_range or u.day >= first_day], last_day
 
 
-def unit_ranges(units):
-    """{grain name: [[lo, hi, unit index], ...]}: the rollup rows each unit reads."""
+def unit_ranges(units, wanted=None):
+    """{grain name: [[lo, hi, unit index, sketch wanted (0 or 1)], ...]}: the rollup rows each unit reads.
+    `wanted(unit)`: whether its sketch is read even when a single row counts its users (default: always)."""
     ranges = {grain.name: [] for grain in GRAINS}
     for index, unit in enumerate(units):
+        flag = 1 if wanted is None or wanted(unit) else 0
         for grain, lo, hi in read.pieces(unit.start, unit.end):
-            ranges[grain.name].append([lo, hi, index])
+            ranges[grain.name].append([lo, hi, index, flag])
     return ranges
+
+
+def sketch_wanted(interval, last_day):
+    """Units whose sketches are merged further: every unit of week buckets, and the units of the DAU/WAU/MAU windows.
+    Any other unit is a day bucket on its own, counted from its one rollup row when it has one: a year of days read
+    365 dense sketches (16 KB each for Pyodide to move and decode) where the windows merge 30."""
+    oldest = last_day - (WINDOWS[-1][1] - 1) * DAY
+    return lambda unit: interval == "week" or unit.day >= oldest
 
 
 def over_units(scope, ranges, aggregate, table_of, per_app=True):
@@ -113,9 +124,11 @@ async def per_unit(db, scope, ranges, aggregate, table_of, **options):
 
 
 # Per unit: its user-buckets, the rows holding them, and their sketches (rows a deletion emptied keep an
-# empty sketch): in one pass, sketches included, because the exact path is only taken when they are few.
+# empty sketch): in one pass, sketches included, because the exact path is only taken when they are few. A unit's
+# sketches are left out where one row counts it and no window or week merges it (`sketch_wanted`).
 USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WHERE t.users > 0), "
-                      "json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)))")
+                      "CASE WHEN r.sketch OR COUNT(*) FILTER (WHERE t.users > 0) > 1 "
+                      "THEN json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)) ELSE json_array() END)")
 NO_USERS = "[0,0,[]]"  # USERS_AND_SKETCHES of a unit without users, as SQLite writes it
 
 
@@ -221,7 +234,7 @@ async def active(ctx):
     interval = choice_param(ctx.query, "interval", ("day", "week"), "day")
     check_bucket_count(scope, "day", interval)
     units, last_day = plan(scope)
-    ranges = unit_ranges(units)
+    ranges = unit_ranges(units, sketch_wanted(interval, last_day))
     new_ranges = unit_ranges([u if u.in_range else u._replace(end=u.start) for u in units])
     # Two D1 calls when there is nothing to fold (three with exact user sets): the fold state, the units' user-buckets
     # and sketches, the purge horizon and the new users in one batch (there were four or five, one at a time).

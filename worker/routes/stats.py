@@ -18,23 +18,31 @@ from tz.timeutil import DAY, HOUR, seconds_to_iso
 
 async def periods_figures(ctx, scope, periods):
     """Per [start, end) of `periods`: events, sessions (started in it), users (distinct), apps; and whether users
-    is a sketch estimate; and what the read found not folded (read.Pending). Two D1 calls whatever the number of
-    periods, when there is nothing to fold: the fold state, the totals and the purge horizon in one batch, then the
-    distinct users (under Pyodide each call costs the worker ~1-2 ms of CPU, and the overview asks about two
-    periods: it made 5 to 7 calls, one at a time)."""
-    pending, batch = await read.fold_tail_and(
-        ctx, [read.counter_totals_query(scope, start, end, by_app=True) for start, end in periods]
-        + [Sql(purge.HORIZON_SQL)])
-    horizon = purge.horizon_of(batch[-1]["rows"])
-    totals = [read.totals_of(result["rows"]) for result in batch[:-1]]
+    is a sketch estimate; and what the read found not folded (read.Pending). One D1 call when there is nothing to
+    fold and users come from sketches (an app past a few thousand user-days in the range): the fold state, the
+    totals, the purge horizon and every period's sketches in one batch; a second for users counted exactly. Under
+    Pyodide each call costs the worker 1-3 ms of CPU, and the overview asks about two periods: it made 5 to 7 calls.
+    The sketches are read before the totals decide between them and the exact count: where the exact count wins
+    (few users), they are few rows (already read by the totals) of small sparse sketches."""
+    totals_queries = [read.counter_totals_query(scope, start, end, by_app=True) for start, end in periods]
+    sketches_queries = [read.sketches_query(scope, start, end) for start, end in periods]
+    pending, batch = await read.fold_tail_and(ctx, [*totals_queries, Sql(purge.HORIZON_SQL), *sketches_queries])
+    count = len(periods)
+    horizon = purge.horizon_of(batch[count]["rows"])
+    totals = [read.totals_of(result["rows"]) for result in batch[:count]]
+    sketch_rows = [result["rows"] for result in batch[count + 1:]]
     sums = [_sum(by_app.values()) for by_app in totals]
     counts = [read.DistinctUsers(scope, start, end, {None: summed}).settle(horizon)
               for (start, end), summed in zip(periods, sums)]
-    queries = [counting.query for counting in counts if counting.query is not None]
+    queries = [counting.query for counting in counts if counting.query is not None and counting.kind != "sketch"]
     answers = iter(await ctx.db.batch(queries) if queries else [])
     figures = []
-    for counting, summed, by_app in zip(counts, sums, totals):
-        users, approximate = counting.answer(next(answers)["rows"] if counting.query is not None else ())
+    for counting, summed, by_app, sketched in zip(counts, sums, totals, sketch_rows):
+        if counting.kind == "sketch":
+            rows = sketched
+        else:
+            rows = next(answers)["rows"] if counting.query is not None else ()
+        users, approximate = counting.answer(rows)
         figures.append(({"events": summed["events"], "sessions": summed["sessions"], "users": users[None],
                          "apps": len(by_app)}, approximate))
     return pending, figures

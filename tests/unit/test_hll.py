@@ -128,3 +128,18 @@ def test_dense_sketches_are_one_digit_a_register_and_the_earlier_form_still_merg
     # The highest rank a register can hold survives the round trip.
     top = hll.Sketch().add((hll.M - 1) << 6 | (hll.RANK_BITS + 1)).densify()
     assert hll.Sketch().merge(top.encode()).registers()[-1] == hll.RANK_BITS + 1
+
+
+def test_rank_counts_are_the_registers_histogram_whatever_the_fill():
+    """Estimates count ranks over the set registers only (zeros deleted first): the same histogram as counting every
+    register, from an empty sketch to one with every register set."""
+    from collections import Counter
+
+    for count in (0, 1, 300, 1000, 30_000, 300_000):
+        sketch = sketch_of(users(count, f"h{count}-"))
+        dense = hll.Sketch().merge_sketches([sketch]).densify()
+        expected = Counter(bytes(sketch.registers()))
+        for form in (sketch, dense):
+            assert {rank: n for rank, n in form.rank_counts().items() if n} == dict(expected)
+    full = hll.Sketch().merge_sketches([sketch_of(users(300_000, "full-"))]).densify()
+    assert full.rank_counts()[0] == 0 and sum(full.rank_counts().values()) == hll.M

@@ -122,18 +122,16 @@ async def forget_expired(db, cutoff):
     slow one makes the next smaller (rollups/steps.py). Three D1 calls when nothing is left to fold (each costs the
     worker 1-3 ms of CPU under Pyodide): the fold state with the step size, the step (with `after_expiry`, which
     changes no event), and the step size when it changes."""
-    state_result, size_result = await db.batch([Sql(fold.STATE_SQL), Sql(f"SELECT {steps.stored_sql('purge')} AS size")])
-    current = fold.state_of(state_result["rows"][0])
-    if current.unfolded or current.stale:
+    state_result, size_result = await db.batch([Sql(fold.STATE_SQL), steps.size_sql("purge")])
+    if not fold.nothing_to_fold(fold.state_of(state_result["rows"][0]), None):
         await fold.try_catch_up(db)
-    stored = size_result["rows"][0]["size"]
 
     async def forget(size):
         statements, delete_events = forget_statements(cutoff, size)
         return await db.batch([*statements, *after_expiry(cutoff), delete_events])
 
     results, chunk, _ = await steps.run(db, "purge", forget, MAX_CHUNK, initial=CHUNK, handled=removed_by,
-                                        stored=int(stored) if stored else CHUNK)
+                                        stored=steps.size_from(size_result["rows"]) or CHUNK)
     removed = removed_by(results)
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 

@@ -62,9 +62,17 @@ def next_size(stored, tried, used, done, elapsed_ms, maximum, target_ms=None):
     return min(stored, maximum)
 
 
+def size_sql(kind):
+    """The size kept for `kind` as a statement (column `size`), for a caller's batch; `size_from` reads its rows."""
+    return Sql(f"SELECT {stored_sql(kind)} AS size")
+
+
+def size_from(rows):
+    return int(rows[0]["size"]) if rows and rows[0]["size"] else None
+
+
 async def size_of(db, kind):
-    row = await db.first(f"SELECT {stored_sql(kind)} AS size")
-    return int(row["size"]) if row and row["size"] else None
+    return size_from(await db.query(size_sql(kind)))
 
 
 async def run(db, kind, step, maximum, initial=None, available=None, handled=None, stored=None):

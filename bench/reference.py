@@ -50,7 +50,7 @@ def visit_paths(today, app_id=APP_ID, zone=VISIT_ZONE):
         path("/stats/timeline", {**previous, "interval": "day"}),
         path("/stats/events", {**scope, "limit": "1000"}),
         path("/stats/heatmap", scope),
-        path("/stats/active", {**year, "interval": "day"}),
+        path("/stats/calendar", year),  # the year calendar: active and new users per UTC day
         # Breakdowns (platform first)
         path("/stats/properties", scope),
         path("/stats/breakdown", {**scope, "by": "platform", "limit": "10"}),

@@ -312,6 +312,10 @@ class Reader:
     def active(self, interval="day", span=None):
         return self.get("/stats/active", span=span, interval=interval)
 
+    def calendar(self, span):
+        """Active and new users per UTC day of `span` (days without users left out)."""
+        return self.get("/stats/calendar", span=span)
+
     def breakdown(self, by, event=None, limit=None):
         return self.get("/stats/breakdown", by=by, event=event, limit=limit)
 

@@ -27,17 +27,17 @@ def breakdown_frame(body):
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
 
 
-def calendar_frame(buckets):
-    """Daily buckets -> GitHub-style cells: one column per week (weeks start on Sunday, as the date picker),
-    one row per weekday."""
+def calendar_frame(days, first, last):
+    """/stats/calendar's days (those with users) -> GitHub-style cells for every day from `first` to `last`
+    (dates): one column per week (weeks start on Sunday, as the date picker), one row per weekday."""
+    by_date = {entry["date"]: entry for entry in days}
     rows = []
-    first = None
-    for bucket in buckets:
-        day = date.fromisoformat(bucket["date"])
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
         sunday = day - timedelta(days=(day.weekday() + 1) % 7)
-        first = first or sunday
+        entry = by_date.get(day.isoformat(), {})
         rows.append({"date": day.isoformat(), "week": sunday.isoformat(), "weekday": f"{day:%a}",
-                     "active": bucket["active"], "new": bucket.get("new", 0)})
+                     "active": entry.get("active", 0), "new": entry.get("new", 0)})
     return pd.DataFrame(rows, columns=["date", "week", "weekday", "active", "new"])
 
 

@@ -103,7 +103,7 @@ class Worker(Server):
     config = ROOT / "wrangler.toml"
 
     def __init__(self, state_dir, port=None, variables=None, log_path=None, config=None):
-        self.state_dir = Path(state_dir)
+        self.state_dir = Path(state_dir).resolve()  # wrangler runs from the repository, not from the caller's folder
         super().__init__(port, log_path or self.state_dir / "wrangler.log")
         # Locally every read folds what is new (FOLD_EVERY_MINUTES=0): an event sent shows at once.
         self.variables = {"TRACK_RATE_LIMITS": "off", "FOLD_EVERY_MINUTES": "0", **(variables or {})}

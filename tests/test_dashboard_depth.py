@@ -130,6 +130,10 @@ def test_overview_shows_active_users_and_a_year_calendar(monkeypatch, worker, ap
     assert "Daily active users, last 365 days" in [s.value for s in at.subheader]
     year = api.read("/stats/active", app_id=deep, interval="day", **periods.year_params(periods.today_in("UTC")))
     assert len(year["buckets"]) == 365
+    # The calendar reads /stats/calendar: the same days and figures, days without users left out.
+    calendar_days = api.read("/stats/calendar", app_id=deep, **periods.year_params(periods.today_in("UTC")))["days"]
+    assert [(d["date"], d["active"], d["new"]) for d in calendar_days] == [
+        (b["date"], b["active"], b["new"]) for b in year["buckets"] if b["active"]] != []
     assert f"{sum(b['active'] > 0 for b in year['buckets'])} days with active users" in shown_text(at)
     calendar = json.loads(at.get("arrow_vega_lite_chart")[-1].proto.spec)
     assert calendar["encoding"]["y"]["sort"][0] == "Sun" and calendar["mark"]["type"] == "rect"

@@ -21,9 +21,9 @@ def epoch_ms(text):
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-# 5. Both intervals of /stats/active allow ranges of 3,660 days, as the README says.
+# 5. Both intervals of /stats/active (and the calendar's days) allow ranges of 3,660 days, as the README says.
 @pytest.mark.parametrize("route, interval", [("/stats/active", "week"), ("/stats/active", "day"),
-                                             ("/stats/timeline", "day")])
+                                             ("/stats/calendar", "day"), ("/stats/timeline", "day")])
 def test_3660_days_are_allowed_for_every_day_and_week_interval(api, app_id, route, interval):
     response = api.get(route, params={"app_id": app_id, "interval": interval, "days": "3660"})
     assert response.status_code == 200, response.text

@@ -179,3 +179,40 @@ def test_many_users_read_bounded_rows_and_declare_estimates(api, app_id):
     lengths = api.get("/stats/sessions", params=window)
     assert lengths.json()["sessions"] == users and lengths.json()["one_event_sessions"] == users
     assert int(lengths.headers["x-d1-rows-read"]) <= 30 * 2 + 50  # a row per day and length bucket
+
+
+def test_the_calendar_is_active_and_new_users_per_utc_day_as_the_series_says(api):
+    # June 2005: no other test has data there, so "all apps" is ours alone.
+    a, b = (f"test-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    sent = [event(a, "Opened", "s1", user_id="x", timestamp="2005-06-01T10:00:00Z"),
+            event(a, "Opened", "s2", user_id="y", timestamp="2005-06-01T23:30:00Z"),
+            event(b, "Opened", "s3", user_id="x", timestamp="2005-06-03T08:00:00Z"),
+            event(a, "Opened", "s4", user_id="x", timestamp="2005-06-03T09:00:00Z"),
+            event(b, "Opened", "s5", user_id="z", timestamp="2005-06-03T10:00:00Z")]
+    assert api.track({"events": sent}).json()["count"] == 5
+    api.fold_all()
+    window = {"from": "2005-05-30", "to": "2005-06-05"}
+
+    def calendar(**params):
+        body = api.read("/stats/calendar", **window, **params)
+        return [(d["date"], d["active"], d["new"]) for d in body["days"]], body["approximate"]
+
+    def series(**params):
+        return [(b["date"], b["active"], b["new"]) for b in
+                api.read("/stats/active", **window, **params)["buckets"] if b["active"]]
+
+    assert calendar(app_id=a) == ([("2005-06-01", 2, 2), ("2005-06-03", 1, 0)], False)
+    assert calendar(app_id=b) == ([("2005-06-03", 2, 2)], False)  # x is new to app b
+    # All apps: x once on the 3rd (two apps' sketches merged: declared), z the only new user of any app there.
+    assert calendar() == ([("2005-06-01", 2, 2), ("2005-06-03", 2, 1)], True)
+    for app_id in (a, b, None):
+        assert calendar(**({"app_id": app_id} if app_id else {}))[0] == series(**({"app_id": app_id} if app_id else {}))
+    # Erased from app a, x is first seen on the 3rd, in app b.
+    assert api.request("DELETE", "/admin/users/x", params={"app_id": a}).json()["deleted"]["events"] == 2
+    assert calendar(app_id=a) == ([("2005-06-01", 1, 1)], False)
+    assert calendar() == ([("2005-06-01", 1, 1), ("2005-06-03", 2, 2)], False) and calendar()[0] == series()
+    # UTC days only: they are the daily rollup rows.
+    refused = api.request("GET", "/stats/calendar", params={**window, "tz": "Europe/Berlin"})
+    assert refused.status_code == 400 and "UTC days" in refused.json()["error"]
+    assert api.read("/stats/calendar", app_id=a, tz="utc", **window)["days"] == [
+        {"date": "2005-06-01", "active": 1, "new": 1}]

@@ -126,6 +126,7 @@ def build_routes():
         Route("GET", "/stats/retention", retention.stats_retention, READ),
         Route("GET", "/stats/sessions", sessions.sessions, READ),
         Route("GET", "/stats/active", active.active, READ),
+        Route("GET", "/stats/calendar", active.calendar, READ),
     ]
 
 

@@ -1,6 +1,6 @@
 """Overview: KPI cards with change vs the previous period, active users, events over time against the previous
 period, top events, weekday x hour, and a year of daily active users."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +21,7 @@ def render(reader, range_params):
     # Every read below starts now, together; the previous period's timeline once the overview has said which.
     reader.prefetch(reader.overview, lambda: reader.active("day"), lambda: reader.suggest("user_id", states.DAILY, limit=1),
                     lambda: reader.timeline(interval), lambda: reader.top_events(limit=ALL_EVENT_NAMES),
-                    reader.aliases_for_app, reader.heatmap, lambda: reader.active("day", span=year))
+                    reader.aliases_for_app, reader.heatmap, lambda: reader.calendar(year))
     figures = reader.overview()
     previous_span = periods.previous_params(range_params, figures["previous"])
     if figures["events"]:
@@ -150,10 +150,10 @@ def render_heatmap(cells, tz):
 
 def render_calendar(reader, span):
     st.subheader("Daily active users, last 365 days")
-    year = states.unless_missing(lambda: reader.active("day", span=span))
+    year = states.unless_missing(lambda: reader.calendar(span))
     if not year:
         return
-    cells = shapes.calendar_frame(year["buckets"])
+    cells = shapes.calendar_frame(year["days"], date.fromisoformat(span["from"]), date.fromisoformat(span["to"]))
     busiest = cells.loc[cells["active"].idxmax()] if len(cells) else None
     days_active = int((cells["active"] > 0).sum())
     st.caption(f"{text.plural(days_active, 'day')} with active users (UTC days, weeks start on Sunday)"

@@ -1,5 +1,7 @@
 """Every dashboard chart is a valid Vega-Lite spec: the dashboard converts them without Altair's schema validation
 (dashboard/charts.py: checked_in_tests), so it happens here, once per chart, with the shapes the screens send."""
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -15,7 +17,8 @@ def chart_arguments():
     yield "timeline", (buckets, "hour")
     yield "heatmap", ([{"weekday": "Mon", "day": 1, "hour": 9, "events": 12}], "Europe/Berlin")
     yield "user_activity", ([{"timestamp": DAYS[0], "event": "=1+1", "session_id": "s1", "app_id": "a"}], "UTC")
-    yield "calendar", (shapes.calendar_frame([{"date": t[:10], "active": 3, "new": 1} for t in DAYS]),)
+    yield "calendar", (shapes.calendar_frame([{"date": t[:10], "active": 3, "new": 1} for t in DAYS],
+                                             date(2026, 11, 1), date(2026, 11, 7)),)
     yield "bars", (pd.DataFrame({"value": ["iOS", "(none)"], "events": [5, 2]}), "value")
     yield "funnel", (pd.DataFrame({"step": ["1. Open", "2. Buy"], "event": ["Open", "Buy"], "count": [10, 4],
                                    "from_first": [100.0, 40.0], "from_previous": [100.0, 40.0]}),)

@@ -23,11 +23,15 @@ def test_breakdown_without_other():
 
 def test_calendar_puts_days_in_sunday_weeks_and_weekday_rows():
     # 2026-11-01 is a Sunday: the Saturday before is in the previous week's column.
-    buckets = [{"date": d, "active": n, "new": 0} for d, n in
-               (("2026-10-31", 1), ("2026-11-01", 2), ("2026-11-07", 3), ("2026-11-08", 4))]
-    cells = shapes.calendar_frame(buckets)
-    assert list(cells["week"]) == ["2026-10-25", "2026-11-01", "2026-11-01", "2026-11-08"]
-    assert list(cells["weekday"]) == ["Sat", "Sun", "Sat", "Sun"]
+    days = [{"date": d, "active": n, "new": n - 1} for d, n in
+            (("2026-10-31", 1), ("2026-11-01", 2), ("2026-11-07", 3), ("2026-11-08", 4))]
+    cells = shapes.calendar_frame(days, date(2026, 10, 31), date(2026, 11, 8))
+    assert list(cells["date"])[:3] == ["2026-10-31", "2026-11-01", "2026-11-02"] and len(cells) == 9
+    assert list(cells["week"]) == ["2026-10-25"] + ["2026-11-01"] * 7 + ["2026-11-08"]
+    assert list(cells["weekday"])[::7] == ["Sat", "Sat"] and list(cells["weekday"])[1] == "Sun"
+    # Days the worker left out (no users) are empty cells of the grid, not missing ones.
+    assert list(cells["active"]) == [1, 2, 0, 0, 0, 0, 0, 3, 4]
+    assert list(cells["new"]) == [0, 1, 0, 0, 0, 0, 0, 2, 3]
 
 
 def test_previous_period_is_drawn_bucket_by_bucket_at_the_current_times():

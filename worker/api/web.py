@@ -125,9 +125,15 @@ def ok_with_rows(payload, key, row_texts):
     """ok(payload) with `key` (last) an array of rows D1 built as JSON text (json_object): spliced, not parsed and
     serialised again, which cost Pyodide ~7 ms a 50-event page. Each text must be one JSON value from D1's JSON
     functions (their strings escaped, their embedded JSON checked by json_valid)."""
+    return ok_with_json(payload, key, "[" + ",".join(row_texts) + "]")
+
+
+def ok_with_json(payload, key, json_text):
+    """ok(payload) with `key` (last) a JSON text D1 built with its JSON functions (json_group_array of a whole
+    result: one row, one string for Pyodide to move), spliced as it is."""
     response = Response(200, payload)
     head = response.body[:-1] + (", " if payload else "")
-    response.body = head + json.dumps(key) + ": [" + ",".join(row_texts) + "]}"
+    response.body = head + json.dumps(key) + ": " + json_text + "}"
     return response
 
 

@@ -13,12 +13,16 @@ go in one batch with the fold state and the purge horizon: read.fold_tail_and):
    DAU/WAU/MAU windows (declared approximate; a unit read from a single rollup row keeps its exact count);
 3. new users per unit: first seen (in the app, or in any app without `app_id`) within it, always exact.
 returning = active - new.
+
+GET /stats/calendar: active and new users per UTC day, for the dashboard's year calendar, which shows nothing else:
+read from the daily rollups alone, without the windows' sketches and without a Python step per day (see `calendar`).
 """
 import json
 from collections import namedtuple
 
 from api.params import Scope, check_bucket_count, choice_param
-from api.web import ok
+from api.web import ok, ok_with_json
+from errors import BadRequest, detail
 from rollups import hll, purge, read
 from rollups.grains import GRAINS, bounded
 from sql import Sql
@@ -258,3 +262,62 @@ async def active(ctx):
     return ok({"interval": interval, "buckets": buckets, **{name: value for name, (value, _) in windows.items()},
                "range": scope.as_json(),
                **read.declare_estimates(read.freshness(unfolded), [name for name in order if name in estimated])})
+
+
+# One app's calendar, built by D1 as one JSON text: each day's `users` is exact (a day's distinct users, kept by the
+# fold), and Pyodide moves one string instead of converting a row per day (a year of days cost ~30 ms of the
+# worker's CPU as /stats/active buckets; issue 16). Days without users are left out.
+CALENDAR_ONE_APP_SQL = (
+    "SELECT json_group_array(json_object('date', date(t.day, 'unixepoch'), 'active', t.users, 'new', "
+    "COALESCE((SELECT n.users FROM daily_new_users AS n WHERE n.app_id = t.app_id AND n.day = t.day), 0))) AS days "
+    "FROM daily AS t WHERE t.app_id = ? AND t.day >= ? AND t.day < ? AND t.users > 0")
+
+
+def calendar_all_apps_queries(scope, lo, hi):
+    """Every app's days: per day its users, rows and (several apps) their sketches; and its new users (first seen in
+    any app: the any-app rollup counts release apps, so debug twins are summed app by app)."""
+    users = (Sql("SELECT t.day AS day, SUM(t.users) AS users, COUNT(*) AS rows, "
+                 "CASE WHEN COUNT(*) > 1 THEN json_group_array(t.sketch) END AS sketches FROM ")
+             + read.app_source(scope)
+             + Sql(" CROSS JOIN daily AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ? AND t.users > 0 "
+                   "GROUP BY t.day", [lo, hi]))
+    if scope.debug:
+        new = (Sql("SELECT t.day AS day, SUM(t.users) AS users FROM ") + read.app_source(scope)
+               + Sql(" CROSS JOIN daily_new_users AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ? "
+                     "GROUP BY t.day", [lo, hi]))
+    else:
+        new = Sql("SELECT day, users FROM daily_new_users_any WHERE day >= ? AND day < ?", [lo, hi])
+    return [users, new]
+
+
+def calendar_days(user_rows, new_rows):
+    """([{date, active, new}], estimated): a day of one app's row is exact; a day of several apps merges their
+    sketches (declared)."""
+    new_by_day = {row["day"]: row["users"] for row in new_rows}
+    days, estimated = [], False
+    for row in user_rows:
+        users = row["users"]
+        if row["rows"] > 1:
+            users = max(hll.Sketch().merge_all(json.loads(row["sketches"]), dense_from=hll.DENSE_FROM).estimate(),
+                        new_by_day.get(row["day"], 0))
+            estimated = True
+        days.append({"date": date_label(row["day"]), "active": users, "new": new_by_day.get(row["day"], 0)})
+    return days, estimated
+
+
+async def calendar(ctx):
+    """GET /stats/calendar: {"days": [{"date", "active", "new"}], ...} for every UTC day the range touches that has
+    users, in order. UTC days only: they are the daily rollup rows (a local day would merge 24 hourly sketches)."""
+    if (ctx.query.get("tz") or "UTC").upper() != "UTC":
+        raise BadRequest("the calendar counts UTC days: leave out 'tz' or send tz=UTC",
+                         [detail(None, "tz", "UTC days only")])
+    scope = Scope(ctx.query, ctx.now_ms)
+    check_bucket_count(scope, "day")
+    lo, hi = scope.range.start - scope.range.start % DAY, scope.range.end
+    if scope.app_id is not None:
+        unfolded, (result,) = await read.fold_tail_and(ctx, [Sql(CALENDAR_ONE_APP_SQL, [scope.app_id, lo, hi])])
+        return ok_with_json({"range": scope.as_json(), **read.freshness(unfolded)}, "days", result["rows"][0]["days"])
+    unfolded, (user_result, new_result) = await read.fold_tail_and(ctx, calendar_all_apps_queries(scope, lo, hi))
+    days, estimated = calendar_days(user_result["rows"], new_result["rows"])
+    return ok({"range": scope.as_json(), **read.declare_estimates(read.freshness(unfolded), ["active"] if estimated else []),
+               "days": days})

@@ -63,10 +63,10 @@ def keys_rows(grain, lo, hi):
                 [lo - lo % DAY, hi, lo, hi]))
 
 
-async def key_figures(db, scope, event_name, dim_condition, by_event=False):
-    """[{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` (Sql)
+def key_figures_query(scope, event_name, dim_condition, by_event=False):
+    """Sql: [{event_name, dim, kind, value, events, sessions}] over the range for the keys `dim_condition` (Sql)
     selects. With `event_name` None, every event name's keys (summed unless `by_event`: then sessions do not
-    add up)."""
+    add up). Read in the route's first batch, with the fold state (read.fold_tail_and)."""
     keys = read.app_source(scope) + names_join(event_name) + " AND " + dim_condition
     parts = []
     for grain, lo, hi in read.pieces(scope.range.start, scope.range.end):
@@ -74,11 +74,11 @@ async def key_figures(db, scope, event_name, dim_condition, by_event=False):
         parts.append("SELECT k.event_name AS event_name, k.dim AS dim, k.kind AS kind, k.value AS value, "
                      + figures + keys + rows)
     if not parts:
-        return []
+        return Sql("SELECT NULL AS event_name WHERE false")  # an empty range: a statement all the same, for the batch
     name = "event_name" if by_event else "NULL"
-    return await db.query(
-        f"SELECT {name} AS event_name, dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions FROM ("
-        + Sql.join(" UNION ALL ", parts) + ") GROUP BY 1, dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0")
+    return (f"SELECT {name} AS event_name, dim, kind, value, SUM(events) AS events, SUM(sessions) AS sessions FROM ("
+            + Sql.join(" UNION ALL ", parts)
+            + ") GROUP BY 1, dim, kind, value HAVING SUM(events) > 0 OR SUM(sessions) > 0")
 
 
 def utc_days(scope):
@@ -87,36 +87,36 @@ def utc_days(scope):
     return start - start % DAY, -(-end // DAY) * DAY
 
 
-async def user_counts(db, scope, event_name, dim, keys):
-    """({(kind, value): users}, approximate) for `keys`, over the UTC days the range touches."""
+def user_days_query(scope):
+    """Sql: the UTC days the range touches that have users (`days`, JSON) and their user-days (`user_days`: the rows of
+    daily_user_dims): read in the route's first batch, before the keys shown are known."""
+    first, end = utc_days(scope)
+    return ("SELECT SUM(d.users) AS user_days, json_group_array(DISTINCT d.day) FILTER (WHERE d.users > 0) AS days "
+            "FROM " + read.app_source(scope)
+            + Sql(" CROSS JOIN daily AS d ON d.app_id = a.app_id AND d.day >= ? AND d.day < ?", [first, end]))
+
+
+async def user_counts(db, scope, event_name, dim, keys, user_days_row):
+    """({(kind, value): users}, approximate) for `keys`, over the UTC days the range touches; `user_days_row`: the
+    row of user_days_query. One D1 call (there were two: the days were read per key first)."""
     if not keys:
         return {}, False
     keys_json = json.dumps([[kind, value] for kind, value in keys], ensure_ascii=False)
     first, end = utc_days(scope)
     source = read.app_source(scope)
-    keys_of = Sql(" CROSS JOIN json_each(?) AS k", [keys_json])
-    key_on = Sql("t.event_name = ? AND t.dim = ? AND t.kind = json_extract(k.value, '$[0]') "
-                 "AND t.value = json_extract(k.value, '$[1]')", [event_name, dim])
-    # The days the keys had users on, and how many user-days (rows of daily_user_dims) the range holds.
-    row = await db.first(
-        "SELECT SUM(t.users) AS set_rows, json_group_array(DISTINCT t.day) FILTER (WHERE t.users > 0) AS days, "
-        "(SELECT SUM(d.users) FROM " + source + Sql(" CROSS JOIN daily AS d ON d.app_id = a.app_id AND d.day >= ? "
-                                                    "AND d.day < ?) AS user_days FROM ", [first, end])
-        + source + keys_of + " CROSS JOIN daily_dims AS t ON t.app_id = a.app_id AND " + key_on
-        + Sql(" AND t.day >= ? AND t.day < ?", [first, end]))
-    if not row["set_rows"]:
+    user_days = user_days_row["user_days"] or 0
+    if not user_days:
         return {key: 0 for key in keys}, False
     if scope.app_id is not None and end - first == DAY:
         # One UTC day of one app: the stored count of that day's set is the answer.
         return await day_user_counts(db, scope, event_name, dim, keys_json, first), False
-    user_days = row["user_days"] or 0
     samples = dims.SAMPLES if user_days <= EXACT_USER_ROWS else max(1, dims.SAMPLES * EXACT_USER_ROWS // user_days)
     if samples == dims.SAMPLES:
         days = Sql(" CROSS JOIN daily_user_dims AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ?", [first, end])
     else:
         # One index range per stored day and sample prefix (a range of days would read every sample): the days
-        # the first query found users on, never a list of every day of the range (3,660 days make SQL too big).
-        days = (Sql(" CROSS JOIN json_each(?) AS d", [row["days"]])
+        # with users, never a list of every day of the range (3,660 days make SQL too big).
+        days = (Sql(" CROSS JOIN json_each(?) AS d", [user_days_row["days"]])
                 + Sql(" CROSS JOIN daily_user_dims AS t ON t.app_id = a.app_id AND t.day = d.value AND t.sample < ?",
                       [samples]))
     # Per user (over days and apps), whether they had each key: one pass over the user-days, a column per key, the
@@ -171,20 +171,24 @@ async def breakdown(ctx):
         raise BadRequest("'event' applies to by=group and by=property:<key> only",
                          [detail(None, "event", f"by={dim} counts every event")])
     limit = int_param(ctx.query, "limit", 10, 1, 100)
-    pending = await read.fold_tail(ctx)
     # Properties are kept per event name: without `event`, summed over every name.
     names = event if event is not None else (None if dim.startswith(dims.PROPERTY_PREFIX) else "")
-    rows = await key_figures(ctx.db, scope, names, Sql("k.dim = ? AND k.kind < ?", [dim, dims.ANY_VALUE]))
     sessions_kept, users_kept = kept_figures(dim, event)
+    # One D1 call for the fold state, the keys' figures, the purge horizon and the range's user-days (there were four;
+    # each costs the worker 1-3 ms of CPU under Pyodide).
+    pending, (figures, horizon, user_days) = await read.fold_tail_and(ctx, [
+        key_figures_query(scope, names, Sql("k.dim = ? AND k.kind < ?", [dim, dims.ANY_VALUE])),
+        Sql(purge.HORIZON_SQL), user_days_query(scope) if users_kept else Sql("SELECT 0 AS user_days")])
+    rows = figures["rows"]
     total = sum(row["events"] for row in rows)
     listed = sorted((row for row in rows if row["kind"] != 2 and row["events"] > 0),
                     key=lambda row: (-row["events"], row["kind"], row["value"]))
     shown, rest = listed[:limit], listed[limit:] + [row for row in rows if row["kind"] == 2]
     # Users are counted from per-user sets, which retention removes (rollups/purge.py): not before its horizon.
-    since = await purge.horizon(ctx.db) if users_kept and shown else 0
+    since = purge.horizon_of(horizon["rows"]) if users_kept and shown else 0
     users_kept = users_kept and utc_days(scope)[0] >= since
-    users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown])
-                      if users_kept else ({}, False))
+    users, sampled = (await user_counts(ctx.db, scope, "", dim, [(r["kind"], r["value"]) for r in shown],
+                                        user_days["rows"][0]) if users_kept else ({}, False))
     values = [{"value": value_of(r), "events": r["events"], "sessions": r["sessions"] if sessions_kept else None,
                "users": users[(r["kind"], r["value"])] if users_kept else None, "share": share(r["events"], total)}
               for r in shown]
@@ -213,8 +217,9 @@ async def kept_values(db, scope, event):
 async def properties(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
     event = text_param(ctx.query, "event")
-    pending = await read.fold_tail(ctx)
-    rows = await key_figures(ctx.db, scope, event, PROPERTY_DIMS + Sql(" AND k.kind = ?", [dims.ANY_VALUE]))
+    pending, (figures,) = await read.fold_tail_and(
+        ctx, [key_figures_query(scope, event, PROPERTY_DIMS + Sql(" AND k.kind = ?", [dims.ANY_VALUE]))])
+    rows = figures["rows"]
     events = {}
     for row in rows:
         events[row["dim"]] = events.get(row["dim"], 0) + row["events"]
@@ -229,9 +234,9 @@ async def properties(ctx):
 
 async def groups(ctx):
     scope = Scope(ctx.query, ctx.now_ms, zones.resolve)
-    pending = await read.fold_tail(ctx)
-    rows = [row for row in await key_figures(ctx.db, scope, None, Sql("k.dim = 'group'"), by_event=True)
-            if row["events"] > 0]
+    pending, (figures,) = await read.fold_tail_and(
+        ctx, [key_figures_query(scope, None, Sql("k.dim = 'group'"), by_event=True)])
+    rows = [row for row in figures["rows"] if row["events"] > 0]
     total = sum(row["events"] for row in rows)
     by_group = {}
     for row in rows:

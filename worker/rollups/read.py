@@ -174,7 +174,8 @@ class DistinctUsers:
 def sketches_query(scope, start, end, by_app=False):
     """The users sketches of [start, end) (DistinctUsers' "sketch" path), for a caller that batches it before the
     totals decide: a few rows per day, each already read by the totals."""
-    with_users = union(scope, start, end, "t.sketch AS sketch", lambda grain: grain.counters, " AND t.users > 0")
+    with_users = union(scope, start, end, f"{hll.compact_sql('t.sketch')} AS sketch", lambda grain: grain.counters,
+                       " AND t.users > 0")
     return f"SELECT {'app_id' if by_app else 'NULL'} AS app_id, sketch FROM (" + with_users + ")"
 
 

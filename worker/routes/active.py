@@ -132,7 +132,8 @@ async def per_unit(db, scope, ranges, aggregate, table_of, **options):
 # sketches are left out where one row counts it and no window or week merges it (`sketch_wanted`).
 USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WHERE t.users > 0), "
                       "CASE WHEN r.sketch OR COUNT(*) FILTER (WHERE t.users > 0) > 1 "
-                      "THEN json(json_group_array(t.sketch) FILTER (WHERE t.users > 0)) ELSE json_array() END)")
+                      f"THEN json(json_group_array({hll.compact_sql('t.sketch')}) FILTER (WHERE t.users > 0)) "
+                      "ELSE json_array() END)")
 NO_USERS = "[0,0,[]]"  # USERS_AND_SKETCHES of a unit without users, as SQLite writes it
 
 
@@ -277,7 +278,7 @@ def calendar_all_apps_queries(scope, lo, hi):
     """Every app's days: per day its users, rows and (several apps) their sketches; and its new users (first seen in
     any app: the any-app rollup counts release apps, so debug twins are summed app by app)."""
     users = (Sql("SELECT t.day AS day, SUM(t.users) AS users, COUNT(*) AS rows, "
-                 "CASE WHEN COUNT(*) > 1 THEN json_group_array(t.sketch) END AS sketches FROM ")
+                 f"CASE WHEN COUNT(*) > 1 THEN json_group_array({hll.compact_sql('t.sketch')}) END AS sketches FROM ")
              + read.app_source(scope)
              + Sql(" CROSS JOIN daily AS t ON t.app_id = a.app_id AND t.day >= ? AND t.day < ? AND t.users > 0 "
                    "GROUP BY t.day", [lo, hi]))

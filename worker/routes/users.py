@@ -8,7 +8,6 @@ before and after it but not within it: such responses say `"approximate": true`.
 A page reads about apps x limit rows through (app_id, last_seen), whatever the number of users; `search`
 (a substring) has to look at every user of the range.
 """
-import json
 
 from api import cursor as cursors
 from api.params import Scope, int_param, text_param
@@ -58,16 +57,20 @@ async def list_users(ctx):
     search = text_param(ctx.query, "search")
     after_text = text_param(ctx.query, "cursor", max_length=cursors.MAX_LENGTH)
     after = cursors.decode(after_text, (int, str)) if after_text is not None else None
-    # Two D1 calls when there is nothing to fold: the fold state with the page's candidates and the total's first
-    # statements, then the page's figures with the total's last (each D1 call costs the worker ~1-2 ms of CPU under
-    # Pyodide).
+    # One D1 call when there is nothing to fold and the total is counted from sketches or a search: the fold state, the
+    # page with its figures, and the total's statements (its sketches read before the totals decide, as the
+    # overview's); a second only for a total counted exactly. Each D1 call costs the worker ~1-2 ms of CPU under
+    # Pyodide: the list made two or three.
     total_first = total_statements(scope, search)
-    unfolded, first = await read.fold_tail_and(ctx, [candidates_query(scope, search, after, limit), *total_first])
-    found = first[0]["rows"]
-    counting = total_counting(scope, search, [result["rows"] for result in first[1:]])
-    second = await ctx.db.batch([user_figures_query(scope, {row["user_id"] for row in found}),
-                                 *([counting.query] if counting is not None and counting.query is not None else [])])
-    figures = {row["user_id"]: row for row in second[0]["rows"]}
+    unfolded, first = await read.fold_tail_and(ctx, [page_query(scope, search, after, limit), *total_first])
+    counting = total_counting(scope, search, [result["rows"] for result in first[1:3]])
+    if counting is not None and counting.kind == "sketch":
+        counted = first[3]["rows"]
+    elif counting is not None and counting.query is not None:
+        counted = (await ctx.db.batch([counting.query]))[0]["rows"]
+    else:
+        counted = ()
+    figures = {row["user_id"]: row for row in first[0]["rows"]}
     # Ordered by the user's last event over all apps; one already listed on an earlier page (because
     # another app saw them later) is not listed again.
     ordered = sorted(figures, key=lambda user: (-figures[user]["last_seen"], user))
@@ -76,30 +79,31 @@ async def list_users(ctx):
     page, next_cursor = ordered[:limit], None
     if len(ordered) > limit:
         next_cursor = cursors.encode(figures[page[-1]]["last_seen"], page[-1])
-    total, approximate = total_answer(first[1]["rows"], counting, second[1]["rows"] if len(second) > 1 else ())
+    total, approximate = total_answer(first[1]["rows"], counting, counted)
     past_range = scope.range.end * MS < ctx.now_ms - HOUR * MS
     return ok_with_rows({"range": scope.as_json(), "search": search, "total": total, "next_cursor": next_cursor,
                          **read.freshness(unfolded, approximate or past_range)},
                         "users", [figures[user]["user"] for user in page])
 
 
-def user_figures_query(scope, user_ids):
-    """Per user, the figures the page orders by and the user as the page shows it, built by D1 (json_object: per-row
-    work stays out of Pyodide, see routes/events.EVENT_JSON)."""
-    app_filter = scope.app_filter("app_id")
-    return (Sql(f"""SELECT user_id, last_seen, json_object('user_id', user_id, 'events', events, 'sessions', sessions,
-  'apps', apps, 'first_seen', {iso_ms_sql('first_seen')}, 'last_seen', {iso_ms_sql('last_seen')}) AS user
-FROM (SELECT user_id, SUM(events) AS events, SUM(sessions) AS sessions, COUNT(*) AS apps,
-  MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
-FROM users WHERE user_id IN (SELECT value FROM json_each(?))""", [json.dumps(sorted(user_ids), ensure_ascii=False)])
-            + app_filter + " GROUP BY user_id)")
+def page_query(scope, search, after, limit):
+    """The page's candidates (candidates_query), each with the figures the page orders by and the user as the page
+    shows it, built by D1 (json_object: per-row work stays out of Pyodide, see routes/events.EVENT_JSON): a user's
+    rows of the scope's apps, read for the limit + 1 candidates only (the candidates are picked, sorted and cut
+    before the figures: a LIMIT subquery)."""
+    figures = (f"""(SELECT json_object('user_id', u.user_id, 'events', SUM(u.events), 'sessions', SUM(u.sessions),
+  'apps', COUNT(*), 'first_seen', {iso_ms_sql('MIN(u.first_seen)')}, 'last_seen', {iso_ms_sql('MAX(u.last_seen)')})
+  FROM users AS u WHERE u.user_id = p.user_id""" + scope.app_filter("u.app_id") + ")")
+    return ("SELECT p.user_id AS user_id, p.last_seen AS last_seen, " + figures + " AS user FROM ("
+            + candidates_query(scope, search, after, limit) + ") AS p")
 
 
 def total_statements(scope, search):
-    """The first statements of the total: users seen in the range (the counters' totals and the purge horizon, for
-    the distinct-users figure), or with a search, the matching users counted."""
+    """The first statements of the total: users seen in the range (the counters' totals, the purge horizon and the
+    sketches, for the distinct-users figure), or with a search, the matching users counted."""
     if search is None:
-        return [read.counter_totals_query(scope, scope.range.start, scope.range.end), Sql(purge.HORIZON_SQL)]
+        return [read.counter_totals_query(scope, scope.range.start, scope.range.end), Sql(purge.HORIZON_SQL),
+                read.sketches_query(scope, scope.range.start, scope.range.end)]
     return [Sql("SELECT COUNT(DISTINCT x.user_id) AS n FROM ") + read.app_source(scope)
             + " CROSS JOIN users x ON x.app_id = a.app_id AND " + candidate_filter(scope, search, None)]
 

@@ -69,8 +69,10 @@ def scoped_app(query):
 
 
 def only_utc(name):
+    """The zone of a scope counted in UTC alone (the default: no JavaScript needed; /stats/calendar's UTC days)."""
     if name.upper() != "UTC":
-        raise ValueError(name)
+        raise BadRequest("this read counts UTC days: leave out 'tz' or send tz=UTC",
+                         [detail(None, "tz", f"UTC only; got {name[:40]!r}")])
     return UTC
 
 

@@ -181,6 +181,86 @@ def test_many_users_read_bounded_rows_and_declare_estimates(api, app_id):
     assert int(lengths.headers["x-d1-rows-read"]) <= 30 * 2 + 50  # a row per day and length bucket
 
 
+def test_merged_local_days_are_kept_and_forgotten_whenever_their_hours_change(api, app_id):
+    """Berlin's local days merge hourly sketches of two UTC days; a request keeps each complete day's merge
+    (rollups/unit_cache.py) and the next reads it. Every figure stays the HyperLogLog estimate of the very users active
+    that local day (computed here with the worker's hll), before and after the merges are kept, after a late event
+    in a kept day, an erasure, and the app's deletion."""
+    from datetime import date, datetime, time as clock, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from rollups import hll
+
+    berlin = ZoneInfo("Europe/Berlin")
+    days = [date.today() - timedelta(days=20), date.today() - timedelta(days=19)]  # kept: within 93 days of now
+
+    def stamp(day, hour, minute=0):  # a local Berlin time as the UTC timestamp /track takes
+        local = datetime.combine(day, clock(hour, minute), berlin)
+        return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # 1,600 users, each on one of the two days at 00:30 (in the UTC day before) and 13:30: 3,200 user-hours, past
+    # the exact path's 3,000 (read.EXACT_USERS_MAX), so the units' sketches are merged.
+    active_on = {day: {f"kept-{i}" for i in range(1600) if i % 2 == index} for index, day in enumerate(days)}
+    sent = [event(app_id, "Opened", f"s-{user}", user_id=user, timestamp=stamp(day, hour, 30), event_id=uuid.uuid4().hex)
+            for day, users in active_on.items() for user in sorted(users) for hour in (0, 13)]
+    for start in range(0, len(sent), 1000):
+        assert api.track({"events": sent[start:start + 1000]}).json()["count"] == len(sent[start:start + 1000])
+    api.fold_all()
+    window = {"app_id": app_id, "tz": "Europe/Berlin", "from": days[0].isoformat(), "to": days[1].isoformat()}
+
+    def estimate(users):
+        return hll.Sketch().add_all(hll.user_register(u) for u in users).estimate()
+
+    def expected(new_by_day):
+        """(per day: date, active, new), WAU, MAU: a day's active users are never fewer than its new ones."""
+        buckets = [(day.isoformat(), max(estimate(active_on[day]), new_by_day[day]), new_by_day[day]) for day in days]
+        everyone = set().union(*active_on.values())
+        return buckets, estimate(everyone), estimate(everyone)
+
+    def read():
+        reply = api.get("/stats/active", params=window)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert "active" in body["approximate_figures"]
+        return (([(b["date"], b["active"], b["new"]) for b in body["buckets"]], body["wau"], body["mau"]),
+                int(reply.headers["x-d1-rows-written"]))
+
+    first, written = read()
+    assert first == expected({day: 800 for day in days})
+    assert written == 2  # the two local days' merges are kept
+    again, written = read()
+    assert again == first and written == 0  # read from the kept merges, nothing merged again
+
+    # A late event in a kept day: its hour's sketch changes, the day's merge goes with it (a trigger on `hourly`).
+    active_on[days[1]].add("late-user")
+    late = event(app_id, "Opened", "s-late", user_id="late-user", timestamp=stamp(days[1], 18, 30),
+                 event_id=uuid.uuid4().hex)
+    assert api.track({"events": [late]}).json()["count"] == 1
+    api.fold_all()
+    after_late, written = read()
+    assert after_late == expected({days[0]: 800, days[1]: 801}) and written == 1  # the second day merged again
+    assert read() == (after_late, 0)
+
+    # An erasure rebuilds the user's hours' sketches: their days' merges go too.
+    assert api.request("DELETE", "/admin/users/kept-0", params={"app_id": app_id}).json()["deleted"]["events"] == 2
+    active_on[days[0]].discard("kept-0")
+    # The first read rebuilds the stale sketches (the rows it writes are theirs) and keeps nothing: its reads may
+    # predate the rebuild. The next keeps the first day's merge again, only it: the second day holds no hour of the
+    # user's, and no whole UTC day (a day's row is read only by a unit holding it whole).
+    (after_erasure, _), (again, written_again), third = read(), read(), read()
+    assert after_erasure == again == third[0] == expected({days[0]: 799, days[1]: 801})
+    assert written_again == 1 and third[1] == 0
+
+    # The app deleted: its rollup rows go, and with them every merge kept for it.
+    deleted, complete = 0, False
+    while not complete:  # in steps, each its own request
+        reply = api.request("DELETE", f"/admin/apps/{app_id}").json()
+        deleted, complete = deleted + reply["deleted"]["events"], reply["complete"]
+    assert deleted == len(sent) + 1 - 2
+    gone = api.read("/stats/active", **window)
+    assert [(b["active"], b["new"]) for b in gone["buckets"]] == [(0, 0), (0, 0)] and gone["mau"] == 0
+
+
 def test_the_calendar_is_active_and_new_users_per_utc_day_as_the_series_says(api):
     # June 2005: no other test has data there, so "all apps" is ours alone.
     a, b = (f"test-{uuid.uuid4().hex[:12]}" for _ in range(2))

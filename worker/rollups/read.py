@@ -179,8 +179,10 @@ def sketches_query(scope, start, end, by_app=False):
     return f"SELECT {'app_id' if by_app else 'NULL'} AS app_id, sketch FROM (" + with_users + ")"
 
 
-class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes")):
-    """What a read found not folded: events (by id), whether sketches are stale, and how often events are folded."""
+class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes version", defaults=(None,))):
+    """What a read found not folded: events (by id), whether sketches are stale, and how often events are folded;
+    `version`: the fold state's version the read's own batch saw (None where a fold ran before the reads), which a
+    write derived from those reads checks (rollups/unit_cache.py)."""
 
 
 async def fold_tail(ctx):
@@ -202,7 +204,7 @@ async def fold_tail_and(ctx, statements):
     row = results[0]["rows"][0]
     current = fold.state_of(row)
     if fold.nothing_to_fold(current, row["next_received"], received_before):
-        return Pending(current.unfolded, current.stale, ctx.settings.fold_every_minutes), results[1:]
+        return Pending(current.unfolded, current.stale, ctx.settings.fold_every_minutes, current.version), results[1:]
     pending = await fold_tail(ctx)
     return pending, await ctx.db.batch(statements)
 

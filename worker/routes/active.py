@@ -22,7 +22,7 @@ from collections import namedtuple
 
 from api.params import Scope, check_bucket_count, choice_param
 from api.web import ok, ok_with_json
-from rollups import hll, purge, read
+from rollups import hll, purge, read, unit_cache
 from rollups.grains import GRAINS, bounded
 from sql import Sql
 from tz import zones
@@ -33,11 +33,14 @@ WINDOWS = (("dau", 1), ("wau", 7), ("mau", 30))
 MONDAY = 4 * DAY  # 1970-01-05, the first Monday of the epoch
 
 
-def unit_ranges_of(ranges):
-    """FROM item `r`: the bound [[lo, hi, unit, sketch wanted], ...] of one grain."""
-    return Sql("(SELECT json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi, "
-               "json_extract(value, '$[2]') AS unit, json_extract(value, '$[3]') AS sketch "
-               "FROM json_each(?)) AS r", [json.dumps(ranges)])
+def unit_ranges_of(ranges, kept_key=None):
+    """FROM item `r`: the bound [[lo, hi, unit, sketch wanted, unit lo, unit hi], ...] of one grain; with `kept_key`
+    (a unit_cache scope), `kept`: whether the row's unit has its merge stored (unit lo and hi are null where none
+    may be)."""
+    kept = unit_cache.kept_column(kept_key) if kept_key is not None else Sql("0")
+    return (Sql("(SELECT json_extract(value, '$[0]') AS lo, json_extract(value, '$[1]') AS hi, "
+                "json_extract(value, '$[2]') AS unit, json_extract(value, '$[3]') AS sketch, ")
+            + kept + Sql(" AS kept FROM json_each(?)) AS r", [json.dumps(ranges)]))
 
 Unit = namedtuple("Unit", "day start end in_range")
 
@@ -82,14 +85,16 @@ def plan(scope):
     return [u for u in units if u.in_range or u.day >= first_day], last_day
 
 
-def unit_ranges(units, wanted=None):
-    """{grain name: [[lo, hi, unit index, sketch wanted (0 or 1)], ...]}: the rollup rows each unit reads.
-    `wanted(unit)`: whether its sketch is read even when a single row counts its users (default: always)."""
+def unit_ranges(units, wanted=None, keepable=None):
+    """{grain name: [[lo, hi, unit index, sketch wanted (0 or 1), unit lo, unit hi], ...]}: the rollup rows each unit
+    reads. `wanted(unit)`: whether its sketch is read even when a single row counts its users (default: always);
+    `keepable(unit)`: whether its merge may be stored (unit_cache; unit lo and hi are null where not)."""
     ranges = {grain.name: [] for grain in GRAINS}
     for index, unit in enumerate(units):
         flag = 1 if wanted is None or wanted(unit) else 0
+        bounds = [unit.start, unit.end] if keepable is not None and keepable(unit) else [None, None]
         for grain, lo, hi in read.pieces(unit.start, unit.end):
-            ranges[grain.name].append([lo, hi, index, flag])
+            ranges[grain.name].append([lo, hi, index, flag, *bounds])
     return ranges
 
 
@@ -101,10 +106,10 @@ def sketch_wanted(interval, last_day):
     return lambda unit: interval == "week" or unit.day >= oldest
 
 
-def over_units(scope, ranges, aggregate, table_of, per_app=True):
-    """One query over both grains: per range, `aggregate` (over `t`) of table_of(grain)'s rows in it, as
-    `value`. A subquery per range rather than a join grouped by unit: D1 bills a GROUP BY's sorted rows as
-    rows read again."""
+def over_units(scope, ranges, aggregate, table_of, per_app=True, kept_key=None):
+    """One query over both grains: per range, `aggregate` (over `t`, and `r`: unit_ranges_of) of table_of(grain)'s
+    rows in it, as `value`. A subquery per range rather than a join grouped by unit: D1 bills a GROUP BY's sorted
+    rows as rows read again."""
     parts = []
     for grain in GRAINS:
         if not ranges[grain.name]:
@@ -116,7 +121,7 @@ def over_units(scope, ranges, aggregate, table_of, per_app=True):
         parts.append(f"SELECT r.unit AS unit, (SELECT {aggregate} FROM " + rows
                      + f" t.{grain.column} >= r.lo AND t.{grain.column} < r.hi"
                      + bounded(table_of(grain), "t", "r.lo", "r.hi") + ") AS value FROM "
-                     + unit_ranges_of(ranges[grain.name]))
+                     + unit_ranges_of(ranges[grain.name], kept_key))
     # No rows to read (no unit reaches a rollup row): a statement all the same, so a batch keeps its shape.
     return Sql.join(" UNION ALL ", parts) if parts else Sql("SELECT NULL AS unit, NULL AS value WHERE false")
 
@@ -128,12 +133,12 @@ async def per_unit(db, scope, ranges, aggregate, table_of, **options):
 
 # Per unit: its user-buckets, the rows holding them, and their sketches (rows a deletion emptied keep an
 # empty sketch): in one pass, sketches included, because the exact path is only taken when they are few. A unit's
-# sketches are left out where one row counts it and no window or week merges it (`sketch_wanted`).
+# sketches are left out where one row counts it and no window or week merges it (`sketch_wanted`), and where its
+# merge is stored (`r.kept`: unit_cache).
 USERS_AND_SKETCHES = ("json_array(COALESCE(SUM(t.users), 0), COUNT(*) FILTER (WHERE t.users > 0), "
-                      "CASE WHEN r.sketch OR COUNT(*) FILTER (WHERE t.users > 0) > 1 "
+                      "CASE WHEN (r.sketch OR COUNT(*) FILTER (WHERE t.users > 0) > 1) AND NOT r.kept "
                       f"THEN json(json_group_array({hll.compact_sql('t.sketch')}) FILTER (WHERE t.users > 0)) "
                       "ELSE json_array() END)")
-NO_USERS = "[0,0,[]]"  # USERS_AND_SKETCHES of a unit without users, as SQLite writes it
 
 
 def unit_sketch(texts):
@@ -147,20 +152,44 @@ def unit_sketch(texts):
 class ActiveUsers:
     """Distinct users over groups of units: exact id sets, or sketches (see the module's docstring)."""
 
-    def __init__(self, units):
+    def __init__(self, units, kept=None):
+        """`kept`: {(unit start, unit end): (stored merge, its estimate)} (unit_cache.kept_of)."""
         self.units = units
         self.rows = [0] * len(units)  # rollup rows with users, per unit
         self.user_rows = [0] * len(units)  # their users summed: exact when rows == 1
         self.sketch_texts = [[] for _ in units]
+        self.kept = kept or {}
+        self.merged = set()  # units whose sketch was merged from several rollup rows here: worth storing
+        self.estimates = {}  # unit index -> its sketch's estimate (stored, or computed once here)
         self.sets = None
         self.sketches = None
 
+    def unit_sketch(self, index):
+        unit = self.units[index]
+        stored = self.kept.get((unit.start, unit.end))
+        if stored is not None:
+            self.estimates[index] = stored[1]
+            return hll.Sketch().merge(stored[0])
+        texts = self.sketch_texts[index]
+        if len(texts) > 1:
+            self.merged.add(index)
+        return unit_sketch(texts)
+
+    def merges_to_store(self, keepable):
+        """[[unit start, unit end, sketch text, its estimate]] of the units merged here that unit_cache may store."""
+        return [[self.units[i].start, self.units[i].end, self.sketches[i].encode(), self.estimate(i)]
+                for i in sorted(self.merged) if keepable(self.units[i])]
+
+    def estimate(self, index):
+        """A unit's sketch's estimate, computed once (stored with its merge: unit_cache)."""
+        if index not in self.estimates:
+            self.estimates[index] = self.sketches[index].estimate()
+        return self.estimates[index]
+
     async def load(self, db, scope, ranges, unit_rows, horizon):
-        """`unit_rows`: the rows of `users_query` (read in the route's first batch); `horizon`: the purge horizon."""
-        for unit, value in unit_rows:
-            if value == NO_USERS:
-                continue  # most of a year's units, for a young app: no JSON to parse (Pyodide: ~10 µs each)
-            user_rows, rows, sketches = json.loads(value)
+        """`unit_rows`: [[unit index, [user-buckets, rows with users, sketches]]] of `users_query` (`packed`, read in
+        the route's first batch); `horizon`: the purge horizon."""
+        for unit, (user_rows, rows, sketches) in unit_rows:
             self.user_rows[unit] += user_rows
             self.rows[unit] += rows
             self.sketch_texts[unit] += sketches
@@ -171,7 +200,7 @@ class ActiveUsers:
                                               lambda grain: grain.users):
                 self.sets[unit].update(json.loads(value))
         else:
-            self.sketches = [unit_sketch(texts) for texts in self.sketch_texts]
+            self.sketches = [self.unit_sketch(index) for index in range(len(self.units))]
 
     def count(self, indexes):
         """(distinct users over the units, exact)."""
@@ -180,7 +209,7 @@ class ActiveUsers:
         if len(indexes) == 1 and self.rows[indexes[0]] <= 1:
             return self.user_rows[indexes[0]], True
         if len(indexes) == 1:  # a unit's sketch as it is: a merge of one would sort its entries again
-            return self.sketches[indexes[0]].estimate(), False
+            return self.estimate(indexes[0]), False
         return hll.Sketch().merge_sketches([self.sketches[i] for i in indexes]).estimate(), False
 
     def windows(self, last_day):
@@ -198,9 +227,10 @@ class ActiveUsers:
         return figures
 
 
-def users_query(scope, ranges):
-    """Per unit, its user-buckets, rows with users and their sketches (USERS_AND_SKETCHES)."""
-    return over_units(scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters)
+def users_query(scope, ranges, kept_key=None):
+    """Per unit, its user-buckets, rows with users and their sketches (USERS_AND_SKETCHES), without the sketches of
+    units whose merge is stored under `kept_key` (unit_cache)."""
+    return over_units(scope, ranges, USERS_AND_SKETCHES, lambda grain: grain.counters, kept_key=kept_key)
 
 
 def new_users_query(scope, ranges):
@@ -214,6 +244,19 @@ def new_users_query(scope, ranges):
 def unit_values(rows):
     """An `over_units` query's rows -> [(unit index, value)], a unit appearing once per grain it reads."""
     return [(row["unit"], row["value"]) for row in rows]
+
+
+def packed(query, json_values=False):
+    """An `over_units` query as one row, `units`: the JSON text [[unit index, value], ...] (`json_values`: the values
+    are JSON texts, embedded as JSON). Pyodide converts a D1 row into Python field by field: a row per unit and grain
+    (120 for 30 local days, twice) cost more than parsing one text in C."""
+    value = "json(value)" if json_values else "value"
+    return Sql(f"SELECT json_group_array(json_array(unit, {value})) AS units FROM (") + query + ")"
+
+
+def packed_values(rows):
+    """A `packed` query's rows -> [[unit index, value]]."""
+    return json.loads(rows[0]["units"])
 
 
 def new_users(unit_rows):
@@ -238,15 +281,23 @@ async def active(ctx):
     interval = choice_param(ctx.query, "interval", ("day", "week"), "day")
     check_bucket_count(scope, "day", interval)
     units, last_day = plan(scope)
-    ranges = unit_ranges(units, sketch_wanted(interval, last_day))
+    now_s = ctx.now_ms // 1000
+
+    def keepable(unit):
+        return unit_cache.keepable(unit.start, unit.end, now_s)
+    cache_key = unit_cache.scope_key(scope)
+    ranges = unit_ranges(units, sketch_wanted(interval, last_day), keepable)
     new_ranges = unit_ranges([u if u.in_range else u._replace(end=u.start) for u in units])
-    # Two D1 calls when there is nothing to fold (three with exact user sets): the fold state, the units' user-buckets
-    # and sketches, the purge horizon and the new users in one batch (there were four or five, one at a time).
-    unfolded, (unit_result, horizon_result, new_result) = await read.fold_tail_and(
-        ctx, [users_query(scope, ranges), Sql(purge.HORIZON_SQL), new_users_query(scope, new_ranges)])
-    users = ActiveUsers(units)
-    await users.load(ctx.db, scope, ranges, unit_values(unit_result["rows"]), purge.horizon_of(horizon_result["rows"]))
-    new_by_unit = new_users(unit_values(new_result["rows"]))
+    # One D1 call when there is nothing to fold (two with exact user sets, one more when merges are stored): the fold
+    # state, the units' user-buckets and sketches, the purge horizon, the new users and the stored merges in one batch.
+    unfolded, (unit_result, horizon_result, new_result, kept_result) = await read.fold_tail_and(
+        ctx, [packed(users_query(scope, ranges, cache_key), json_values=True), Sql(purge.HORIZON_SQL),
+              packed(new_users_query(scope, new_ranges)),
+              unit_cache.lookup(cache_key, [[u.start, u.end] for u in units if keepable(u)])])
+    users = ActiveUsers(units, unit_cache.kept_of(kept_result["rows"]))
+    await users.load(ctx.db, scope, ranges, packed_values(unit_result["rows"]),
+                     purge.horizon_of(horizon_result["rows"]))
+    new_by_unit = new_users(packed_values(new_result["rows"]))
     estimated, buckets = set(), []
     for key, indexes in buckets_of(units, interval):
         count, exact = users.count(indexes)
@@ -258,6 +309,10 @@ async def active(ctx):
                         "active": count, "new": new, "returning": count - new})
     windows = users.windows(last_day)
     estimated |= {name for name, (_, exact) in windows.items() if not exact}
+    if users.sketches is not None and unfolded.version is not None:
+        merges = users.merges_to_store(keepable)
+        if merges:
+            await ctx.db.batch(unit_cache.store(cache_key, merges, unfolded.version, now_s))
     order = ["active", "returning", *(name for name, _ in WINDOWS)]
     return ok({"interval": interval, "buckets": buckets, **{name: value for name, (value, _) in windows.items()},
                "range": scope.as_json(),

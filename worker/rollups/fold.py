@@ -11,7 +11,7 @@ commits only onto that snapshot: its first statement is the guard of rollups/chu
 from collections import namedtuple
 
 from d1 import D1Error
-from rollups import activity, catalog, counters, dims, sessions, sketches, steps, users
+from rollups import activity, catalog, counters, dims, sessions, sketches, steps, unit_cache, users
 from rollups.chunk import folding, guard, lost_race, release
 from sql import Sql
 
@@ -25,8 +25,9 @@ CHUNKS_PER_CALL = 2
 # (`POST /admin/fold?chunks=10` made up to 54).
 STEP_CALLS = 6
 CALL_BUDGET = 44
-# Every table a rebuild empties (POST /admin/rebuild): each family's own.
-TABLES = (*catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
+# Every table a rebuild empties (POST /admin/rebuild): each family's own. The kept merges first: emptying `hourly` and
+# `daily` then finds none for their triggers to delete.
+TABLES = (*unit_cache.TABLES, *catalog.TABLES, *sessions.TABLES, *counters.TABLES, *users.TABLES, *sketches.TABLES, *dims.TABLES,
           *activity.TABLES)
 
 STATE_COLUMNS = """folded, version, (SELECT MAX(id) FROM events) AS last_id,

@@ -21,6 +21,7 @@ from rollups import hll
 from sql import Sql
 from tz.timeutil import DAY, HOUR
 
+TABLES = ("unit_sketches",)
 KEEP_DAYS = 93  # the dashboard's longest preset range (90 days) and its MAU window's reach before it
 STORE_BATCH = 24  # dense sketches are 16,385 characters: ~400 KB a statement (D1: 2 MB a value)
 ALL_RELEASE_APPS = ""  # no app id is empty (api/validation.py) ...

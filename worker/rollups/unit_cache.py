@@ -65,8 +65,7 @@ def kept_of(rows):
 
 def store(key, merges, version, now_s):
     """Statements storing [[lo, hi, sketch text, its estimate], ...] merged from the sketches read at fold state
-    `version`, and
-    pruning the scope's units older than KEEP_DAYS. Nothing is stored if the version moved since."""
+    `version`, and pruning the scope's units older than KEEP_DAYS. Nothing is stored if the version moved since."""
     statements = [
         Sql("INSERT OR IGNORE INTO unit_sketches (scope, hi, lo, sketch, users) SELECT ?, json_extract(value, '$[1]'), "
             "json_extract(value, '$[0]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?) "

@@ -164,7 +164,8 @@ class ActiveUsers:
         self.sets = None
         self.sketches = None
 
-    def unit_sketch(self, index):
+    def sketch_of(self, index):
+        """A unit's sketch: its stored merge (unit_cache), else its rollup rows' sketches merged here."""
         unit = self.units[index]
         stored = self.kept.get((unit.start, unit.end))
         if stored is not None:
@@ -200,7 +201,7 @@ class ActiveUsers:
                                               lambda grain: grain.users):
                 self.sets[unit].update(json.loads(value))
         else:
-            self.sketches = [self.unit_sketch(index) for index in range(len(self.units))]
+            self.sketches = [self.sketch_of(index) for index in range(len(self.units))]
 
     def count(self, indexes):
         """(distinct users over the units, exact)."""

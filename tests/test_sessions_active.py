@@ -182,17 +182,19 @@ def test_many_users_read_bounded_rows_and_declare_estimates(api, app_id):
 
 
 def test_merged_local_days_are_kept_and_forgotten_whenever_their_hours_change(api, app_id):
-    """Berlin's local days merge hourly sketches of two UTC days; a request keeps each complete day's merge
-    (rollups/unit_cache.py) and the next reads it. Every figure stays the HyperLogLog estimate of the very users active
-    that local day (computed here with the worker's hll), before and after the merges are kept, after a late event
-    in a kept day, an erasure, and the app's deletion."""
+    """Berlin's local days merge hourly sketches of two UTC days; a request keeps each complete day's merge, and the
+    merge of the days of its WAU and MAU windows (spans: rollups/unit_cache.py), and the next reads them. Every figure
+    stays the HyperLogLog estimate of the very users active that local day or window (computed here with the worker's
+    hll), before and after the merges are kept, after a late event in a kept day, an erasure, and the app's
+    deletion."""
     from datetime import date, datetime, time as clock, timedelta, timezone
     from zoneinfo import ZoneInfo
 
     from rollups import hll
 
     berlin = ZoneInfo("Europe/Berlin")
-    days = [date.today() - timedelta(days=20), date.today() - timedelta(days=19)]  # kept: within 93 days of now
+    # Kept: complete, within 93 days of now, and the windows' spans within unit_cache.SPAN_KEEP_DAYS.
+    days = [date.today() - timedelta(days=3), date.today() - timedelta(days=2)]
 
     def stamp(day, hour, minute=0):  # a local Berlin time as the UTC timestamp /track takes
         local = datetime.combine(day, clock(hour, minute), berlin)
@@ -227,29 +229,30 @@ def test_merged_local_days_are_kept_and_forgotten_whenever_their_hours_change(ap
 
     first, written = read()
     assert first == expected({day: 800 for day in days})
-    assert written == 2  # the two local days' merges are kept
+    assert written == 4  # the two local days' merges are kept, and the spans of the WAU and MAU windows
     again, written = read()
     assert again == first and written == 0  # read from the kept merges, nothing merged again
 
-    # A late event in a kept day: its hour's sketch changes, the day's merge goes with it (a trigger on `hourly`).
+    # A late event in a kept day: its hour's sketch changes, the day's merge goes with it (a trigger on `hourly`), and
+    # so do both windows' spans (a stale span would keep WAU and MAU short of the late user).
     active_on[days[1]].add("late-user")
     late = event(app_id, "Opened", "s-late", user_id="late-user", timestamp=stamp(days[1], 18, 30),
                  event_id=uuid.uuid4().hex)
     assert api.track({"events": [late]}).json()["count"] == 1
     api.fold_all()
     after_late, written = read()
-    assert after_late == expected({days[0]: 800, days[1]: 801}) and written == 1  # the second day merged again
+    assert after_late == expected({days[0]: 800, days[1]: 801}) and written == 3  # the second day and both spans
     assert read() == (after_late, 0)
 
     # An erasure rebuilds the user's hours' sketches: their days' merges go too.
     assert api.request("DELETE", "/admin/users/kept-0", params={"app_id": app_id}).json()["deleted"]["events"] == 2
     active_on[days[0]].discard("kept-0")
     # The first read rebuilds the stale sketches (the rows it writes are theirs) and keeps nothing: its reads may
-    # predate the rebuild. The next keeps the first day's merge again, only it: the second day holds no hour of the
-    # user's, and no whole UTC day (a day's row is read only by a unit holding it whole).
+    # predate the rebuild. The next keeps the first day's merge again, and both spans, only them: the second day holds
+    # no hour of the user's, and no whole UTC day (a day's row is read only by a unit holding it whole).
     (after_erasure, _), (again, written_again), third = read(), read(), read()
     assert after_erasure == again == third[0] == expected({days[0]: 799, days[1]: 801})
-    assert written_again == 1 and third[1] == 0
+    assert written_again == 3 and third[1] == 0
 
     # The app deleted: its rollup rows go, and with them every merge kept for it.
     deleted, complete = 0, False

@@ -1,12 +1,14 @@
 """Pure parts of GET /stats/sessions and GET /stats/active: quantiles from length buckets, the local days and
 weeks active users are counted over, and migration 0004 running exactly the backfill the worker defines."""
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from routes.active import day_spans, plan, week_of
+from routes.active import day_spans, layout, plan, read_end, week_of
+from rollups import unit_cache
 from api.params import Scope
 from rollups.activity import LENGTH_BOUNDS, backfill_statements, length_bucket
 from routes.sessions import figures, quantile
@@ -81,6 +83,35 @@ def test_units_reach_thirty_local_days_back_and_split_the_day_the_range_starts_i
     assert in_range == [("2026-10-25T00:00", "2026-10-25T12:00", "2026-10-25T23:00"),
                         ("2026-10-26T00:00", "2026-10-25T23:00", "2026-10-26T23:00")]
     assert [(iso(u.start), iso(u.end)) for u in units if not u.in_range][-1] == ("2026-10-24T22:00", "2026-10-25T12:00")
+
+
+def test_the_running_local_day_reads_on_to_the_end_of_its_utc_day_whose_later_hours_are_still_empty():
+    hour = utc("2026-11-18T20:00:00")
+    assert read_end(utc("2026-11-18T23:00:00"), hour) == utc("2026-11-19T00:00:00")  # Berlin's day: its daily row
+    assert read_end(utc("2026-11-18T21:00:00"), hour) == utc("2026-11-18T21:00:00")  # ends within the next hour
+    assert read_end(utc("2026-11-18T20:00:00"), hour) == utc("2026-11-18T20:00:00")  # over
+    assert read_end(utc("2026-11-19T00:00:00"), hour) == utc("2026-11-19T00:00:00")  # a UTC day already
+
+
+def test_a_layout_keeps_the_complete_days_of_each_window_as_one_span():
+    """30 days in Berlin ending with the running day: the WAU and MAU windows' complete days are spans (the running
+    day is merged alone); the days inside spans bring their sketches only while a span is not kept."""
+    zone = Zone("Europe/Berlin")
+    now_s = utc("2026-11-18T20:30:00")
+    scope = Scope({"from": "2026-10-20", "to": "2026-11-18", "tz": "Europe/Berlin"}, now_s * 1000, lambda name: zone)
+    shape = layout(zone, scope.range.start, scope.range.end, "day", now_s - now_s % 3600)
+    running = len(shape.units) - 1
+    assert iso(shape.units[running].start) == "2026-11-17T23:00" and running not in shape.keepable
+    spans = sorted((iso(span.lo), iso(span.hi), len(span.members)) for span in shape.spans.values())
+    assert spans == [("2026-10-19T22:00", "2026-11-17T23:00", 29), ("2026-11-11T23:00", "2026-11-17T23:00", 6)]
+    assert shape.span_bounds == sorted([span.lo, span.hi] for span in shape.spans.values())
+    # Every kept day is inside the MAU window's span: read for its estimate, its sketch only while a span is missing.
+    assert {flag for _, _, flag in shape.kept_bounds} == {unit_cache.WHEN_SPAN_MISSING}
+    # The running day reads an hour of the 17th and the 18th's daily row (read_end), not 21 hourly rows.
+    rows = {grain: [row for row in json.loads(text) if row[2] == running] for grain, text in shape.ranges.items() if text}
+    assert [(iso(lo), iso(hi)) for lo, hi, *_ in rows["hour"]] == [("2026-11-17T23:00", "2026-11-18T00:00")]
+    assert [(iso(lo), iso(hi)) for lo, hi, *_ in rows["day"]] == [("2026-11-18T00:00", "2026-11-19T00:00")]
+    assert len(shape.buckets) == 30 and shape.buckets[-1][:2] == ("2026-11-17T23:00:00Z", "2026-11-18")
 
 
 def test_weeks_start_on_monday():

@@ -112,6 +112,17 @@ def test_a_layout_keeps_the_complete_days_of_each_window_as_one_span():
     assert [(iso(lo), iso(hi)) for lo, hi, *_ in rows["hour"]] == [("2026-11-17T23:00", "2026-11-18T00:00")]
     assert [(iso(lo), iso(hi)) for lo, hi, *_ in rows["day"]] == [("2026-11-18T00:00", "2026-11-19T00:00")]
     assert len(shape.buckets) == 30 and shape.buckets[-1][:2] == ("2026-11-17T23:00:00Z", "2026-11-18")
+    assert layout(zone, scope.range.start, scope.range.end, "day", now_s - now_s % 3600) is shape  # kept per isolate
+
+
+def test_long_ranges_are_laid_out_again_rather_than_kept():
+    """A 10-year layout is ~1 MB of JSON texts: kept 64 times it would fill most of an isolate's 128 MB."""
+    zone = Zone("Europe/Berlin")
+    hour = utc("2026-11-18T20:00:00")
+    start, end = utc("2016-11-20T00:00:00"), utc("2026-11-18T00:00:00")
+    assert layout(zone, start, end, "week", hour) is not layout(zone, start, end, "week", hour)
+    year = end - 365 * 86400
+    assert layout(zone, year, end, "week", hour) is layout(zone, year, end, "week", hour)
 
 
 def test_weeks_start_on_monday():

@@ -332,11 +332,21 @@ def buckets_of(units, interval):
 
 # What a request derives from its zone, range, interval and the current hour alone: kept per isolate.
 Layout = namedtuple("Layout", "units last_day ranges new_ranges keepable kept_bounds spans span_bounds buckets")
-LAYOUTS_KEPT = 64  # a year of local days is ~25 KB of JSON texts; the dashboard asks a handful of ranges
+LAYOUTS_KEPT = 64  # the dashboard asks a handful of ranges
+# Longer ranges (up to 3,660 days: ~1 MB of JSON texts each) are laid out again on every request: 64 of them kept
+# would hold ~64 MB of an isolate's 128 MB. A year and its MAU window is ~100 KB.
+LAYOUT_KEPT_DAYS = 400
+
+
+def layout(zone, start, end, interval, hour):
+    """kept_layout's Layout, kept per isolate for ranges up to LAYOUT_KEPT_DAYS."""
+    if end - start > LAYOUT_KEPT_DAYS * DAY:
+        return kept_layout.__wrapped__(zone, start, end, interval, hour)
+    return kept_layout(zone, start, end, interval, hour)
 
 
 @lru_cache(maxsize=LAYOUTS_KEPT)
-def layout(zone, start, end, interval, hour):
+def kept_layout(zone, start, end, interval, hour):
     """The units of [start, end) in `zone` (plan_of); their rollup ranges as JSON texts (all of them with their
     sketches' flags, storable bounds and span membership; the in-range ones for new users); the indexes of the units
     unit_cache may store at `hour` (the current UTC hour) and their bounds with the lookup's flag; the spans ({group's

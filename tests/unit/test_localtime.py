@@ -88,6 +88,7 @@ def test_utc_is_the_default_and_one_segment():
     assert parse_range({"from": "2024-05-01", "to": "2024-05-03"}, NOW, UTC).as_json() == {
         "from": "2024-05-01T00:00:00Z", "to": "2024-05-04T00:00:00Z"}
     assert offset_segments(UTC, 0, 7200) == [[0, 7200, 0]]
+    assert offset_segments(UTC, 7200, 7200) == []  # an empty range has no piece
 
 
 def test_scope_names_tz_when_it_is_unknown():

@@ -108,7 +108,7 @@ class Scope:
         """The zone's offsets over [start, end) (default: the range), for LOCAL_SEGMENTS."""
         start = self.range.start if start is None else start
         end = self.range.end if end is None else end
-        return offset_segments(self.zone, start, end) if start < end else []
+        return offset_segments(self.zone, start, end)
 
     def whole_utc_days(self):
         """True when the range is whole UTC days read in UTC: day buckets can come from the daily rollups."""

@@ -86,21 +86,21 @@ def plan_of(zone, start, end):
     first_day = last_day - (WINDOWS[-1][1] - 1) * DAY
     lo = min(start, local_midnight(zone, first_day))
     units = []
-    for day, span_start, span_end in day_spans(offset_segments(zone, lo, end) if lo < end else []):
+    for day, span_start, span_end in day_spans(offset_segments(zone, lo, end)):
         cuts = [span_start, *([start] if span_start < start < span_end else []), span_end]
         units += [Unit(day, a, b, a >= start) for a, b in zip(cuts, cuts[1:])]
     return [u for u in units if u.in_range or u.day >= first_day], last_day
 
 
-def unit_ranges(units, wanted=None, keepable=None, members=frozenset(), hour=None):
+def unit_ranges(units, wanted=None, keepable=frozenset(), members=frozenset(), hour=None):
     """{grain name: [[lo, hi, unit index, sketch wanted (0 or 1), unit lo, unit hi, span member (0 or 1)], ...]}: the
     rollup rows each unit reads. `wanted(unit)`: whether its sketch is read even when a single row counts its users
-    (default: always); `keepable(unit)`: whether its merge may be stored (unit_cache; unit lo and hi are null where
-    not); `members`: the indexes of units merged only inside spans (Layout); `hour`: the current UTC hour (read_end)."""
+    (default: always); `keepable`: the indexes of units whose merge may be stored (unit_cache; unit lo and hi are
+    null for the others); `members`: the indexes of units merged only inside spans (Layout); `hour`: the current UTC hour (read_end)."""
     ranges = {grain.name: [] for grain in GRAINS}
     for index, unit in enumerate(units):
         flag = 1 if wanted is None or wanted(unit) else 0
-        bounds = [unit.start, unit.end] if keepable is not None and keepable(unit) else [None, None]
+        bounds = [unit.start, unit.end] if index in keepable else [None, None]
         member = 1 if index in members else 0
         end = unit.end if hour is None or unit.end <= unit.start else read_end(unit.end, hour)
         for grain, lo, hi in read.pieces(unit.start, end):
@@ -363,17 +363,16 @@ def kept_layout(zone, start, end, interval, hour):
     groups += [tuple(indexes) for _, indexes in buckets if interval == "week" and len(indexes) > 1]
     spans, merged_alone = {}, set()
     for group in groups:
-        members = [i for i in group if i in keepable]
-        contiguous = all(units[a].end == units[b].start for a, b in zip(members, members[1:]))
-        if len(members) > 1 and contiguous and unit_cache.keepable(units[members[0]].start, units[members[-1]].end,
-                                                                   hour):
-            spans[group] = Span(units[members[0]].start, units[members[-1]].end, frozenset(members))
+        storable = [i for i in group if i in keepable]
+        contiguous = all(units[a].end == units[b].start for a, b in zip(storable, storable[1:]))
+        if len(storable) > 1 and contiguous and unit_cache.keepable(units[storable[0]].start,
+                                                                    units[storable[-1]].end, hour):
+            spans[group] = Span(units[storable[0]].start, units[storable[-1]].end, frozenset(storable))
             merged_alone.update(i for i in group if i not in spans[group].members)
         else:
             merged_alone.update(group)
     members = frozenset(i for span in spans.values() for i in span.members) - merged_alone
-    ranges = unit_ranges(units, sketch_wanted(interval, last_day),
-                         lambda unit: unit_cache.keepable(unit.start, unit.end, hour), members, hour)
+    ranges = unit_ranges(units, sketch_wanted(interval, last_day), keepable, members, hour)
     new_ranges = unit_ranges([u if u.in_range else u._replace(end=u.start) for u in units], hour=hour)
     wanted = {**{i: unit_cache.WHEN_SPAN_MISSING for i in members}, **{i: unit_cache.ALWAYS for i in merged_alone}}
     kept_bounds = [[units[i].start, units[i].end, wanted.get(i, unit_cache.NEVER)] for i in sorted(keepable)]

@@ -35,7 +35,10 @@ def local_midnight(zone, day_seconds):
 
 
 def offset_segments(zone, start, end, sample=SAMPLE_DAYS * DAY):
-    """[start, end) in whole UTC hours -> [[from, to, offset], ...]: pieces with one whole-hour offset each."""
+    """[start, end) in whole UTC hours -> [[from, to, offset], ...]: pieces with one whole-hour offset each (none for an
+    empty range)."""
+    if start >= end:
+        return []
     segments = []
     offset = hour_offset(zone.offset_at(start))
     piece_start = known = start  # `known`: the latest hour seen with `offset`

@@ -260,3 +260,53 @@ def test_a_purge_leaves_every_remaining_event_of_a_user_findable(request, keep, 
     assert api.request("DELETE", "/admin/users", key=KEYS["AUTH_KEY"], params={"user_id": "walker"}).json()[
         "deleted"]["events"] == 2
     assert remaining_events(api, app_id, WINDOW) == []
+
+
+@pytest.fixture(scope="module")
+def slow_purges(tmp_path_factory):
+    """RETENTION_DAYS=30, and every step counts as slow (STEP_TARGET_MS=1 ms): each makes the next smaller."""
+    server = Worker(tmp_path_factory.mktemp("retention-slow"),
+                    variables={**KEYS, "RETENTION_DAYS": "30", "STEP_TARGET_MS": "1"})
+    server.start()
+    yield Api(server.url)
+    server.stop()
+
+
+def cron(api, **params):
+    response = api.post("/admin/cron", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_purge_the_daily_run_leaves_unfinished_goes_on_in_the_cron_runs_after_it(slow_purges, app_id):
+    """The daily cron run purges one step (at most 20,000 events, fewer while steps are slow). An app with more
+    expired events than that used to fall behind for good: one step a day. Now the runs every few minutes go on,
+    a step each, until one finishes, except that a run with something to fold folds first."""
+    api = slow_purges
+    seed(api, app_id, [40, 41, 42, 43, 44], user_id="first")
+    assert cron(api)["ran"] == "fold"  # nothing pending, no retention run: the cron folds
+    api.fold_all()
+    # The first purge step (all 5) takes more than 1 ms: the next is smaller in proportion.
+    first = cron(api, retention="1")
+    assert first["ran"] == "purge" and first["deleted"]["events"] == 5 and first["complete"], first
+    assert cron(api)["ran"] == "fold"  # finished: nothing pending
+    seed(api, app_id, list(range(31, 61)), user_id="second")
+    seed(api, app_id, [1, 2, 3], user_id="kept")
+    api.fold_all()
+    before = api.read("/stats/overview", app_id=app_id, **WINDOW)
+    runs = [cron(api, retention="1")]
+    assert runs[0]["ran"] == "purge" and not runs[0]["complete"] and 0 < runs[0]["deleted"]["events"] < 30, runs
+    # While the purge is pending, a run with something to fold folds (the figures never wait on a long purge).
+    seed(api, app_id, [0], user_id="kept")
+    assert cron(api)["ran"] == "fold"
+    while not runs[-1]["complete"]:
+        runs.append(cron(api))
+        assert runs[-1]["ran"] == "purge" and len(runs) <= 40, runs  # pending, nothing to fold: a purge step
+    assert sum(run["deleted"]["events"] for run in runs) == 30 and len(runs) > 1, runs
+    assert cron(api)["ran"] == "fold"  # the purge finished: the runs fold again
+    assert sorted(e["user_id"] for e in remaining_events(api, app_id, WINDOW)) == ["kept"] * 4
+    after = api.read("/stats/overview", app_id=app_id, **WINDOW)  # the aggregates stay
+    # 39 events, less the one 60 days old: the window starts at midnight 59 days ago.
+    assert (after["events"], after["sessions"]) == (before["events"] + 1, before["sessions"] + 1) == (38, 38)
+    recent = api.read("/stats/overview", app_id=app_id, days="10")
+    assert (recent["events"], recent["users"], recent["approximate"]) == (4, 1, False)

@@ -92,16 +92,12 @@ RETENTION_CRON = "17 3 * * *"
 
 
 async def on_scheduled(event, env, ctx):
-    """The cron triggers (production only): every few minutes fold the unfolded tail into the rollups;
-    daily, also apply RETENTION_DAYS (no variable, no deletion)."""
-    from rollups.purge import purge_expired
-    from routes.maintenance import scheduled_fold
+    """The cron triggers (production only), one step of work each (routes/maintenance.scheduled_work): every few
+    minutes fold the unfolded tail into the rollups, or go on with a purge the daily run left unfinished; daily,
+    apply RETENTION_DAYS (no variable, no deletion)."""
+    from routes.maintenance import scheduled_work
 
     db = Database(env.DB)
-    settings = config.from_env(env)
-    steps.configure(settings.step_target_ms)
-    print("oddlytics: fold:", await scheduled_fold(db, int(time.time() * 1000), settings))
-    if settings.retention_days and getattr(event, "cron", None) == RETENTION_CRON:
-        result = await purge_expired(db, int(time.time() * 1000), settings.retention_days,
-                                     settings.retention_keeps_aggregates)
-        print("oddlytics: retention purge:", result)
+    settings = _settings_of(env)
+    retention_run = getattr(event, "cron", None) == RETENTION_CRON
+    print("oddlytics: cron:", await scheduled_work(db, int(time.time() * 1000), settings, retention_run))

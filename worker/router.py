@@ -125,6 +125,7 @@ def build_routes():
         Route("DELETE", "/admin/apps", admin.delete_app_by_query, ADMIN),
         Route("POST", "/admin/purge", admin.purge, ADMIN),
         Route("POST", "/admin/fold", maintenance.fold_now, ADMIN),
+        Route("POST", "/admin/cron", maintenance.cron, ADMIN),
         Route("POST", "/admin/rebuild", maintenance.rebuild, ADMIN),
         Route("POST", "/track", track.post_track, INGEST, max_body_bytes=MAX_BODY_BYTES, guard=check_track),
         # The SDK's identify: its body names one app, charged like a /track body's (api/ratelimit.py).

@@ -12,7 +12,7 @@ import pytest
 import sqlean
 
 from api import ingest
-from rollups import erasure, fold, links, marks, purge, spans
+from rollups import erasure, fold, links, marks, purge, sketches, spans
 from rollups.chunk import SESSION_EVENTS
 from sql import Sql
 
@@ -20,7 +20,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "schema.sql"
 CUTOFF_MS = 1_700_000_000_000
 
 STATEMENTS = {
-    "fold step": fold.chunk_statements(0, 0, 2000, "{}", []),
+    "fold step": [sketches.snapshot(0, 2000), *fold.chunk_statements(0, 0, 2000, "{}", [])],
     "delete an event": erasure.chunk_statements(erasure.by_id(5)),
     "erase a user": erasure.chunk_statements(erasure.by_user("u")),
     "erase a user in one app": erasure.chunk_statements(erasure.by_user("u", "a")),
@@ -97,6 +97,18 @@ def test_the_guard_sees_the_plans_that_read_whole_apps(db):
     unnamed = [Sql(statement.text.replace(SESSION_EVENTS, "events"), statement.params)
                for statement in STATEMENTS["delete an event"]]
     assert len(whole_app_reads(db, unnamed)) >= 8
+
+
+def test_a_fold_steps_snapshot_seeks_its_events_and_sketches(db):
+    """The sketches' snapshot (one query: the chunk's users, the stored sketches of their hours and days) reads the
+    chunk by id and each sketch by its row's key: never a scan of `events`, `hourly` or `daily`."""
+    statement = sketches.snapshot(0, 2000)
+    plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + statement.text, statement.params)]
+    reads = [line for line in plan if re.match(r"(SEARCH|SCAN) (events|t)\b", line)]
+    assert any(line.startswith("SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") for line in reads), plan
+    rollups = [line for line in reads if re.match(r"(SEARCH|SCAN) t\b", line)]
+    assert len(rollups) == 2 and all(re.match(r"SEARCH t USING PRIMARY KEY \(app_id=\? AND (hour|day)=\?\)", line)
+                                     for line in rollups), plan
 
 
 def user_set_reads():

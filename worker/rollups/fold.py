@@ -18,12 +18,13 @@ from sql import Sql
 # At most this many ids a step; fewer while steps are slow (rollups/steps.py). Reads fold one step before they
 # read, so a smaller first step would leave more of a fresh tail out of what they serve.
 CHUNK = 2000
-# Each chunk is one batch; D1 Free allows 50 queries per invocation. The cron folds this many per run.
-CHUNKS_PER_CALL = 2
-# D1 allows 50 calls per invocation on the Free plan. A step makes up to STEP_CALLS (the chunk's users, two sketch
-# merges, the batch, the step size, the state after it); a call folds no further step that would pass CALL_BUDGET
-# (`POST /admin/fold?chunks=10` made up to 54).
-STEP_CALLS = 6
+# The cron folds this many chunks per run (routes/maintenance.scheduled_work): one, so a run stays within one step's
+# CPU; every 5 minutes that is up to 24,000 events an hour.
+CHUNKS_PER_CALL = 1
+# D1 allows 50 calls per invocation on the Free plan. A step makes up to STEP_CALLS (the sketches' snapshot, the
+# batch, the step size when it changes; a refused step makes two more per try, smaller); a call folds no further step
+# that would pass CALL_BUDGET (`POST /admin/fold?chunks=10` made up to 54 before the state after a step was derived).
+STEP_CALLS = 3
 CALL_BUDGET = 44
 # Every table a rebuild empties (POST /admin/rebuild): each family's own. The kept merges first: emptying `hourly` and
 # `daily` then finds none for their triggers to delete.
@@ -124,45 +125,53 @@ async def fold_chunk(db, folded, version, upto):
     return True
 
 
-async def catch_up(db, max_chunks=1, received_before=None):
+async def catch_up(db, max_chunks=1, received_before=None, known=None, known_size=None):
     """Rebuild stale sketches, then fold up to `max_chunks` chunks of the tail (of the size rollups/steps.py keeps),
     only events received before `received_before` (epoch ms) when given (the fold interval's start: api/config.py).
-    Returns (events still unfolded (by id), whether stale sketches remain)."""
-    row = await db.first(READ_STATE_SQL)
-    current = state_of(row)
-    if nothing_to_fold(current, row["next_received"], received_before):
-        # The common case between folds: no cut to search for (CUT_SQL, one more D1 call: 1-3 ms of the worker's CPU
-        # under Pyodide).
+    `known`: READ_STATE_SQL's row when the caller read it in its own batch (one D1 call fewer), with `known_size`
+    the step size (steps.size_sql) if it read that too. Returns (events still unfolded (by id), whether stale
+    sketches remain).
+
+    A step of live traffic makes two D1 calls (the sketches' snapshot, the batch), three when its size changes: each
+    costs the worker 1-3 ms of CPU under Pyodide. The state after a step is derived, not read again: the batch
+    moved `folded` to its end and `version` by one, or failed as a whole."""
+    size = known_size  # the step size, read with the state (a row of meta) or by the first step
+    if known is None:
+        state_result, size_result = await db.batch([Sql(READ_STATE_SQL), steps.size_sql("fold")])
+        known, size = state_result["rows"][0], steps.size_from(size_result["rows"])
+    current = state_of(known)
+    if nothing_to_fold(current, known["next_received"], received_before):
+        # The common case between folds: no cut to search for (CUT_SQL, one more D1 call).
         return current.unfolded, current.stale
     for _ in range(2):  # hours, then the days built from them
         if not current.stale or not await sketches.rebuild_stale(db, current.folded, current.version):
             break
         current = await state(db)
     bound = await fold_bound(db, current, received_before)
-    size = None  # the step size, read by the first step (a query and a row, paid only when there is a tail)
     for _ in range(max_chunks):
         if current.folded >= bound or db.calls + STEP_CALLS > CALL_BUDGET:
             break
-        size = await fold_span(db, current, bound, size)
-        current = await state(db)
+        done, used, size = await fold_span(db, current, bound, size)
+        # Lost to another writer (nothing done): read what it left.
+        current = current._replace(folded=current.folded + used, version=current.version + 1) if done \
+            else await state(db)
     return current.unfolded, current.stale
 
 
 async def fold_span(db, current, bound, size=None):
     """Fold the next ids up to `bound`, as many as the fold's step size (rollups/steps.py), fewer while D1 refuses:
-    a refused or slow fold would stop or slow every read route, which folds first. Returns the size of the next
-    step."""
-    _, _, following = await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
-                                                                          current.folded + size),
-                                      CHUNK, available=bound - current.folded, stored=size)
-    return following
+    a refused or slow fold would stop or slow every read route, which folds first. Returns (whether the step was
+    done: False if another writer came first, the ids it covered, the size of the next step)."""
+    return await steps.run(db, "fold", lambda size: fold_chunk(db, current.folded, current.version,
+                                                               current.folded + size),
+                           CHUNK, available=bound - current.folded, stored=size)
 
 
-async def try_catch_up(db, max_chunks=1, received_before=None):
+async def try_catch_up(db, max_chunks=1, received_before=None, known=None, known_size=None):
     """`catch_up` for callers that can go on without it (reads, deletions): a step D1 refuses even at one
     event is logged and left for the cron, and what is folded is served, with how much is not."""
     try:
-        return await catch_up(db, max_chunks, received_before)
+        return await catch_up(db, max_chunks, received_before, known, known_size)
     except D1Error as error:
         print("oddlytics: fold step refused:", str(error)[:500])
         current = await state(db)

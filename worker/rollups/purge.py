@@ -11,6 +11,11 @@ with them.
 
 A purge step deletes what it forgets in one transaction per chunk of events; only folded events go (an unfolded
 event would never reach the aggregates), so a purge behind the fold leaves those for the next run.
+
+The daily cron run purges one step (20,000 events at most, fewer while steps are slow). When that does not finish,
+it leaves `purge_pending` in `meta`, and the cron's runs every few minutes that find nothing to fold go on purging,
+one step each, until one finishes (routes/maintenance.py): an app with more events a day than one step holds still
+keeps up with its retention, and each invocation stays one step's CPU.
 """
 from rollups import erasure, fold, links, sessions, steps
 from rollups.grains import DAILY
@@ -31,6 +36,21 @@ HORIZON_SQL = "SELECT CAST(value AS INTEGER) AS ms FROM meta WHERE key = 'purged
 # also marks where the per-user sets stop), `raw_purged_before` by every purge (and only by a purge: an erasure
 # of a user or an app says nothing about how far back the rest reaches). Two rows of meta's primary key.
 RAW_SINCE_SQL = "SELECT MAX(CAST(value AS INTEGER)) AS ms FROM meta WHERE key IN ('purged_before', 'raw_purged_before')"
+
+
+# Whether the last cron purge left expired events behind (one row of meta's primary key).
+PENDING_SQL = "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'purge_pending') AS pending"
+
+
+def pending_of(rows):
+    return bool(rows and rows[0]["pending"])
+
+
+def mark_pending(complete):
+    """The statement recording whether the purge has more to do (the cron's later runs go on while it has)."""
+    if complete:
+        return Sql("DELETE FROM meta WHERE key = 'purge_pending'")
+    return Sql("INSERT INTO meta (key, value) VALUES ('purge_pending', '1') ON CONFLICT (key) DO NOTHING")
 
 
 def cutoff_ms(now_ms, retention_days):
@@ -117,14 +137,16 @@ def after_expiry(cutoff):
     return [*links.forget(before_ms=cutoff), record_raw_cutoff(cutoff)]
 
 
-async def forget_expired(db, cutoff):
+async def forget_expired(db, cutoff, received_before=None):
     """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event; a
     slow one makes the next smaller (rollups/steps.py). Three D1 calls when nothing is left to fold (each costs the
     worker 1-3 ms of CPU under Pyodide): the fold state with the step size, the step (with `after_expiry`, which
-    changes no event), and the step size when it changes."""
-    state_result, size_result = await db.batch([Sql(fold.STATE_SQL), steps.size_sql("purge")])
-    if not fold.nothing_to_fold(fold.state_of(state_result["rows"][0]), None):
-        await fold.try_catch_up(db)
+    changes no event), and the step size when it changes. Folds first what was received before `received_before`
+    (the fold interval's start, as the cron folds; None: every event)."""
+    state_result, size_result = await db.batch([Sql(fold.READ_STATE_SQL), steps.size_sql("purge")])
+    row = state_result["rows"][0]
+    if not fold.nothing_to_fold(fold.state_of(row), row["next_received"], received_before):
+        await fold.try_catch_up(db, received_before=received_before, known=row)
 
     async def forget(size):
         statements, delete_events = forget_statements(cutoff, size)
@@ -136,11 +158,12 @@ async def forget_expired(db, cutoff):
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 
 
-async def purge_expired(db, now_ms, retention_days, keep_aggregates=True):
-    """Delete events stamped before the cutoff. Returns the route's payload plus the cutoff (epoch ms)."""
+async def purge_expired(db, now_ms, retention_days, keep_aggregates=True, received_before=None):
+    """Delete events stamped before the cutoff. Returns the route's payload plus the cutoff (epoch ms).
+    `received_before`: fold first only what was received before it (forget_expired)."""
     cutoff = cutoff_ms(now_ms, retention_days)
     if keep_aggregates:
-        result = await forget_expired(db, cutoff)
+        result = await forget_expired(db, cutoff, received_before)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
         await db.batch(after_expiry(cutoff))

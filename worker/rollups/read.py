@@ -185,10 +185,12 @@ class Pending(namedtuple("Pending", "unfolded stale fold_every_minutes version",
     write derived from those reads checks (rollups/unit_cache.py)."""
 
 
-async def fold_tail(ctx):
+async def fold_tail(ctx, known=None):
     """Fold a bounded part of the tail received before the current fold interval (api/config.py) before reading:
-    the cron folds the same, so a read adds no fold step of its own. Returns a Pending."""
-    unfolded, stale = await fold.try_catch_up(ctx.db, received_before=ctx.settings.fold_received_before(ctx.now_ms))
+    the cron folds the same, so a read adds no fold step of its own. `known`: the fold state's row (READ_STATE_SQL)
+    when the caller read it already. Returns a Pending."""
+    unfolded, stale = await fold.try_catch_up(ctx.db, received_before=ctx.settings.fold_received_before(ctx.now_ms),
+                                              known=known)
     return Pending(unfolded, stale, ctx.settings.fold_every_minutes)
 
 
@@ -205,7 +207,7 @@ async def fold_tail_and(ctx, statements):
     current = fold.state_of(row)
     if fold.nothing_to_fold(current, row["next_received"], received_before):
         return Pending(current.unfolded, current.stale, ctx.settings.fold_every_minutes, current.version), results[1:]
-    pending = await fold_tail(ctx)
+    pending = await fold_tail(ctx, known=row)
     return pending, await ctx.db.batch(statements)
 
 

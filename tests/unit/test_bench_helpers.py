@@ -131,3 +131,18 @@ def test_a_reply_says_its_d1_duration():
     assert d1_duration_ms(Reply()) == 12.0
     assert d1_duration_ms(None) == 0.0
     assert d1_duration_ms(type("Baseline", (), {"headers": {}})()) == 0.0
+
+
+def test_a_visit_read_the_worker_refused_is_a_cpu_target_not_met():
+    """A funnel or retention grid past its walk bound at the dashboard's default range answers 400 in a few ms: the
+    Free-plan day counts it as a target not met, not as a fast read."""
+    from types import SimpleNamespace
+
+    from bench.freeplan import FreePlanDay
+
+    day = FreePlanDay(SimpleNamespace(url="http://127.0.0.1:9"), "key")
+    day.visit_routes = {"/stats/overview?app_id=a": (200, 52), "/stats/funnel?app_id=a&step=x": (400, 74)}
+    rows = [row for row in day.cpu_rows() if isinstance(row, Row)]
+    refused = [row for row in rows if row.figure.startswith("GET /stats/funnel")]
+    assert len(refused) == 1 and refused[0].ok is False and "HTTP 400" in refused[0].cells[2]
+    assert not any(row.figure.startswith("GET /stats/overview") for row in rows)  # served: measured, not listed here

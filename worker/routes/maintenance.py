@@ -35,10 +35,12 @@ async def scheduled_work(db, now_ms, settings, retention_run=False):
     row = state["rows"][0]
     received_before = settings.fold_received_before(now_ms)
     nothing_to_fold = fold.nothing_to_fold(fold.state_of(row), row["next_received"], received_before)
-    if settings.retention_days and (retention_run or (purge.pending_of(pending["rows"]) and nothing_to_fold)):
+    was_pending = purge.pending_of(pending["rows"])
+    if settings.retention_days and (retention_run or (was_pending and nothing_to_fold)):
         result = await purge.purge_expired(db, now_ms, settings.retention_days, settings.retention_keeps_aggregates,
                                            received_before)
-        await db.run(purge.mark_pending(result["complete"]))
+        if result["complete"] == was_pending:  # the marker changes: one D1 call more
+            await db.run(purge.mark_pending(result["complete"]))
         return {"ran": "purge", "complete": result["complete"], "deleted": result["deleted"]}
     unfolded, stale = await fold.try_catch_up(db, max_chunks=fold.CHUNKS_PER_CALL, received_before=received_before,
                                               known=row, known_size=steps.size_from(size["rows"]))

@@ -137,33 +137,37 @@ def after_expiry(cutoff):
     return [*links.forget(before_ms=cutoff), record_raw_cutoff(cutoff)]
 
 
-async def forget_expired(db, cutoff, received_before=None):
+async def forget_expired(db, cutoff, received_before=None, known=None, known_size=None):
     """One purge step keeping the aggregates. A step D1 refuses is tried a quarter as big, down to one event; a
     slow one makes the next smaller (rollups/steps.py). Three D1 calls when nothing is left to fold (each costs the
     worker 1-3 ms of CPU under Pyodide): the fold state with the step size, the step (with `after_expiry`, which
     changes no event), and the step size when it changes. Folds first what was received before `received_before`
-    (the fold interval's start, as the cron folds; None: every event)."""
-    state_result, size_result = await db.batch([Sql(fold.READ_STATE_SQL), steps.size_sql("purge")])
-    row = state_result["rows"][0]
-    if not fold.nothing_to_fold(fold.state_of(row), row["next_received"], received_before):
-        await fold.try_catch_up(db, received_before=received_before, known=row)
+    (the fold interval's start, as the cron folds; None: every event). `known`, `known_size`: the fold state
+    (fold.READ_STATE_SQL's row) and the purge's step size when the caller read them (the cron, in its first call):
+    the first of those calls is then not made."""
+    if known is None:
+        state_result, size_result = await db.batch([Sql(fold.READ_STATE_SQL), steps.size_sql("purge")])
+        known, known_size = state_result["rows"][0], steps.size_from(size_result["rows"])
+    if not fold.nothing_to_fold(fold.state_of(known), known["next_received"], received_before):
+        await fold.try_catch_up(db, received_before=received_before, known=known)
 
     async def forget(size):
         statements, delete_events = forget_statements(cutoff, size)
         return await db.batch([*statements, *after_expiry(cutoff), delete_events])
 
     results, chunk, _ = await steps.run(db, "purge", forget, MAX_CHUNK, initial=CHUNK, handled=removed_by,
-                                        stored=steps.size_from(size_result["rows"]) or CHUNK)
+                                        stored=known_size or CHUNK)
     removed = removed_by(results)
     return {"success": True, "deleted": {"events": removed, "apps": 0}, "complete": removed < chunk}
 
 
-async def purge_expired(db, now_ms, retention_days, keep_aggregates=True, received_before=None):
+async def purge_expired(db, now_ms, retention_days, keep_aggregates=True, received_before=None, known=None,
+                        known_size=None):
     """Delete events stamped before the cutoff. Returns the route's payload plus the cutoff (epoch ms).
-    `received_before`: fold first only what was received before it (forget_expired)."""
+    `received_before`, `known`, `known_size`: as forget_expired takes them."""
     cutoff = cutoff_ms(now_ms, retention_days)
     if keep_aggregates:
-        result = await forget_expired(db, cutoff, received_before)
+        result = await forget_expired(db, cutoff, received_before, known, known_size)
     else:
         result = await erasure.erase(db, erasure.older_than(cutoff))
         await db.batch(after_expiry(cutoff))

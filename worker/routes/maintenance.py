@@ -15,9 +15,18 @@ from rollups import fold, purge, steps
 from sql import Sql
 
 
-async def delete_old_salts(db, now_ms):
+def old_salts(now_ms):
     """Daily salts of past days go (api/visitors.py): then no hash of those days can be recomputed."""
-    return int((await db.run(visitors.DELETE_OLD_SQL, visitors.day_of(now_ms))).get("changes", 0))
+    return Sql(visitors.DELETE_OLD_SQL, [visitors.day_of(now_ms)])
+
+
+def changes_of(meta):
+    """Rows a statement changed, from D1's meta."""
+    return int(meta.get("changes", 0))
+
+
+async def delete_old_salts(db, now_ms):
+    return changes_of(await db.run(old_salts(now_ms)))
 
 
 async def scheduled_work(db, now_ms, settings, retention_run=False):
@@ -28,24 +37,24 @@ async def scheduled_work(db, now_ms, settings, retention_run=False):
     more. The fold comes first, so a long purge (a first one over years of history) never holds the figures back by
     more than a fold interval. One step per invocation keeps each within one step's CPU (the Free plan's limit is
     per invocation); the runs every 5 minutes fold up to 24,000 events an hour. The salts, the marker, the fold
-    state and the fold's step size are read in one D1 call."""
-    salts, pending, state, size = await db.batch([
-        Sql(visitors.DELETE_OLD_SQL, [visitors.day_of(now_ms)]), Sql(purge.PENDING_SQL), Sql(fold.READ_STATE_SQL),
-        steps.size_sql("fold")])
+    state and the fold's and the purge's step sizes are read in one D1 call (a row of meta each)."""
+    salts, pending, state, size, purge_size = await db.batch([
+        old_salts(now_ms), Sql(purge.PENDING_SQL), Sql(fold.READ_STATE_SQL), steps.size_sql("fold"),
+        steps.size_sql("purge")])
     row = state["rows"][0]
     received_before = settings.fold_received_before(now_ms)
     nothing_to_fold = fold.nothing_to_fold(fold.state_of(row), row["next_received"], received_before)
     was_pending = purge.pending_of(pending["rows"])
     if settings.retention_days and (retention_run or (was_pending and nothing_to_fold)):
         result = await purge.purge_expired(db, now_ms, settings.retention_days, settings.retention_keeps_aggregates,
-                                           received_before)
+                                           received_before, known=row, known_size=steps.size_from(purge_size["rows"]))
         if result["complete"] == was_pending:  # the marker changes: one D1 call more
             await db.run(purge.mark_pending(result["complete"]))
         return {"ran": "purge", "complete": result["complete"], "deleted": result["deleted"]}
     unfolded, stale = await fold.try_catch_up(db, max_chunks=fold.CHUNKS_PER_CALL, received_before=received_before,
                                               known=row, known_size=steps.size_from(size["rows"]))
     return {"ran": "fold", "unfolded_events": unfolded, "stale_sketches": stale,
-            "salts_deleted": int(salts["meta"].get("changes", 0))}
+            "salts_deleted": changes_of(salts["meta"])}
 
 
 async def cron(ctx):
